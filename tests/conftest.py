@@ -1,0 +1,68 @@
+"""Shared fixtures: a real Redis and real SMTP servers on loopback.
+
+``REDIS_URL``, when set, points the tests at an existing Redis instead of the embedded
+one. It must be a disposable database: every test that uses ``redis_client`` FLUSHDBs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from certs import TlsMaterial, make_test_tls
+from smtp_doubles import ScriptedSmtpServer
+
+from worker.embedded_redis import start_embedded_redis
+from worker.local_smtp import LocalSmtpServer
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the Redis the tests share: ``$REDIS_URL`` or an embedded server."""
+    external_url = os.environ.get("REDIS_URL")
+    if external_url:
+        yield external_url
+        return
+    with start_embedded_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client (bytes replies) on an emptied database."""
+    client = redis.Redis.from_url(redis_url, decode_responses=False)
+    # Flushed before rather than after, so a failing test leaves its keys to inspect.
+    client.flushdb()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def tls_material(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
+    """A throwaway CA and a server certificate for localhost/127.0.0.1."""
+    return make_test_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[ScriptedSmtpServer]:
+    """A started ScriptedSmtpServer that accepts everything until the test scripts it."""
+    with ScriptedSmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def eml_dir(tmp_path: Path) -> Path:
+    """The directory LocalSmtpServer delivers into (created when the server starts)."""
+    return tmp_path / "outbox"
+
+
+@pytest.fixture
+def local_smtp(eml_dir: Path) -> Iterator[LocalSmtpServer]:
+    """A started LocalSmtpServer writing ``.eml`` files into ``eml_dir``."""
+    with LocalSmtpServer(eml_dir) as server:
+        yield server

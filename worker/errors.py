@@ -1,0 +1,66 @@
+"""One error tree, split by what the caller should do.
+
+Permanent errors are never retried: the event or email is dead-lettered with the reason.
+Transient errors are retried with backoff.
+"""
+
+from __future__ import annotations
+
+
+class InvoiceWorkerError(Exception):
+    """Base class for every error this service raises on purpose."""
+
+
+class PermanentError(InvoiceWorkerError):
+    """Retrying cannot help: dead-letter with the reason."""
+
+
+class TransientError(InvoiceWorkerError):
+    """Retrying later may help."""
+
+
+class InvalidEvent(PermanentError, ValueError):
+    """An event breaks the contract."""
+
+    def __init__(self, event_id: str | None, field: str, reason: str) -> None:
+        self.event_id = event_id or "?"
+        self.field = field
+        self.reason = reason
+        super().__init__(f"event {self.event_id}: {field}: {reason}")
+
+
+class TemplateMissing(PermanentError, LookupError):
+    def __init__(self, kind: str, locale: str) -> None:
+        self.kind = kind
+        self.locale = locale
+        super().__init__(f"no email template for kind {kind!r} in locale {locale!r}")
+
+
+class HeaderInjection(PermanentError, ValueError):
+    """A name, subject or address holds a line break: refused before any network I/O."""
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+        super().__init__(f"line break in the {header} header refused")
+
+
+class AllRecipientsRefused(PermanentError):
+    def __init__(self, delivery_id: str) -> None:
+        self.delivery_id = delivery_id
+        super().__init__(f"delivery {delivery_id}: every recipient was refused")
+
+
+class UnsafeSmtpConfiguration(PermanentError):
+    """Credentials would travel in plaintext, or TLS is asked for without verification."""
+
+
+class UnsafeRedis(PermanentError):
+    """The Redis server may evict keys: the store would silently lose state."""
+
+
+class SmtpUnavailable(TransientError, ConnectionError):
+    """The SMTP relay could not be reached or dropped the connection."""
+
+
+class StoreUnavailable(TransientError, ConnectionError):
+    """Redis could not be reached."""

@@ -1,0 +1,58 @@
+"""`invoice-worker ingest`: validate JSON Lines events and hand the good ones to the broker.
+
+A bad line is reported with its line number and reason and dead-lettered; it blocks nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from worker.errors import InvalidEvent
+from worker.events import parse_event_json
+from worker.ingestion import dead_letter
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line_no: int
+    error: InvalidEvent
+    raw: object
+
+
+@dataclass
+class IngestReport:
+    accepted: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
+    """Enqueue every valid event; collect and dead-letter the others."""
+    report = IngestReport()
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = parse_event_json(line)
+        except InvalidEvent as exc:
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError:
+                raw = {"line": line_no}
+            report.rejections.append(Rejection(line_no, exc, raw))
+            continue
+        pipeline.actors.apply_event.send(json.loads(line))
+        report.accepted += 1
+    if report.rejections:
+        asyncio.run(_dead_letter_all(pipeline, report.rejections))
+    return report
+
+
+async def _dead_letter_all(pipeline, rejections: list[Rejection]) -> None:
+    try:
+        for rejection in rejections:
+            await dead_letter(pipeline.app, rejection.raw, rejection.error)
+    finally:
+        await pipeline.app.aclose()

@@ -1,0 +1,86 @@
+"""Close an order's invoice windows: load its state, ask the pure core, settle atomically."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from worker.app import App
+from worker.countries import default_locale
+from worker.delivery import RecipientState
+from worker.due import window_member
+from worker.invoicing import plan_invoices
+from worker.locales import choose_locale
+from worker.model import Recipients
+from worker.recipients import resolve_recipients
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Settled:
+    invoice_number: str
+    delivery_id: str
+
+
+def recipients_payload(recipients: Recipients) -> dict[str, list[dict[str, str]]]:
+    return {
+        role: [{"name": c.name, "email": c.email} for c in contacts]
+        for role, contacts in (("to", recipients.to), ("cc", recipients.cc))
+    }
+
+
+def initial_states(recipients: Recipients) -> dict[str, RecipientState]:
+    states = {c.email: RecipientState(address=c.email, role="to") for c in recipients.to}
+    states.update({c.email: RecipientState(address=c.email, role="cc") for c in recipients.cc})
+    return states
+
+
+async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
+    """Invoice every closed window of the order; re-arm the due time of the one still open."""
+    store, now = app.store, app.clock()
+    member = window_member(order_id)
+    order = await store.load_order(order_id)
+    if order is None:  # activations wait for their order; order.booked marks it due again
+        await store.finish_due(member, lease, None)
+        return []
+    account = await store.load_account(order.account_id)
+    activations = {
+        line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in (await store.load_activations(order_id)).items()
+    }
+    settled = await store.load_settled(order_id)
+    plan = plan_invoices(
+        order,
+        account,
+        activations,
+        settled,
+        now=now,
+        window_days=app.settings.window_days,
+        payment_term_days=app.settings.payment_term_days,
+    )
+    next_at = plan.next_close_at.timestamp() if plan.next_close_at else None
+    if account is None and plan.drafts:
+        grace_end = plan.drafts[0].window.closed_at + timedelta(seconds=app.settings.account_grace_s)
+        if now < grace_end:
+            log.info("order %s: window closed, waiting for account %s", order_id, order.account_id)
+            await store.finish_due(member, lease, grace_end.timestamp())
+            return []
+        log.warning("order %s: account %s unknown; invoicing the billing contact alone", order_id, order.account_id)
+    recipients = resolve_recipients(order.billing_contact, account)
+    locale = choose_locale(order.billing_contact.locale, default_locale(account.country if account else None))
+    done = []
+    for draft in plan.drafts:
+        number = await store.settle_window(
+            order_id,
+            draft.line_ids,
+            draft.invoice,
+            recipients=recipients_payload(recipients),
+            locale=locale,
+            states=initial_states(recipients),
+            now=now,
+        )
+        if number:
+            log.info("order %s: invoice %s for lines %s", order_id, number, ",".join(draft.line_ids))
+            done.append(Settled(number, f"invoice:{number}"))
+    await store.finish_due(member, lease, next_at)
+    return done

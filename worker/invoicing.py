@@ -1,0 +1,78 @@
+"""From an order's activations to draft invoices. Pure: `now` is passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from worker.billing import activation_line, due_date
+from worker.model import Account, Invoice, Order
+from worker.windows import ClosedWindow, evaluate_windows
+
+
+@dataclass(frozen=True)
+class DraftInvoice:
+    """A closed window of one order: the lines it settles and the invoice it yields, if any."""
+
+    window: ClosedWindow
+    #: Every line the window settles, billed or not (a usage-billed line adds no invoice line).
+    line_ids: tuple[str, ...]
+    #: The invoice without its number (the store numbers it), or None when nothing is billable.
+    invoice: Invoice | None
+
+
+@dataclass(frozen=True)
+class InvoicePlan:
+    drafts: tuple[DraftInvoice, ...]
+    next_close_at: datetime | None
+
+
+def plan_invoices(
+    order: Order,
+    account: Account | None,
+    activations: Mapping[str, datetime],
+    invoiced: Iterable[str],
+    *,
+    now: datetime,
+    window_days: int,
+    payment_term_days: int,
+) -> InvoicePlan:
+    """The invoices due now for an order, and when its open window (if any) closes."""
+    known = {line.line_id for line in order.lines}
+    state = evaluate_windows(
+        [line.line_id for line in order.lines],
+        {line_id: at for line_id, at in activations.items() if line_id in known},
+        invoiced,
+        now=now,
+        window_days=window_days,
+    )
+    issued_on = now.date()
+    drafts = []
+    for window in state.closed:
+        lines = []
+        for line_id in window.line_ids:
+            line = order.line(line_id)
+            assert line is not None
+            priced = activation_line(order, line, activations[line_id].date())
+            if priced is not None:
+                lines.append(priced)
+        invoice = None
+        if lines:
+            invoice = Invoice(
+                number="",
+                order_id=order.order_id,
+                account_id=order.account_id,
+                subscription_id=order.subscription_id,
+                currency=order.currency,
+                issued_on=issued_on,
+                due_on=due_date(issued_on, payment_term_days),
+                po_number=order.po_number,
+                lines=tuple(lines),
+                billing_contact=order.billing_contact,
+                account_name=account.name if account else "",
+                country=account.country if account else None,
+                payment_method=order.payment_method,
+            )
+        drafts.append(DraftInvoice(window, window.line_ids, invoice))
+    return InvoicePlan(tuple(drafts), state.next_close_at)

@@ -1,0 +1,130 @@
+"""Frozen value types the pure core works on and the adapters pass around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+#: Reference printed on an invoice whose order carried no purchase-order number: it confirms
+#: that issuing a PO is not the customer's standard process (DOMAIN.md section 1).
+NO_PO_REFERENCE = "POEF-1"
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    name: str
+    country: str
+    sector: str
+    ula: bool = False
+    pay_as_you_go: bool = False
+    dunning: Contact | None = None
+    account_relationship: Contact | None = None
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line_id: str
+    product: str
+    kind: str
+    tax_rate: Decimal
+    annual_amount: Decimal | None = None
+    total_contract_value: Decimal | None = None
+    term_months: int | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    account_id: str
+    subscription_id: str
+    billing_contact: Contact
+    po_number: str | None
+    payment_method: str
+    currency: str
+    billing_frequency: str
+    term_start: date
+    term_end: date
+    lines: tuple[OrderLine, ...]
+
+    def line(self, line_id: str) -> OrderLine | None:
+        return next((line for line in self.lines if line.line_id == line_id), None)
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    line_id: str
+    order_id: str
+    product: str
+    kind: str
+    period_start: date
+    period_end: date
+    amount: Decimal
+    tax_rate: Decimal
+    tax: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.amount + self.tax
+
+
+@dataclass(frozen=True)
+class Invoice:
+    number: str
+    order_id: str
+    account_id: str
+    subscription_id: str
+    currency: str
+    issued_on: date
+    due_on: date
+    po_number: str | None
+    lines: tuple[InvoiceLine, ...]
+    billing_contact: Contact
+    account_name: str = ""
+    country: str | None = None
+    payment_method: str = "invoice"
+    #: Why this invoice is separate from the order's others ("" for the ordinary case).
+    split_reason: str = ""
+
+    @property
+    def reference(self) -> str:
+        return self.po_number or NO_PO_REFERENCE
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+    @property
+    def tax_total(self) -> Decimal:
+        return sum((line.tax for line in self.lines), Decimal(0))
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.tax_total
+
+
+@dataclass(frozen=True)
+class Recipients:
+    to: tuple[Contact, ...]
+    cc: tuple[Contact, ...] = field(default_factory=tuple)
+
+    @property
+    def envelope(self) -> tuple[str, ...]:
+        return tuple(c.email for c in (*self.to, *self.cc))
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    kind: str
+    locale: str
+    subject: str
+    text: str
+    html: str

@@ -1,0 +1,67 @@
+"""`invoice-worker preview`: render an email from fixtures without sending it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from settings import Settings
+from worker.mime import build_message
+from worker.model import Invoice, Recipients
+from worker.rendering import render
+
+
+def _invoice_context(data: dict[str, Any]) -> dict[str, Any]:
+    invoice = TypeAdapter(Invoice).validate_python(data)
+    return {"invoice": invoice, "recipient": invoice.billing_contact}
+
+
+#: kind -> how its fixture becomes a template context.
+PREVIEW_CONTEXTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "invoice": _invoice_context,
+}
+
+
+def preview_context(kind: str, settings: Settings) -> dict[str, Any]:
+    """The template context of a kind, from `fixtures/preview/<kind>.json`.
+
+    Raises:
+      ValueError: no preview fixture for that kind.
+    """
+    if kind not in PREVIEW_CONTEXTS:
+        raise ValueError(f"no preview for kind {kind!r}; known: {', '.join(sorted(PREVIEW_CONTEXTS))}")
+    data = json.loads((settings.fixtures_dir / "preview" / f"{kind}.json").read_text(encoding="utf-8"))
+    return PREVIEW_CONTEXTS[kind](data)
+
+
+def preview(kind: str, locale: str, out_dir: Path, settings: Settings) -> list[Path]:
+    """Write subject.txt, body.html, body.txt and message.eml; return their paths."""
+    context = preview_context(kind, settings)
+    rendered = render(kind, context, locale)
+    target = out_dir / kind / locale
+    target.mkdir(parents=True, exist_ok=True)
+    recipient = context["recipient"]
+    message = build_message(
+        rendered,
+        Recipients(to=(recipient,)),
+        mail_from=settings.mail_from,
+        message_id=f"<preview.{kind}.{locale}@invoice-worker.invalid>",
+        sent_at=datetime.now(UTC),
+    )
+    files = {
+        "subject.txt": rendered.subject + "\n",
+        "body.html": rendered.html,
+        "body.txt": rendered.text,
+    }
+    paths = []
+    for name, content in files.items():
+        (target / name).write_text(content, encoding="utf-8")
+        paths.append(target / name)
+    (target / "message.eml").write_bytes(message)
+    paths.append(target / "message.eml")
+    return paths

@@ -1,0 +1,192 @@
+"""Render one email kind in one locale: a one-line subject, a plain-text part and MJML-built HTML.
+
+Templates live in ``templates/email/<kind>/{subject.txt, body.mjml, body.txt}`` and extend the
+shared ``_base/base.mjml`` / ``_base/base.txt``. Each supported locale gets one Jinja environment
+with its gettext catalog and Babel filters, built on first use and kept, so a template compiles
+once per locale rather than once per email.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import mjml
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+from babel.support import Translations
+
+from worker.catalogs import compile_catalogs
+from worker.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
+from worker.model import RenderedEmail
+
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Where the email templates live: ``<kind>/{subject.txt, body.mjml, body.txt}`` and ``_base/``.
+DEFAULT_TEMPLATES_DIR = _PROJECT_ROOT / "templates" / "email"
+
+#: Where the gettext catalogs live: ``<lang>/LC_MESSAGES/messages.po``.
+DEFAULT_LOCALES_DIR = _PROJECT_ROOT / "locales"
+
+#: The sender's name as shown in every email (a brand name: never translated).
+COMPANY_NAME = "Invoice Worker Cloud"
+
+#: How many distinct values each locale's format filters remember. Amounts and dates repeat
+#: within an email (HTML and text part) and across the invoices of a run; Babel is slow enough
+#: (~25 µs per amount) that formatting would otherwise dominate a render.
+FORMAT_CACHE_SIZE = 4096
+
+# A kind names a template directory; anything else (dots, slashes) is refused before the loader.
+_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class _KindTemplates:
+    subject: jinja2.Template
+    text: jinja2.Template
+    mjml: jinja2.Template
+
+
+class Renderer:
+    """Renders emails from one templates directory with the catalogs of one locales directory."""
+
+    def __init__(
+        self,
+        templates_dir: Path,
+        locales_dir: Path,
+        *,
+        supported_locales: Iterable[str] = SUPPORTED_LOCALES,
+    ) -> None:
+        self._templates_dir = Path(templates_dir)
+        self._locales_dir = Path(locales_dir)
+        self._supported_locales = tuple(supported_locales)
+        self._environments: dict[str, jinja2.Environment] = {}
+        self._templates: dict[tuple[str, str], _KindTemplates] = {}
+        self._lock = threading.Lock()
+        compile_catalogs(self._locales_dir)
+
+    def render(self, kind: str, context: Mapping[str, Any], locale: str) -> RenderedEmail:
+        """Render email ``kind`` with ``context`` in ``locale``.
+
+        Raises ``ValueError`` for a locale that is not supported, ``LookupError`` when the kind
+        has no templates, and ``jinja2.UndefinedError`` when the context lacks a variable.
+        """
+        templates = self._templates.get((kind, locale)) or self._load(kind, locale)
+        subject = _LINE_BREAKS.sub(" ", templates.subject.render(context).strip())
+        body_context = {**context, "subject": subject}
+        text = _tidy_text(templates.text.render(body_context))
+        html = mjml.mjml2html(templates.mjml.render(body_context))
+        return RenderedEmail(kind=kind, locale=locale, subject=subject, text=text, html=html)
+
+    def _load(self, kind: str, locale: str) -> _KindTemplates:
+        if locale not in self._supported_locales:
+            raise ValueError(f"unsupported locale {locale!r}; supported: {self._supported_locales}")
+        if not _KIND.match(kind):
+            raise LookupError(f"no email template for kind {kind!r}")
+        with self._lock:
+            environment = self._environments.get(locale)
+            if environment is None:
+                environment = self._environments[locale] = self._build_environment(locale)
+            try:
+                templates = _KindTemplates(
+                    subject=environment.get_template(f"{kind}/subject.txt"),
+                    text=environment.get_template(f"{kind}/body.txt"),
+                    mjml=environment.get_template(f"{kind}/body.mjml"),
+                )
+            except jinja2.TemplateNotFound as exc:
+                raise LookupError(f"no email template for kind {kind!r}") from exc
+            self._templates[(kind, locale)] = templates
+            return templates
+
+    def _build_environment(self, locale: str) -> jinja2.Environment:
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self._templates_dir),
+            # HTML-escape customer-supplied strings in MJML; the text part and subject stay raw.
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("mjml", "html"), disabled_extensions=("txt",), default=False
+            ),
+            undefined=jinja2.StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+            # Templates are read once per process; do not stat them on every render.
+            auto_reload=False,
+        )
+        # Same setting as `trimmed = true` in babel.cfg, so msgids match what extraction sees.
+        environment.policies["ext.i18n.trimmed"] = True
+        translations = Translations.load(
+            str(self._locales_dir), [catalog_language(locale)], domain="messages"
+        )
+        environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        environment.filters.update(locale_filters(locale))
+        right_to_left = babel_locale(locale).character_order == "right-to-left"
+        environment.globals.update(
+            company_name=COMPANY_NAME,
+            html_lang=locale,
+            text_direction="rtl" if right_to_left else "ltr",
+            align_start="right" if right_to_left else "left",
+            align_end="left" if right_to_left else "right",
+        )
+        return environment
+
+
+def locale_filters(locale: str) -> dict[str, Any]:
+    """Return the Jinja filters ``money``, ``date``, ``number`` and ``percent`` bound to ``locale``.
+
+    Everything is formatted by Babel with the locale's CLDR conventions (``US$ 24.000,00`` in
+    Dutch); nothing is hand-formatted.
+    """
+    cldr = babel_locale(locale)
+
+    # Equal values format equally here (currency digits and CLDR patterns fix the precision),
+    # so caching on the value is safe.
+    @lru_cache(maxsize=FORMAT_CACHE_SIZE)
+    def money(amount: Decimal, currency: str) -> str:
+        return format_currency(amount, currency, locale=cldr)
+
+    @lru_cache(maxsize=FORMAT_CACHE_SIZE)
+    def date_(value: date, format: str = "long") -> str:
+        return format_date(value, format=format, locale=cldr)
+
+    @lru_cache(maxsize=FORMAT_CACHE_SIZE)
+    def number(value: Decimal) -> str:
+        return format_decimal(value, locale=cldr)
+
+    @lru_cache(maxsize=FORMAT_CACHE_SIZE)
+    def percent(rate: Decimal) -> str:
+        # Keep significant decimals: a 5.5% rate must not print as 6%.
+        return format_percent(rate, locale=cldr, decimal_quantization=False)
+
+    return {"money": money, "date": date_, "number": number, "percent": percent}
+
+
+def _tidy_text(text: str) -> str:
+    lines = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    return _BLANK_LINES.sub("\n\n", lines) + "\n"
+
+
+_default_renderer: Renderer | None = None
+_default_renderer_lock = threading.Lock()
+
+
+def render(kind: str, context: Mapping[str, Any], locale: str) -> RenderedEmail:
+    """Render email ``kind`` in ``locale`` with the project's templates and catalogs.
+
+    See :meth:`Renderer.render` for what it raises.
+    """
+    global _default_renderer
+    if _default_renderer is None:
+        with _default_renderer_lock:
+            if _default_renderer is None:
+                _default_renderer = Renderer(DEFAULT_TEMPLATES_DIR, DEFAULT_LOCALES_DIR)
+    return _default_renderer.render(kind, context, locale)

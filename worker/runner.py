@@ -1,0 +1,111 @@
+"""Run a worker process: dramatiq worker threads plus the scheduler, until stopped or, in burst
+mode, until every queue is empty and nothing is due."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.brokers.redis import RedisBroker
+
+from settings import Settings
+from worker.actors import Actors, declare_actors
+from worker.app import App
+from worker.broker import make_broker, queued_messages
+from worker.scheduler import Scheduler
+from worker.store import Store
+
+log = logging.getLogger(__name__)
+
+#: In burst mode, how often to look whether all is done (s), and how many looks in a row must
+#: agree before exiting (a message can be between two queues for a moment).
+IDLE_POLL_S = 0.1
+IDLE_CONFIRMATIONS = 3
+
+
+@dataclass
+class Pipeline:
+    app: App
+    broker: RedisBroker
+    actors: Actors
+
+
+class CloseClients(dramatiq.Middleware):
+    """Close the app's Redis and SMTP connections on the actors' event loop before it stops."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def before_worker_shutdown(self, broker, worker) -> None:
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None:
+            loop_thread.run_coroutine(self.app.aclose())
+
+
+def make_pipeline(settings: Settings, app: App | None = None) -> Pipeline:
+    app = app or App(settings)
+    broker = make_broker(settings)
+    broker.add_middleware(CloseClients(app))
+    return Pipeline(app, broker, declare_actors(broker, app))
+
+
+async def _check_and_count_due(settings: Settings, now: float, *, check: bool = False) -> int:
+    store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
+    try:
+        if check:
+            await store.check_server()
+        return await store.due_count(now)
+    finally:
+        await store.close()
+
+
+def check_redis(settings: Settings) -> None:
+    """Raises UnsafeRedis when the server may evict keys."""
+    asyncio.run(_check_and_count_due(settings, 0, check=True))
+
+
+def is_idle(pipeline: Pipeline) -> bool:
+    if queued_messages(pipeline.broker):
+        return False
+    now = pipeline.app.clock().timestamp()
+    return asyncio.run(_check_and_count_due(pipeline.app.settings, now)) == 0
+
+
+def run(pipeline: Pipeline, *, burst: bool = False, stop: threading.Event | None = None, timeout_s: float | None = None) -> None:
+    """Consume and deliver until `stop` is set (or a signal arrives), or in burst mode until idle.
+
+    Raises:
+      TimeoutError: burst mode did not finish within `timeout_s`.
+    """
+    settings = pipeline.app.settings
+    check_redis(settings)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    worker = dramatiq.Worker(pipeline.broker, worker_threads=settings.worker_threads, worker_timeout=100)
+    scheduler = Scheduler(pipeline.app, pipeline.actors)
+    worker.start()
+    scheduler.start()
+    started = time.monotonic()
+    try:
+        if not burst:
+            stop.wait()
+            return
+        confirmations = 0
+        while not stop.is_set():
+            confirmations = confirmations + 1 if is_idle(pipeline) else 0
+            if confirmations >= IDLE_CONFIRMATIONS:
+                return
+            if timeout_s is not None and time.monotonic() - started > timeout_s:
+                raise TimeoutError(f"burst run not idle after {timeout_s} s")
+            stop.wait(IDLE_POLL_S)
+    finally:
+        scheduler.stop()
+        worker.stop()

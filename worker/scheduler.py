@@ -1,0 +1,64 @@
+"""The scheduler: turns due members of the due-time index into queue messages.
+
+Every `run` process has one. Claims are atomic and leased (a claimed member is hidden for
+`due_lease_s`), so many schedulers never hand out the same work twice at once, and work whose
+worker died comes back when the lease runs out. Finding due members costs O(log N + due).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from worker.actors import Actors
+from worker.app import App
+
+log = logging.getLogger(__name__)
+
+#: Due members claimed per look.
+CLAIM_BATCH = 500
+
+
+class Scheduler:
+    def __init__(self, app: App, actors: Actors) -> None:
+        self.app = app
+        self.actors = actors
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    async def tick(self) -> int:
+        """Claim what is due and enqueue it; returns how many members were claimed."""
+        now = self.app.clock().timestamp()
+        claimed = await self.app.store.claim_due(now, self.app.settings.due_lease_s, CLAIM_BATCH)
+        for member, lease in claimed:
+            try:
+                self.actors.dispatch(member, lease)
+            except ValueError:
+                log.error("dropping unknown due member %r", member)
+                await self.app.store.finish_due(member, lease, None)
+        return len(claimed)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            while not self._stop.is_set():
+                try:
+                    claimed = loop.run_until_complete(self.tick())
+                except Exception:  # Redis down: keep looking, the work is safe in Redis
+                    log.exception("scheduler tick failed; retrying")
+                    claimed = 0
+                if claimed < CLAIM_BATCH:
+                    self._stop.wait(self.app.settings.scheduler_interval_s)
+        finally:
+            loop.run_until_complete(self.app.aclose())
+            loop.close()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="invoice-worker-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,0 +1,373 @@
+"""The Redis store: events seen, accounts, orders, activations, invoices, deliveries, due times,
+dead letters. Thin: it keeps and fetches state atomically and decides nothing.
+
+Multi-key updates that must not be torn apart by a crash or a second worker run as Lua scripts.
+All keys are named in `worker.keys`. A single Redis (or a primary with replicas) is assumed: the
+scripts build some keys from their arguments, which Redis Cluster would not allow.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, replace
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from pydantic import TypeAdapter
+
+from worker.delivery import RecipientState
+from worker.errors import UnsafeRedis
+from worker.keys import Keys
+from worker.model import Account, Invoice, Order
+from worker.smtp_replies import Outcome
+
+_ACCOUNT = TypeAdapter(Account)
+_ORDER = TypeAdapter(Order)
+_INVOICE = TypeAdapter(Invoice)
+
+#: Eviction policies that never drop keys. Any other could silently lose orders or deliveries.
+SAFE_MAXMEMORY_POLICIES = frozenset({"noeviction"})
+#: How long a processed event id is remembered (s): a replay within it has no effect at all.
+DEFAULT_EVENT_TTL_S = 90 * 86400
+
+# Keep the later of two account snapshots: events may arrive out of order.
+_SAVE_ACCOUNT = """
+local current = redis.call('HGET', KEYS[1], 'occurred_at')
+if current and tonumber(current) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'occurred_at', ARGV[1], 'body', ARGV[2])
+return 1
+"""
+
+# Keep the earliest activation of a line.
+_RECORD_ACTIVATION = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and tonumber(cjson.decode(current)['ts']) <= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
+# Settle a closed window: number the invoice (no gaps: only on success) and create its delivery,
+# all or nothing. Returns false when another worker settled any of the lines first.
+_SETTLE_WINDOW = """
+local settled, seq, invoices, due, deliveries = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local prefix, now, number_format, body, recipients = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local lines = cjson.decode(ARGV[6])
+for _, line in ipairs(lines) do
+  if redis.call('HEXISTS', settled, line) == 1 then return false end
+end
+if body == '' then
+  for _, line in ipairs(lines) do redis.call('HSET', settled, line, '-') end
+  return ''
+end
+local number = string.format(number_format, redis.call('INCR', seq))
+for _, line in ipairs(lines) do redis.call('HSET', settled, line, number) end
+redis.call('SET', prefix .. ':invoice:' .. number, body)
+redis.call('ZADD', invoices, now, number)
+local delivery_id = 'invoice:' .. number
+redis.call('HSET', prefix .. ':delivery:' .. delivery_id,
+  'kind', 'invoice', 'key', number, 'created_at', now, 'recipients', recipients, 'locale', ARGV[7])
+for address, state in pairs(cjson.decode(ARGV[8])) do
+  redis.call('HSET', prefix .. ':delivery:' .. delivery_id .. ':rcpt', address, state)
+end
+redis.call('ZADD', deliveries, now, delivery_id)
+redis.call('ZADD', due, now, 'deliver:' .. delivery_id)
+return number
+"""
+
+# Create any other delivery once: the same delivery id twice has the effect of once.
+_CREATE_DELIVERY = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'kind', ARGV[1], 'key', ARGV[2], 'created_at', ARGV[3],
+  'recipients', ARGV[4], 'locale', ARGV[5], 'context', ARGV[6])
+for address, state in pairs(cjson.decode(ARGV[7])) do redis.call('HSET', KEYS[2], address, state) end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[8])
+redis.call('ZADD', KEYS[4], ARGV[3], 'deliver:' .. ARGV[8])
+return 1
+"""
+
+# Claim due members: hide each for a lease, so that a crashed claimer's work comes back.
+_CLAIM_DUE = """
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for i, member in ipairs(members) do
+  local lease = tostring(tonumber(ARGV[2]) + i * 1e-6)
+  redis.call('ZADD', KEYS[1], lease, member)
+  out[#out + 1] = member
+  out[#out + 1] = lease
+end
+return out
+"""
+
+_CLAIM_MEMBER = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return ARGV[3]
+"""
+
+# Finish a claimed member only if nobody re-marked it meanwhile (compare and set on the score).
+_FINISH_DUE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
+if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
+return 1
+"""
+
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+#: Invoice numbers: a prefix and a zero-padded sequence, allocated without gaps.
+INVOICE_NUMBER_FORMAT = "INV-%07d"
+
+
+def _ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _state_json(state: RecipientState) -> str:
+    return json.dumps(asdict(state))
+
+
+def _state_from(raw: bytes | str) -> RecipientState:
+    data = json.loads(raw)
+    data["state"] = Outcome(data["state"])
+    return RecipientState(**data)
+
+
+class Store:
+    def __init__(self, client: aioredis.Redis, keys: Keys, *, event_ttl_s: int = DEFAULT_EVENT_TTL_S) -> None:
+        self.redis = client
+        self.keys = keys
+        self.event_ttl_s = event_ttl_s
+        self._scripts = {
+            name: client.register_script(src)
+            for name, src in {
+                "save_account": _SAVE_ACCOUNT,
+                "record_activation": _RECORD_ACTIVATION,
+                "settle_window": _SETTLE_WINDOW,
+                "create_delivery": _CREATE_DELIVERY,
+                "claim_due": _CLAIM_DUE,
+                "claim_member": _CLAIM_MEMBER,
+                "finish_due": _FINISH_DUE,
+                "release_lock": _RELEASE_LOCK,
+            }.items()
+        }
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "iw") -> "Store":
+        return cls(aioredis.Redis.from_url(url), Keys(prefix))
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def check_server(self) -> None:
+        """Refuse a Redis that may evict keys.
+
+        Raises:
+          UnsafeRedis: naming the policy and how to fix it.
+        """
+        policy = (await self.redis.config_get("maxmemory-policy")).get("maxmemory-policy")
+        if isinstance(policy, bytes):
+            policy = policy.decode()
+        if policy not in SAFE_MAXMEMORY_POLICIES:
+            raise UnsafeRedis(
+                f"Redis maxmemory-policy is {policy!r}: it may evict keys and lose invoices. "
+                "Set `maxmemory-policy noeviction` (CONFIG SET or redis.conf)."
+            )
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def event_done(self, event_id: str) -> bool:
+        return bool(await self.redis.exists(self.keys.event(event_id)))
+
+    async def mark_event_done(self, event_id: str) -> None:
+        await self.redis.set(self.keys.event(event_id), b"1", ex=self.event_ttl_s)
+
+    async def dead_letter(self, *, event_id: str, event_type: str, field: str, reason: str, event: Any, at: datetime) -> bool:
+        """Keep a rejected event with its reason (once per event id). The caller redacts secrets."""
+        if not await self.redis.sadd(self.keys.dead_letter_ids, event_id):
+            return False
+        entry = {"event_id": event_id, "type": event_type, "field": field, "reason": reason,
+                 "at": at.isoformat(), "event": event}
+        await self.redis.rpush(self.keys.dead_letters, json.dumps(entry, default=str))
+        return True
+
+    async def dead_letters(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in await self.redis.lrange(self.keys.dead_letters, 0, -1)]
+
+    # -- accounts, orders, activations ----------------------------------------------------------
+
+    async def save_account(self, account: Account, occurred_at: datetime) -> bool:
+        body = _ACCOUNT.dump_json(account)
+        return bool(await self._scripts["save_account"](keys=[self.keys.account(account.account_id)], args=[_ts(occurred_at), body]))
+
+    async def load_account(self, account_id: str) -> Account | None:
+        body = await self.redis.hget(self.keys.account(account_id), "body")
+        return _ACCOUNT.validate_json(body) if body else None
+
+    async def save_order(self, order: Order) -> bool:
+        """Keep the first booking of an order id (orders are immutable)."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.keys.order(order.order_id), _ORDER.dump_json(order), nx=True)
+        pipe.sadd(self.keys.account_orders(order.account_id), order.order_id)
+        created, _ = await pipe.execute()
+        return bool(created)
+
+    async def load_order(self, order_id: str) -> Order | None:
+        body = await self.redis.get(self.keys.order(order_id))
+        return _ORDER.validate_json(body) if body else None
+
+    async def account_orders(self, account_id: str) -> list[str]:
+        return sorted(m.decode() for m in await self.redis.smembers(self.keys.account_orders(account_id)))
+
+    async def record_activation(self, order_id: str, line_id: str, at: datetime, event_id: str) -> bool:
+        value = json.dumps({"ts": _ts(at), "at": at.isoformat(), "event_id": event_id})
+        return bool(await self._scripts["record_activation"](keys=[self.keys.activations(order_id)], args=[line_id, _ts(at), value]))
+
+    async def load_activations(self, order_id: str) -> dict[str, dict[str, Any]]:
+        raw = await self.redis.hgetall(self.keys.activations(order_id))
+        return {k.decode(): json.loads(v) for k, v in raw.items()}
+
+    async def load_settled(self, order_id: str) -> dict[str, str]:
+        raw = await self.redis.hgetall(self.keys.settled(order_id))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    # -- invoices and deliveries -----------------------------------------------------------------
+
+    async def settle_window(
+        self,
+        order_id: str,
+        line_ids: tuple[str, ...],
+        invoice: Invoice | None,
+        *,
+        recipients: dict[str, list[dict[str, str]]],
+        locale: str,
+        states: dict[str, RecipientState],
+        now: datetime,
+    ) -> str | None:
+        """Settle the lines atomically; returns the invoice number, "" when nothing was billable,
+        or None when another worker settled them first."""
+        result = await self._scripts["settle_window"](
+            keys=[self.keys.settled(order_id), self.keys.invoice_seq, self.keys.invoices, self.keys.due, self.keys.deliveries],
+            args=[
+                self.keys.prefix,
+                _ts(now),
+                INVOICE_NUMBER_FORMAT,
+                _INVOICE.dump_json(invoice) if invoice else "",
+                json.dumps(recipients),
+                json.dumps(list(line_ids)),
+                locale,
+                json.dumps({a: _state_json(s) for a, s in states.items()}),
+            ],
+        )
+        if result is None:
+            return None
+        return result.decode() if isinstance(result, bytes) else str(result)
+
+    async def load_invoice(self, number: str) -> Invoice | None:
+        body = await self.redis.get(self.keys.invoice(number))
+        if not body:
+            return None
+        return replace(_INVOICE.validate_json(body), number=number)
+
+    async def invoice_numbers(self) -> list[str]:
+        return [m.decode() for m in await self.redis.zrange(self.keys.invoices, 0, -1)]
+
+    async def create_delivery(
+        self,
+        delivery_id: str,
+        *,
+        kind: str,
+        key: str,
+        recipients: dict[str, list[dict[str, str]]],
+        locale: str,
+        context: dict[str, Any],
+        states: dict[str, RecipientState],
+        now: datetime,
+    ) -> bool:
+        return bool(
+            await self._scripts["create_delivery"](
+                keys=[self.keys.delivery(delivery_id), self.keys.delivery_recipients(delivery_id), self.keys.deliveries, self.keys.due],
+                args=[kind, key, _ts(now), json.dumps(recipients), locale, json.dumps(context, default=str),
+                      json.dumps({a: _state_json(s) for a, s in states.items()}), delivery_id],
+            )
+        )
+
+    async def load_delivery(self, delivery_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.hgetall(self.keys.delivery(delivery_id))
+        if not raw:
+            return None
+        out: dict[str, Any] = {k.decode(): v for k, v in raw.items()}
+        for name in ("kind", "key", "locale", "message_id"):
+            if name in out:
+                out[name] = out[name].decode()
+        out["recipients"] = json.loads(out["recipients"])
+        out["context"] = json.loads(out["context"]) if "context" in out else {}
+        out["created_at"] = float(out["created_at"])
+        return out
+
+    async def store_message(self, delivery_id: str, message: bytes, message_id: str) -> bytes:
+        """Keep the first built message of a delivery: every retry sends the same bytes."""
+        key = self.keys.delivery(delivery_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hsetnx(key, "message", message)
+        pipe.hsetnx(key, "message_id", message_id)
+        pipe.hget(key, "message")
+        _, _, stored = await pipe.execute()
+        return stored
+
+    async def recipient_states(self, delivery_id: str) -> dict[str, RecipientState]:
+        raw = await self.redis.hgetall(self.keys.delivery_recipients(delivery_id))
+        return {k.decode(): _state_from(v) for k, v in raw.items()}
+
+    async def save_recipient_states(self, delivery_id: str, states: dict[str, RecipientState], log: dict[str, Any] | None = None) -> None:
+        if not states:
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(self.keys.delivery_recipients(delivery_id), mapping={a: _state_json(s) for a, s in states.items()})
+        if log is not None:
+            pipe.rpush(self.keys.delivery_log(delivery_id), json.dumps(log, default=str))
+        await pipe.execute()
+
+    async def delivery_log(self, delivery_id: str) -> list[dict[str, Any]]:
+        return [json.loads(r) for r in await self.redis.lrange(self.keys.delivery_log(delivery_id), 0, -1)]
+
+    async def delivery_ids(self) -> list[str]:
+        return [m.decode() for m in await self.redis.zrange(self.keys.deliveries, 0, -1)]
+
+    # -- due times -----------------------------------------------------------------------------
+
+    async def mark_due(self, member: str, at: float) -> None:
+        await self.redis.zadd(self.keys.due, {member: at})
+
+    async def claim_due(self, now: float, lease_s: float, limit: int = 100) -> list[tuple[str, float]]:
+        flat = await self._scripts["claim_due"](keys=[self.keys.due], args=[now, now + lease_s, limit])
+        return [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    async def claim_member(self, member: str, now: float, lease_s: float) -> float | None:
+        lease = await self._scripts["claim_member"](keys=[self.keys.due], args=[member, now, now + lease_s])
+        return float(lease) if lease is not None else None
+
+    async def finish_due(self, member: str, lease: float, next_at: float | None) -> bool:
+        args = [member, repr(lease), "" if next_at is None else repr(next_at)]
+        return bool(await self._scripts["finish_due"](keys=[self.keys.due], args=args))
+
+    async def due_count(self, now: float) -> int:
+        return await self.redis.zcount(self.keys.due, "-inf", now)
+
+    async def due_score(self, member: str) -> float | None:
+        return await self.redis.zscore(self.keys.due, member)
+
+    # -- locks -----------------------------------------------------------------------------------
+
+    async def acquire_lock(self, name: str, ttl_s: float) -> str | None:
+        token = secrets.token_hex(8)
+        ok = await self.redis.set(self.keys.lock(name), token, nx=True, px=int(ttl_s * 1000))
+        return token if ok else None
+
+    async def release_lock(self, name: str, token: str) -> None:
+        await self._scripts["release_lock"](keys=[self.keys.lock(name)], args=[token])
