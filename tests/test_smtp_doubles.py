@@ -25,16 +25,28 @@ def invoice_email(*, to: str = "alice@customer.example") -> EmailMessage:
     return message
 
 
+#: How long to keep the client's loop running after a send, in seconds. aiosmtplib
+#: closes a STARTTLS connection without waiting for the close_notify exchange; if
+#: asyncio.run closed the loop at once the socket would leak (ResourceWarning).
+TLS_CLOSE_GRACE_S = 0.02
+
+
 def send(
     server: ScriptedSmtpServer, message: EmailMessage | None = None, **kwargs: Any
 ) -> tuple[dict[str, SMTPResponse], str]:
     kwargs.setdefault("timeout", 5)
     kwargs.setdefault("start_tls", False)
-    return asyncio.run(
-        aiosmtplib.send(
-            message or invoice_email(), hostname="127.0.0.1", port=server.port, **kwargs
-        )
-    )
+
+    async def send_then_let_tls_close() -> tuple[dict[str, SMTPResponse], str]:
+        try:
+            return await aiosmtplib.send(
+                message or invoice_email(), hostname="127.0.0.1", port=server.port, **kwargs
+            )
+        finally:
+            if kwargs["start_tls"]:
+                await asyncio.sleep(TLS_CLOSE_GRACE_S)
+
+    return asyncio.run(send_then_let_tls_close())
 
 
 def test_accepts_and_records_a_message_by_default(smtp_server: ScriptedSmtpServer) -> None:

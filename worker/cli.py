@@ -20,6 +20,8 @@ def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # dramatiq logs every worker thread's start and stop at INFO: noise for operators.
     logging.getLogger("dramatiq").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # aiosmtpd logs every SMTP command of the local server at INFO.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -41,13 +43,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from worker.runner import make_pipeline, run
 
     with _environment(settings) as resolved:
-        run(make_pipeline(resolved), burst=args.burst)
+        run(make_pipeline(resolved), burst=args.burst, handle_signals=True)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from worker.demo import run_demo
 
+    if "log_level" not in settings.model_fields_set:
+        logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own summary
     return run_demo(settings, out_dir=Path(args.out) if args.out else None)
 
 
@@ -88,6 +92,13 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.events import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
 def _environment(settings: Settings, *, need_smtp: bool = True):
     from worker.environment import resolved_environment
 
@@ -124,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dead-letters", help="events rejected, with the reason")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dead_letters)
+    p = sub.add_parser("schema", help="print the JSON Schema of the event contract")
+    p.set_defaults(func=cmd_schema)
     return parser
 
 

@@ -62,6 +62,11 @@ class Keys:
         """Everything that must happen at a time: member -> due time (Unix seconds)."""
         return f"{self.prefix}:due"
 
+    @property
+    def leased(self) -> str:
+        """Due members claimed and not yet finished: member -> lease expiry (Unix seconds)."""
+        return f"{self.prefix}:due:leased"
+
     def lock(self, name: str) -> str:
         return f"{self.prefix}:lock:{name}"
 

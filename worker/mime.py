@@ -77,8 +77,9 @@ def build_message(
         msg["Cc"] = [_address("Cc", c) for c in recipients.cc]
     msg["Date"] = format_datetime(sent_at)
     msg["Message-ID"] = refuse_line_breaks("Message-ID", message_id)
-    msg["Content-Language"] = rendered.locale
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    # After the parts exist: making the message multipart moves Content-* headers into a part.
+    msg["Content-Language"] = rendered.locale
     any_utf8 = any(needs_smtputf8(c.email) for c in (*recipients.to, *recipients.cc))
     return msg.as_bytes(policy=SMTPUTF8 if any_utf8 else SMTP)

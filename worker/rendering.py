@@ -3,7 +3,9 @@
 Templates live in ``templates/email/<kind>/{subject.txt, body.mjml, body.txt}`` and extend the
 shared ``_base/base.mjml`` / ``_base/base.txt``. Each supported locale gets one Jinja environment
 with its gettext catalog and Babel filters, built on first use and kept, so a template compiles
-once per locale rather than once per email.
+once per locale rather than once per email. The body templates also see ``subject`` (the
+rendered subject line), and every template sees the locale globals ``company_name``, ``html_lang``,
+``text_direction`` (``ltr``/``rtl``), ``align_start`` and ``align_end`` (``left``/``right``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from babel.support import Translations
 
 from worker.catalogs import compile_catalogs
 from worker.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
+from worker.errors import TemplateMissing
 from worker.model import RenderedEmail
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +81,7 @@ class Renderer:
     def render(self, kind: str, context: Mapping[str, Any], locale: str) -> RenderedEmail:
         """Render email ``kind`` with ``context`` in ``locale``.
 
-        Raises ``ValueError`` for a locale that is not supported, ``LookupError`` when the kind
+        Raises ``ValueError`` for a locale that is not supported, ``TemplateMissing`` (a LookupError) when the kind
         has no templates, and ``jinja2.UndefinedError`` when the context lacks a variable.
         """
         templates = self._templates.get((kind, locale)) or self._load(kind, locale)
@@ -92,7 +95,7 @@ class Renderer:
         if locale not in self._supported_locales:
             raise ValueError(f"unsupported locale {locale!r}; supported: {self._supported_locales}")
         if not _KIND.match(kind):
-            raise LookupError(f"no email template for kind {kind!r}")
+            raise TemplateMissing(kind, locale)
         with self._lock:
             environment = self._environments.get(locale)
             if environment is None:
@@ -104,7 +107,7 @@ class Renderer:
                     mjml=environment.get_template(f"{kind}/body.mjml"),
                 )
             except jinja2.TemplateNotFound as exc:
-                raise LookupError(f"no email template for kind {kind!r}") from exc
+                raise TemplateMissing(kind, locale) from exc
             self._templates[(kind, locale)] = templates
             return templates
 

@@ -56,11 +56,12 @@ def make_pipeline(settings: Settings, app: App | None = None) -> Pipeline:
 
 
 async def _check_and_count_due(settings: Settings, now: float, *, check: bool = False) -> int:
+    """Members due now plus members claimed and not finished (a dead claimer's come back later)."""
     store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
     try:
         if check:
             await store.check_server()
-        return await store.due_count(now)
+        return await store.due_count(now) + await store.leased_count()
     finally:
         await store.close()
 
@@ -77,7 +78,14 @@ def is_idle(pipeline: Pipeline) -> bool:
     return asyncio.run(_check_and_count_due(pipeline.app.settings, now)) == 0
 
 
-def run(pipeline: Pipeline, *, burst: bool = False, stop: threading.Event | None = None, timeout_s: float | None = None) -> None:
+def run(
+    pipeline: Pipeline,
+    *,
+    burst: bool = False,
+    stop: threading.Event | None = None,
+    timeout_s: float | None = None,
+    handle_signals: bool = False,
+) -> None:
     """Consume and deliver until `stop` is set (or a signal arrives), or in burst mode until idle.
 
     Raises:
@@ -86,7 +94,7 @@ def run(pipeline: Pipeline, *, burst: bool = False, stop: threading.Event | None
     settings = pipeline.app.settings
     check_redis(settings)
     stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
+    if handle_signals:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
     worker = dramatiq.Worker(pipeline.broker, worker_threads=settings.worker_threads, worker_timeout=100)

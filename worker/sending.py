@@ -58,7 +58,8 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
     """One delivery attempt for the recipients that are due. Returns each recipient's state."""
     store = app.store
     member = deliver_member(delivery_id)
-    lock_ttl_s = app.settings.smtp_timeout_s * 6 + 30
+    # The lock lives as long as the lease: a worker that dies mid-send frees both together.
+    lock_ttl_s = app.settings.due_lease_s
     token = await store.acquire_lock(f"delivery:{delivery_id}", lock_ttl_s)
     if token is None:  # another worker is sending it; its lease brings the work back if it dies
         log.info("delivery %s: busy elsewhere", delivery_id)

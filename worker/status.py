@@ -37,7 +37,7 @@ async def collect_status(settings: Settings, *, invoice: str | None = None) -> l
                             datetime.fromtimestamp(st.next_attempt_at, UTC).isoformat() if st.next_attempt_at else None
                         ),
                     }
-                    for address, st in states.items()
+                    for address, st in _in_envelope_order(delivery["recipients"], states)
                 ],
             }
             if delivery["kind"] == "invoice":
@@ -57,6 +57,13 @@ async def collect_status(settings: Settings, *, invoice: str | None = None) -> l
         return rows
     finally:
         await store.close()
+
+
+def _in_envelope_order(payload: dict[str, list[dict[str, str]]], states: dict) -> list:
+    """Recipients as addressed (To first, then Cc), whatever order Redis keeps them in."""
+    order = [c["email"] for role in ("to", "cc") for c in payload.get(role, [])]
+    ordered = [(a, states[a]) for a in order if a in states]
+    return ordered + [(a, st) for a, st in states.items() if a not in order]
 
 
 def format_status(rows: list[dict[str, Any]]) -> str:

@@ -94,6 +94,7 @@ local out = {}
 for i, member in ipairs(members) do
   local lease = tostring(tonumber(ARGV[2]) + i * 1e-6)
   redis.call('ZADD', KEYS[1], lease, member)
+  redis.call('ZADD', KEYS[2], lease, member)
   out[#out + 1] = member
   out[#out + 1] = lease
 end
@@ -104,11 +105,14 @@ _CLAIM_MEMBER = """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return ARGV[3]
 """
 
 # Finish a claimed member only if nobody re-marked it meanwhile (compare and set on the score).
 _FINISH_DUE = """
+local leased = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if leased and tonumber(leased) == tonumber(ARGV[2]) then redis.call('ZREM', KEYS[2], ARGV[1]) end
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
 if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
@@ -345,19 +349,23 @@ class Store:
         await self.redis.zadd(self.keys.due, {member: at})
 
     async def claim_due(self, now: float, lease_s: float, limit: int = 100) -> list[tuple[str, float]]:
-        flat = await self._scripts["claim_due"](keys=[self.keys.due], args=[now, now + lease_s, limit])
+        flat = await self._scripts["claim_due"](keys=[self.keys.due, self.keys.leased], args=[now, now + lease_s, limit])
         return [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def claim_member(self, member: str, now: float, lease_s: float) -> float | None:
-        lease = await self._scripts["claim_member"](keys=[self.keys.due], args=[member, now, now + lease_s])
+        lease = await self._scripts["claim_member"](keys=[self.keys.due, self.keys.leased], args=[member, now, now + lease_s])
         return float(lease) if lease is not None else None
 
     async def finish_due(self, member: str, lease: float, next_at: float | None) -> bool:
         args = [member, repr(lease), "" if next_at is None else repr(next_at)]
-        return bool(await self._scripts["finish_due"](keys=[self.keys.due], args=args))
+        return bool(await self._scripts["finish_due"](keys=[self.keys.due, self.keys.leased], args=args))
 
     async def due_count(self, now: float) -> int:
         return await self.redis.zcount(self.keys.due, "-inf", now)
+
+    async def leased_count(self) -> int:
+        """Claimed members not finished yet (in flight, or held by a worker that died)."""
+        return await self.redis.zcard(self.keys.leased)
 
     async def due_score(self, member: str) -> float | None:
         return await self.redis.zscore(self.keys.due, member)

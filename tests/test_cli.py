@@ -1,0 +1,116 @@
+"""The command line as operators use it: separate processes against a real Redis and SMTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from contract_events import contract_example
+
+CLI = [sys.executable, "-m", "worker.cli"]
+
+
+def cli_env(redis_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_"))}
+    env.update(REDIS_URL=redis_url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), SMTP_TLS="none",
+               SCHEDULER_INTERVAL_S="0.05", LOG_LEVEL="WARNING", **extra)
+    return env
+
+
+def invoke(args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + args, env=env, input=stdin, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def env(redis_client, redis_url, smtp_server):
+    return cli_env(redis_url, smtp_server.port)
+
+
+def jsonl(events: list) -> str:
+    return "\n".join(e if isinstance(e, str) else json.dumps(e) for e in events) + "\n"
+
+
+def test_ingest_reports_accepted_and_rejected_lines_with_line_numbers_and_exits_1(env, tmp_path):
+    bad = dict(contract_example()[1], id="bad-7")
+    bad["data"] = dict(bad["data"], currency="EURO")
+    path = tmp_path / "events.jsonl"
+    path.write_text(jsonl([contract_example()[0], bad, "not json", contract_example()[2]]))
+    result = invoke(["ingest", str(path)], env)
+    assert result.returncode == 1
+    assert "accepted 2, rejected 2" in result.stdout
+    assert "line 2: event bad-7: data.currency" in result.stderr
+    assert "line 3: event ?: (json)" in result.stderr
+
+
+def test_ingest_from_stdin_then_run_burst_then_status_shows_each_recipient(env, smtp_server):
+    assert invoke(["ingest", "-"], env, stdin=jsonl(contract_example())).returncode == 0
+    run = invoke(["run", "--burst"], env)
+    assert run.returncode == 0, run.stderr
+    assert len(smtp_server.messages) == 2
+    status = invoke(["status", "--json"], env)
+    rows = json.loads(status.stdout)
+    assert [r["key"] for r in rows] == ["INV-0000001", "INV-0000002"]
+    assert {r["address"]: r["state"] for r in rows[0]["recipients"]} == {
+        "els@acme.example": "accepted", "ar@acme.example": "accepted", "jan@acme.example": "accepted"}
+    assert rows[0]["recipients"][0]["last_reply"].startswith("250")
+    one = invoke(["status", "--invoice", "INV-0000002"], env)
+    assert "INV-0000002" in one.stdout and "INV-0000001" not in one.stdout
+    assert "els@acme.example" in one.stdout and "accepted" in one.stdout
+
+
+def test_status_of_an_unknown_invoice_says_so(env):
+    result = invoke(["status", "--invoice", "INV-404"], env)
+    assert result.returncode == 1 and "no invoice INV-404" in result.stderr
+
+
+def _wait_for(predicate, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def _states(redis_client) -> list[bytes]:
+    return [v for k in redis_client.keys(b"iw:delivery:*:rcpt") for v in redis_client.hvals(k)]
+
+
+@pytest.mark.parametrize("kill_point", ["smtp_stalled_at_rcpt", "smtp_down_with_retries_pending"])
+def test_worker_killed_mid_run_and_restarted_delivers_every_invoice_exactly_once(redis_client, redis_url, smtp_server, kill_point):
+    env = cli_env(redis_url, smtp_server.port, DUE_LEASE_S="2", BROKER_HEARTBEAT_TIMEOUT_MS="1000",
+                  SMTP_TIMEOUT_S="30", RETRY_FIRST_S="0.5", RETRY_MAX_S="1")
+    assert invoke(["ingest", "-"], env, stdin=jsonl(contract_example())).returncode == 0
+    # Given a worker caught in the middle of its work
+    if kill_point == "smtp_stalled_at_rcpt":
+        smtp_server.stall_stage, smtp_server.stall_s = "rcpt", 30.0
+        caught = lambda: any(b'"sending"' in v for v in _states(redis_client))  # noqa: E731
+    else:
+        smtp_server.down()
+        caught = lambda: any(b'"deferred"' in v for v in _states(redis_client))  # noqa: E731
+    worker = subprocess.Popen(CLI + ["run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(caught)
+        # When it is killed without a chance to clean up
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    smtp_server.stall_s = 0.0
+    if kill_point == "smtp_down_with_retries_pending":
+        smtp_server.up()
+    # And a new worker drains what is left
+    result = invoke(["run", "--burst"], env, timeout=90)
+    assert result.returncode == 0, result.stderr
+    # Then every invoice was delivered, each exactly once
+    ids = [m.message["Message-ID"] for m in smtp_server.messages]
+    assert len(ids) == 2 and len(set(ids)) == 2
+    rows = json.loads(invoke(["status", "--json"], env).stdout)
+    assert all(r["state"] == "accepted" for row in rows for r in row["recipients"])
