@@ -43,6 +43,9 @@ class Settings(BaseSettings):
 
     #: An invoice window closes this many days after its first activation at the latest.
     window_days: int = 15
+    #: An order touched by an event is looked at this much later, so that late events arriving
+    #: together (all activations of an order, say) are invoiced together (s).
+    event_gather_s: float = 2.0
     #: A closed window waits at most this long for its account (whose contacts are copied) (s).
     account_grace_s: float = 3600.0
     #: Net payment term: due date = invoice date + this many days.
@@ -57,6 +60,23 @@ class Settings(BaseSettings):
     retry_max_s: float = 3600.0
     #: A recipient still deferred this long after the first attempt is given up (s); 5 days.
     retry_give_up_s: float = 5 * 86400.0
+
+    #: Key of the HMAC that signs VERP return paths. Set: every message is sent per recipient
+    #: with the return path `bounces+<token>@<bounce_domain>`. Required when `bounces_port` is set.
+    bounce_secret: SecretStr | None = None
+    #: Domain of the VERP return path (its MX must reach the bounce listener). Empty: MAIL_FROM's.
+    bounce_domain: str | None = None
+    #: The inbound bounce listener (`invoice-worker bounces`, and inside `run` when a port is set).
+    bounces_host: str = "127.0.0.1"
+    bounces_port: int | None = None
+    #: A temporary `failed` bounce report resends the email this many seconds later ...
+    bounce_resend_delay_s: float = 3600.0
+    #: ... at most this many times per recipient.
+    bounce_resend_max: int = 3
+    #: A permanently bouncing address stays suppressed (not sent to) this long (s); 30 days.
+    suppression_ttl_s: float = 30 * 86400.0
+    #: The account contacts are told about a bouncing billing address at most once per this (s).
+    bounce_notice_period_s: float = 7 * 86400.0
 
     #: Dramatiq: threads per `run` process, and how long a silent worker is presumed dead (ms).
     worker_threads: int = 8

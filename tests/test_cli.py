@@ -114,3 +114,26 @@ def test_worker_killed_mid_run_and_restarted_delivers_every_invoice_exactly_once
     assert len(ids) == 2 and len(set(ids)) == 2
     rows = json.loads(invoke(["status", "--json"], env).stdout)
     assert all(r["state"] == "accepted" for row in rows for r in row["recipients"])
+
+
+def test_three_workers_at_once_invoice_every_window_once_with_gapless_numbers(env, smtp_server):
+    # Given 20 orders whose windows are all closed, some events repeated
+    from contract_events import account_updated, line, order_booked, service_activated
+
+    events = [account_updated()]
+    for n in range(20):
+        events.append(order_booked(f"O-{n}", lines=[line("L1", "Compute"), line("L2", "Storage")]))
+        events.append(service_activated(f"O-{n}", "L1", "2026-01-01T09:00:00Z", event_id=f"a{n}"))
+        events.append(service_activated(f"O-{n}", "L2", "2026-01-02T09:00:00Z", event_id=f"b{n}"))
+    assert invoke(["ingest", "-"], env, stdin=jsonl(events + events[:15])).returncode == 0
+    # When three workers drain the queues at the same time
+    workers = [subprocess.Popen(CLI + ["run", "--burst"], env=env, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for w in workers:
+        _, err = w.communicate(timeout=90)
+        assert w.returncode == 0, err
+    # Then each order got exactly one invoice, numbered without gaps
+    rows = json.loads(invoke(["status", "--json"], env).stdout)
+    assert sorted(r["invoice"]["order_id"] for r in rows) == sorted(f"O-{n}" for n in range(20))
+    assert sorted(r["key"] for r in rows) == [f"INV-{n:07d}" for n in range(1, 21)]
+    ids = [m.message["Message-ID"] for m in smtp_server.messages]
+    assert len(ids) == 20 and len(set(ids)) == 20

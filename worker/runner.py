@@ -74,8 +74,9 @@ def check_redis(settings: Settings) -> None:
 def is_idle(pipeline: Pipeline) -> bool:
     if queued_messages(pipeline.broker):
         return False
-    now = pipeline.app.clock().timestamp()
-    return asyncio.run(_check_and_count_due(pipeline.app.settings, now)) == 0
+    # Work gathered for a moment after an event (EVENT_GATHER_S) counts as due already.
+    horizon = pipeline.app.clock().timestamp() + pipeline.app.settings.event_gather_s
+    return asyncio.run(_check_and_count_due(pipeline.app.settings, horizon)) == 0
 
 
 def run(
