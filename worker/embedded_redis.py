@@ -101,6 +101,11 @@ class EmbeddedRedis:
         return self.data_dir / LOG_FILE_NAME
 
     @property
+    def pid(self) -> int | None:
+        """The redis-server process id, or None when stopped."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 

@@ -49,7 +49,7 @@ def embedded_redis(data_dir: Path) -> Iterator[str]:
         return
     server = start_embedded_redis(data_dir)
     state = data_dir / STATE_FILE
-    state.write_text(json.dumps({"pid": server._process.pid if server._process else 0, "port": server.port}))
+    state.write_text(json.dumps({"pid": server.pid, "port": server.port}))
     log.info("embedded Redis on %s (data in %s)", server.url, data_dir)
     try:
         yield server.url
