@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     #: The account contacts are told about a bouncing billing address at most once per this (s).
     bounce_notice_period_s: float = 7 * 86400.0
 
+    #: Longest a sealed secret (a rewards redemption code taken out of its queue message) is kept
+    #: in Redis if its email is never built (s); it is deleted as soon as the email is built.
+    sealed_secret_ttl_s: float = 14 * 86400.0
+    #: How long a rewards event may wait for what it depends on (its account, or the accrual a
+    #: redemption uses) before it is dead-lettered (s); events may arrive out of order.
+    rewards_wait_s: float = 3600.0
+
     #: Dramatiq: threads per `run` process, and how long a silent worker is presumed dead (ms).
     worker_threads: int = 8
     broker_heartbeat_timeout_ms: int = 60000

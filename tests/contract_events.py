@@ -86,3 +86,72 @@ def contract_example() -> list[dict[str, Any]]:
         service_activated("O-1", "L1", "2026-01-01T09:00:00Z", event_id="e3"),
         service_activated("O-1", "L2", "2026-02-01T09:00:00Z", event_id="e4"),
     ]
+
+
+def card_failed(
+    invoice_number: str = "INV-0000001",
+    *,
+    account_id: str = "A-100",
+    amount: str = "29040.00",
+    currency: str = "USD",
+    reason: str | None = None,
+    billing_contact: dict | None = None,
+    at: str = "2026-02-16T10:15:00Z",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"invoice_number": invoice_number, "account_id": account_id, "amount": amount,
+                            "currency": currency, "failed_at": at}
+    if reason is not None:
+        data["reason"] = reason
+    if billing_contact is not None:
+        data["billing_contact"] = billing_contact
+    return _event("payment.card_failed", at, data, event_id)
+
+
+def rewards_accrued(
+    month: str = "2026-01",
+    *,
+    account_id: str = "A-100",
+    usage: list[tuple[str, str, str]] | None = None,
+    code: str = "RWD-TEST-0001",
+    currency: str = "USD",
+    billing_contact: dict | None = None,
+    occurred_at: str = "2026-02-01T00:00:00Z",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """`usage` as (service, category, net_amount) triples."""
+    usage = usage if usage is not None else [("Compute", "oci", "4000.00")]
+    data = {
+        "account_id": account_id,
+        "month": month,
+        "usage": [{"service": s, "category": c, "net_amount": a} for s, c, a in usage],
+        "currency": currency,
+        "redemption_code": code,
+        "billing_contact": billing_contact or contact("Els de Vries", "els@acme.example", "nl-NL"),
+    }
+    return _event("rewards.accrued", occurred_at, data, event_id)
+
+
+def rewards_redeemed(
+    amount: str,
+    *,
+    invoice_number: str = "INV-0000001",
+    account_id: str = "A-100",
+    excl_tax: str = "24000.00",
+    tax: str = "5040.00",
+    currency: str = "USD",
+    at: str = "2026-03-05T09:30:00Z",
+    billing_contact: dict | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    data = {
+        "account_id": account_id,
+        "invoice_number": invoice_number,
+        "invoice_amount_excl_tax": excl_tax,
+        "invoice_tax": tax,
+        "currency": currency,
+        "amount": amount,
+        "redeemed_at": at,
+        "billing_contact": billing_contact or contact("Els de Vries", "els@acme.example", "nl-NL"),
+    }
+    return _event("rewards.redeemed", at, data, event_id)

@@ -33,7 +33,7 @@ LOOPBACK_HOST = "127.0.0.1"
 SERVER_HOSTNAME = "localhost"
 
 StallStage = Literal["connect", "mail", "rcpt", "data"]
-HangUpStage = Literal["mail", "rcpt", "data"]
+HangUpStage = Literal["mail", "rcpt", "data", "data_accepted"]
 
 _T = TypeVar("_T")
 
@@ -114,6 +114,9 @@ class _ScriptHandler:
         return "250 OK"
 
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.server.hang_up_after == "data_accepted":
+            # The message is kept, then the reply is lost: the client cannot know it arrived.
+            self.server._record(session, envelope)
         await self.server._before_reply(smtp, "data")
         reply = self.server._next_data_reply()
         if _is_success(reply):
@@ -130,9 +133,11 @@ class ScriptedSmtpServer:
         A 4xx/5xx reply does not record the message.
       stall_s, stall_stage: sleep that long before answering that stage.
       hang_up_after: close the connection instead of answering that stage; for "data"
-        the whole message has been read and is not recorded.
+        the whole message has been read and is not recorded; "data_accepted" records it
+        first (the relay kept it, the 250 was lost).
     TLS and AUTH (read at each new connection):
       tls_context: offer STARTTLS with it; require_starttls refuses mail without it.
+      smtputf8: advertise SMTPUTF8 (RFC 6531); off, a non-ASCII address cannot be sent.
       auth_credentials: {login: password} for AUTH PLAIN/LOGIN, advertised only after
         STARTTLS unless auth_require_tls is False; auth_required refuses mail without it.
     """
@@ -153,6 +158,7 @@ class ScriptedSmtpServer:
         auth_require_tls: bool = True,
         auth_required: bool = False,
         data_size_limit_bytes: int = DEFAULT_DATA_SIZE_LIMIT_BYTES,
+        smtputf8: bool = True,
     ) -> None:
         self.host = host
         self.reply_for_rcpt: dict[str, str] = dict(reply_for_rcpt or {})
@@ -166,6 +172,7 @@ class ScriptedSmtpServer:
         self.auth_require_tls = auth_require_tls
         self.auth_required = auth_required
         self.data_size_limit_bytes = data_size_limit_bytes
+        self.smtputf8 = smtputf8
 
         self._requested_port = port
         self._port: int | None = None
@@ -329,7 +336,7 @@ class ScriptedSmtpServer:
             self._handler,
             hostname=SERVER_HOSTNAME,
             data_size_limit=self.data_size_limit_bytes,
-            enable_SMTPUTF8=True,
+            enable_SMTPUTF8=self.smtputf8,
             tls_context=self.tls_context,
             require_starttls=self.require_starttls,
             auth_required=self.auth_required,
@@ -347,7 +354,7 @@ class ScriptedSmtpServer:
         stall_s = self.stall_for(stage)
         if stall_s:
             await asyncio.sleep(stall_s)
-        if self.hang_up_after == stage:
+        if self.hang_up_after == stage or (stage == "data" and self.hang_up_after == "data_accepted"):
             assert smtp.transport is not None
             smtp.transport.close()
             # Never reply: closing the transport makes aiosmtpd cancel this session

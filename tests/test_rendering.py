@@ -18,8 +18,11 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from examples import ELS, compute_line, contract_invoice
 
+from settings import Settings
 from worker.locales import SUPPORTED_LOCALES, catalog_language
+from worker.preview import preview_context
 from worker.model import Contact
+from worker.payment_options import invoice_payment_options
 from worker.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer, render
 
 PROJECT_ROOT = DEFAULT_TEMPLATES_DIR.parent.parent
@@ -33,7 +36,8 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]")
 
 
 def invoice_context(**overrides: Any) -> dict[str, Any]:
-    return {"invoice": contract_invoice(**overrides), "recipient": ELS}
+    invoice = contract_invoice(**overrides)
+    return {"invoice": invoice, "recipient": ELS, "payment": invoice_payment_options(invoice)}
 
 
 def first_contract_invoice_context() -> dict[str, Any]:
@@ -47,7 +51,13 @@ def first_contract_invoice_context() -> dict[str, Any]:
 
 
 #: One example context per email kind; a new kind must add one here.
-EXAMPLE_CONTEXTS = {"invoice": invoice_context}
+EXAMPLE_CONTEXTS = {
+    "invoice": invoice_context,
+    "bounce_notice": lambda: preview_context("bounce_notice", Settings()),
+    "card_failed": lambda: preview_context("card_failed", Settings()),
+    "rewards_code": lambda: preview_context("rewards_code", Settings()),
+    "redemption": lambda: preview_context("redemption", Settings()),
+}
 
 
 # --- the invoice email ------------------------------------------------------------------------
@@ -124,7 +134,7 @@ def test_the_html_part_is_compiled_from_mjml_with_the_lines_table() -> None:
 def test_customer_supplied_strings_are_escaped_in_html_but_not_in_text() -> None:
     # Given customer-supplied strings that look like markup
     context = {
-        "invoice": contract_invoice(
+        **invoice_context(
             lines=(compute_line(product="<script>alert(1)</script>"),),
             account_name="Smith & <b>Sons</b>",
             po_number='PO-"77"',

@@ -14,7 +14,7 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
-from worker import ingestion, invoicer, sending
+from worker import ingestion, invoicer, period_invoicer, sending
 from worker.app import App
 from worker.broker import DELIVERY_QUEUE, EVENTS_QUEUE, WINDOWS_QUEUE
 from worker.due import deliver_member, parse_member
@@ -33,12 +33,15 @@ class Actors:
     apply_event: dramatiq.Actor
     close_windows: dramatiq.Actor
     deliver: dramatiq.Actor
+    invoice_periods: dramatiq.Actor
 
     def dispatch(self, member: str, lease: float) -> None:
         """Enqueue the work a claimed due member stands for."""
         kind, ident = parse_member(member)
         if kind == "window":
             self.close_windows.send(ident, lease)
+        elif kind == "period":
+            self.invoice_periods.send(ident, lease)
         else:
             self.deliver.send(ident, lease)
 
@@ -70,9 +73,13 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
             return
         for member in members:
             lease = await app.store.claim_member(member, app.clock().timestamp(), lease_s)
-            if lease is not None:  # else another worker holds it and will see this event's effect
-                _, order_id = parse_member(member)
-                await send_deliveries(await invoicer.close_windows(app, order_id, lease))
+            if lease is None:  # another worker holds it and will see this event's effect
+                continue
+            kind, ident = parse_member(member)
+            if kind == "window":
+                await send_deliveries(await invoicer.close_windows(app, ident, lease))
+            else:  # e.g. `deliver:` for an email the event created: send it now
+                actors.dispatch(member, lease)
 
     async def close_windows(order_id: str, lease: float) -> None:
         await send_deliveries(await invoicer.close_windows(app, order_id, lease))
@@ -80,9 +87,13 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
     async def deliver(delivery_id: str, lease: float) -> None:
         await sending.deliver(app, delivery_id, lease)
 
+    async def invoice_periods(subscription_id: str, lease: float) -> None:
+        await send_deliveries(await period_invoicer.invoice_periods(app, subscription_id, lease))
+
     actors = Actors(
         apply_event=dramatiq.actor(apply_event, actor_name="apply_event", queue_name=EVENTS_QUEUE, **options),
         close_windows=dramatiq.actor(close_windows, actor_name="close_windows", queue_name=WINDOWS_QUEUE, **options),
         deliver=dramatiq.actor(deliver, actor_name="deliver", queue_name=DELIVERY_QUEUE, **options),
+        invoice_periods=dramatiq.actor(invoice_periods, actor_name="invoice_periods", queue_name=WINDOWS_QUEUE, **options),
     )
     return actors

@@ -1,5 +1,8 @@
 """Billing rules (DOMAIN.md section 2): billing periods, co-terming, proration, tax. Pure.
 
+Which period is invoiced when, and the rounding across periods, are in `worker.schedules`; the
+README ("How amounts are computed") states the whole rule with the worked examples.
+
 Proration rule: a service period is measured in calendar months; a whole calendar month counts 1,
 a partial month counts (days in service) / (days in that month). A line is charged
 `annual_amount * months / 12`, or for a non-standard term `total_contract_value * months /
@@ -15,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from worker.model import Invoice, InvoiceLine, Order, OrderLine
+from worker.model import InvoiceLine, Order, OrderLine
 from worker.money import round_money
 
 #: Months in one billing period of each frequency.
@@ -71,13 +74,6 @@ def billing_periods(term_start: date, term_end: date, frequency: str) -> list[Pe
         index += 1
 
 
-def period_containing(order: Order, day: date) -> Period | None:
-    for period in billing_periods(order.term_start, order.term_end, order.billing_frequency):
-        if period.start <= day <= period.end:
-            return period
-    return None
-
-
 def charge(line: OrderLine, months: Fraction) -> Decimal:
     """The unrounded charge for `months` of a line's service."""
     if line.annual_amount is not None:
@@ -87,24 +83,6 @@ def charge(line: OrderLine, months: Fraction) -> Decimal:
         base, divisor = line.total_contract_value, line.term_months
     # One division at the end keeps the result exact to Decimal's 28 digits.
     return base * Decimal(months.numerator) / Decimal(months.denominator * divisor)
-
-
-def activation_line(order: Order, line: OrderLine, activated_on: date) -> InvoiceLine | None:
-    """The invoice line due when `line` is activated, or None when nothing is due then.
-
-    Billed in advance: the rest of the current billing period, co-termed at `term.end` (pooled
-    capacity in full). Billed in arrears or on usage: nothing at activation.
-    """
-    if order.billing_frequency not in IN_ADVANCE:
-        return None
-    service_start = max(activated_on, order.term_start)
-    period = period_containing(order, service_start)
-    if period is None:
-        return None  # activated after the term ended: no service to bill
-    if line.kind in NOT_PRORATED_KINDS:
-        service_start = period.start
-    amount = round_money(charge(line, service_months(service_start, period.end)), order.currency)
-    return priced_line(order, line, service_start, period.end, amount)
 
 
 def priced_line(order: Order, line: OrderLine, start: date, end: date, amount: Decimal) -> InvoiceLine:

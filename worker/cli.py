@@ -92,6 +92,70 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.bench import main_from_args
+
+    return main_from_args(args)
+
+
+def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import threading
+
+    from worker.app import App
+    from worker.bounce_listener import BounceListener
+    from worker.bounce_settings import check_bounce_settings
+
+    if settings.bounces_port is None:
+        settings = settings.model_copy(update={"bounces_port": 2525})
+    check_bounce_settings(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with _environment(settings, need_smtp=False) as resolved:
+        with BounceListener(App(resolved), host=resolved.bounces_host, port=resolved.bounces_port or 2525):
+            print(f"bounce listener on {resolved.bounces_host}:{resolved.bounces_port}", flush=True)
+            stop.wait()
+    return 0
+
+
+def cmd_suppression(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from worker import suppression
+
+    now = datetime.now(UTC)
+    with _environment(settings, need_smtp=False) as resolved:
+        if args.action == "list":
+            entries = asyncio.run(suppression.list_suppressions(resolved, now))
+            print(json.dumps(entries, indent=2) if args.json else suppression.format_suppressions(entries))
+            return 0
+        if not args.address:
+            print(f"invoice-worker: suppression {args.action} needs an ADDRESS", file=sys.stderr)
+            return 2
+        if args.action == "add":
+            asyncio.run(suppression.add_suppression(resolved, args.address, reason=args.reason, now=now))
+            print(f"suppressed {args.address}")
+            return 0
+        removed = asyncio.run(suppression.remove_suppression(resolved, args.address))
+        print(f"removed {args.address}" if removed else f"{args.address} was not suppressed")
+        return 0 if removed else 1
+
+
+def cmd_skipped(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.status import collect_skipped
+
+    with _environment(settings, need_smtp=False) as resolved:
+        entries = asyncio.run(collect_skipped(resolved))
+    if args.json:
+        print(json.dumps(entries, indent=2, ensure_ascii=False))
+    else:
+        for entry in entries:
+            print(f"{entry['at']}  {entry['event_id']}  {entry['type']}: {entry['reason']}")
+        print(f"{len(entries)} skipped event(s)")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     from worker.events import json_schema
 
@@ -135,6 +199,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dead-letters", help="events rejected, with the reason")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dead_letters)
+    p = sub.add_parser("bench", help="measure throughput, latency, memory and the raw send limit")
+    p.add_argument("--orders", type=int, default=2000, help="invoice emails to send (one per order)")
+    p.add_argument("--workers", type=int, default=2, help="`run` processes")
+    p.add_argument("--smtp", help="HOST:PORT of the SMTP server (default: a local sink in its own process)")
+    p.add_argument("--json", help="write the report as JSON to this file")
+    p.add_argument("--windows", default="1000,100000", help="open-window counts to measure Redis memory at")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("bounces", help="receive bounce reports on BOUNCES_HOST:BOUNCES_PORT (default 2525)")
+    p.set_defaults(func=cmd_bounces)
+
+    p = sub.add_parser("suppression", help="addresses not sent to: list, add or remove")
+    p.add_argument("action", choices=("list", "add", "remove"))
+    p.add_argument("address", nargs="?")
+    p.add_argument("--reason", default="added by an operator")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_suppression)
+
+    p = sub.add_parser("skipped", help="valid events that had no effect by rule (e.g. not eligible for rewards), with why")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_skipped)
     p = sub.add_parser("schema", help="print the JSON Schema of the event contract")
     p.set_defaults(func=cmd_schema)
     return parser

@@ -46,6 +46,8 @@ class RecipientState:
     first_attempt_at: float | None = None
     updated_at: float | None = None
     next_attempt_at: float | None = None
+    #: Resends caused by temporary `failed` bounce reports (limited by BOUNCE_RESEND_MAX).
+    bounce_resends: int = 0
 
 
 def due_recipients(states: Mapping[str, RecipientState], now: float) -> list[str]:

@@ -7,12 +7,14 @@ ingested as a producer would, one burst run, then a table of what was sent to wh
 from __future__ import annotations
 
 import asyncio
+import secrets
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.numbers import format_currency
+from pydantic import SecretStr
 
 from settings import PROJECT_ROOT, Settings
 from worker.embedded_redis import start_embedded_redis
@@ -20,7 +22,7 @@ from worker.ingest import ingest_lines
 from worker.local_smtp import LocalSmtpServer
 from worker.locales import babel_locale
 from worker.runner import make_pipeline, run
-from worker.status import collect_dead_letters, collect_status
+from worker.status import collect_dead_letters, collect_skipped, collect_status
 
 
 def run_demo(settings: Settings, *, out_dir: Path | None = None) -> int:
@@ -38,6 +40,9 @@ def run_demo(settings: Settings, *, out_dir: Path | None = None) -> int:
                     "smtp_username": None,
                     "smtp_password": None,
                     "scheduler_interval_s": 0.2,
+                    # VERP on, as in production: a fresh secret per demo (return paths in the .eml).
+                    "bounce_secret": settings.bounce_secret or SecretStr(secrets.token_urlsafe(32)),
+                    "bounces_port": None,
                 }
             )
             pipeline = make_pipeline(demo_settings)
@@ -50,12 +55,16 @@ def run_demo(settings: Settings, *, out_dir: Path | None = None) -> int:
             run(pipeline, burst=True, timeout_s=120)
             rows = asyncio.run(collect_status(demo_settings))
             dead = asyncio.run(collect_dead_letters(demo_settings))
+            skipped = asyncio.run(collect_skipped(demo_settings))
     print()
     print(format_sent_table(rows))
     print()
     print(f"{len(dead)} event(s) dead-lettered" + (":" if dead else ""))
     for entry in dead:
         print(f"  {entry['event_id']} ({entry['type']}) {entry['field']}: {entry['reason']}")
+    print(f"{len(skipped)} event(s) skipped by rule" + (":" if skipped else ""))
+    for entry in skipped:
+        print(f"  {entry['event_id']} ({entry['type']}): {entry['reason']}")
     emls = sorted(mail_dir.glob("*.eml"))
     print(f"\n{len(emls)} message(s) written to {mail_dir}")
     print(f"demo took {time.monotonic() - started:.1f} s")
@@ -63,7 +72,7 @@ def run_demo(settings: Settings, *, out_dir: Path | None = None) -> int:
 
 
 def format_sent_table(rows: list[dict]) -> str:
-    header = ("Invoice", "Order", "To", "Cc", "Locale", "Total", "Delivery")
+    header = ("Kind", "Invoice/key", "Order", "To", "Cc", "Locale", "Total", "Delivery")
     table = [header]
     for row in rows:
         to = ", ".join(r["address"] for r in row["recipients"] if r["role"] == "to")
@@ -73,7 +82,7 @@ def format_sent_table(rows: list[dict]) -> str:
         total = (
             format_currency(inv["total"], inv["currency"], locale=babel_locale(row["locale"])) if inv else "-"
         )
-        table.append((row["key"], inv.get("order_id", "-"), to, cc, row["locale"], total, "/".join(states)))
+        table.append((row["kind"], row["key"], inv.get("order_id", "-"), to, cc, row["locale"], total, "/".join(states)))
     widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
     lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(r, widths)).rstrip() for r in table]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -1,9 +1,16 @@
-"""Names of the members of the due-time index (one sorted set of due times in Redis)."""
+"""Names of the members of the due-time index (one sorted set of due times in Redis).
+
+`window:<order>`: an order's invoice window closes; `deliver:<delivery>`: a delivery's next
+attempt; `period:<subscription>`: a later billing period of a subscription falls due.
+"""
 
 from __future__ import annotations
 
 WINDOW = "window:"
 DELIVER = "deliver:"
+PERIOD = "period:"
+#: Every kind of member, as `parse_member` names it.
+MEMBER_KINDS = ("window", "deliver", "period")
 
 
 def window_member(order_id: str) -> str:
@@ -14,13 +21,17 @@ def deliver_member(delivery_id: str) -> str:
     return DELIVER + delivery_id
 
 
+def period_member(subscription_id: str) -> str:
+    return PERIOD + subscription_id
+
+
 def parse_member(member: str) -> tuple[str, str]:
-    """("window", order_id) or ("deliver", delivery_id).
+    """("window", order_id), ("deliver", delivery_id) or ("period", subscription_id).
 
     Raises:
       ValueError: an unknown member.
     """
     kind, sep, ident = member.partition(":")
-    if not sep or kind not in ("window", "deliver"):
+    if not sep or kind not in MEMBER_KINDS:
         raise ValueError(f"unknown due member {member!r}")
     return kind, ident

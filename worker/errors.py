@@ -54,8 +54,16 @@ class UnsafeSmtpConfiguration(PermanentError):
     """Credentials would travel in plaintext, or TLS is asked for without verification."""
 
 
+class UnsafeBounceConfiguration(PermanentError):
+    """Bounces are enabled without the secret that authenticates their return paths."""
+
+
 class UnsafeRedis(PermanentError):
     """The Redis server may evict keys: the store would silently lose state."""
+
+
+class PrerequisiteMissing(TransientError):
+    """An event needs another that has not arrived yet (events may come out of order): retried."""
 
 
 class SmtpUnavailable(TransientError, ConnectionError):

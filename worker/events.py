@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from worker import model
+from worker.card_numbers import redact_card_numbers
 from worker.errors import InvalidEvent
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -319,11 +320,14 @@ def parse_event_json(line: str) -> Event:
 
 
 def redact(raw: Any) -> Any:
-    """A copy of an event with secret fields replaced, safe for logs and dead letters."""
+    """A copy of an event with secret fields replaced and card numbers taken out of every text,
+    safe for logs and dead letters."""
     if isinstance(raw, dict):
         return {k: ("[redacted]" if k in SECRET_FIELDS else redact(v)) for k, v in raw.items()}
     if isinstance(raw, list):
         return [redact(v) for v in raw]
+    if isinstance(raw, str):
+        return redact_card_numbers(raw)
     return raw
 
 

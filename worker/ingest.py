@@ -10,9 +10,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import redis
+
 from worker.errors import InvalidEvent
 from worker.events import parse_event_json
 from worker.ingestion import dead_letter
+from worker.keys import Keys
+from worker.sealed import new_token, prepare_for_queue
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class IngestReport:
 def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
     """Enqueue every valid event; collect and dead-letter the others."""
     report = IngestReport()
+    sealer = _Sealer(pipeline.app.settings)
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -43,11 +48,33 @@ def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
                 raw = {"line": line_no}
             report.rejections.append(Rejection(line_no, exc, raw))
             continue
-        pipeline.actors.apply_event.send(json.loads(line))
+        # The queue message never carries a secret or a card number (worker/sealed.py).
+        pipeline.actors.apply_event.send(prepare_for_queue(json.loads(line), sealer.seal))
         report.accepted += 1
+    sealer.close()
     if report.rejections:
         asyncio.run(_dead_letter_all(pipeline, report.rejections))
     return report
+
+
+class _Sealer:
+    """Seals secrets with a synchronous Redis client, opened on first use (most events have none)."""
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
+        self.keys = Keys(settings.redis_prefix)
+        self.client: redis.Redis | None = None
+
+    def seal(self, secret: str) -> str:
+        if self.client is None:
+            self.client = redis.Redis.from_url(self.settings.redis_url)
+        token = new_token()
+        self.client.set(self.keys.sealed(token), secret.encode(), px=int(self.settings.sealed_secret_ttl_s * 1000))
+        return token
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
 
 
 async def _dead_letter_all(pipeline, rejections: list[Rejection]) -> None:

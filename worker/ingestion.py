@@ -12,9 +12,14 @@ import logging
 from typing import Any
 
 from worker.app import App
-from worker.due import window_member
+from worker.card_failures import apply_card_failed
+from worker.reward_events import apply_rewards_accrued, apply_rewards_redeemed, forget_unused_code
+from worker.sealed import sealed_tokens
+from worker.due import period_member, window_member
 from worker.errors import InvalidEvent
 from worker.events import Event, parse_event, redact
+from worker.model import Account, Order
+from worker.schedules import frequency_error
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,7 @@ async def apply_event(app: App, raw: dict[str, Any]) -> list[str]:
     store = app.store
     if await store.event_done(event.id):
         log.info("event %s (%s) seen before: no effect", event.id, event.type)
+        await forget_unused_code(app, event)
         return []
     handler = HANDLERS.get(event.type)
     if handler is None:
@@ -36,6 +42,12 @@ async def apply_event(app: App, raw: dict[str, Any]) -> list[str]:
     members = await handler(app, event)
     await store.mark_event_done(event.id)
     return members
+
+
+def gather_until(app: App) -> float:
+    """When an order touched by an event is looked at: a moment later, so that a batch of late
+    events for one order (say, all its activations, delivered together) yields one invoice."""
+    return app.clock().timestamp() + app.settings.event_gather_s
 
 
 async def _account_updated(app: App, event: Event) -> list[str]:
@@ -46,21 +58,32 @@ async def _account_updated(app: App, event: Event) -> list[str]:
         return []
     members = []
     for order_id in await store.account_orders(account.account_id):
+        order = await store.load_order(order_id)
+        if order is not None and await reject_booked_order(app, order, account):
+            continue
         members.append(window_member(order_id))
-        await store.mark_due(window_member(order_id), now)
+        await store.mark_due(window_member(order_id), gather_until(app))
+        if order is not None:  # later billing periods wait for the account
+            await store.mark_due(period_member(order.subscription_id), now)
     return members
 
 
 async def _order_booked(app: App, event: Event) -> list[str]:
     order = event.data.to_model()
     store = app.store
-    await store.save_order(order)
+    account = await store.load_account(order.account_id)
+    reason = frequency_error(order, account) if account else None
+    if reason:
+        raise InvalidEvent(event.id, "data.billing_frequency", reason)
+    # An account that arrives later is checked by `_account_updated` and `invoice_periods`.
+    await store.save_order(order, event.id)
     known = {line.line_id for line in order.lines}
     for line_id, entry in (await store.load_activations(order.order_id)).items():
         if line_id not in known:
             error = InvalidEvent(entry["event_id"], "data.line_id", f"line {line_id!r} is not on order {order.order_id!r}")
             await dead_letter(app, {"id": entry["event_id"], "type": "service.activated"}, error)
-    await store.mark_due(window_member(order.order_id), app.clock().timestamp())
+    await store.mark_due(window_member(order.order_id), gather_until(app))
+    await store.mark_due(period_member(order.subscription_id), app.clock().timestamp())
     return [window_member(order.order_id)]
 
 
@@ -71,7 +94,9 @@ async def _service_activated(app: App, event: Event) -> list[str]:
     if order is not None and order.line(data.line_id) is None:
         raise InvalidEvent(event.id, "data.line_id", f"line {data.line_id!r} is not on order {data.order_id!r}")
     await store.record_activation(data.order_id, data.line_id, data.activated_at, event.id)
-    await store.mark_due(window_member(data.order_id), app.clock().timestamp())
+    await store.mark_due(window_member(data.order_id), gather_until(app))
+    if order is not None:  # else order.booked marks the subscription's periods due
+        await store.mark_due(period_member(order.subscription_id), app.clock().timestamp())
     return [window_member(data.order_id)]
 
 
@@ -79,7 +104,26 @@ HANDLERS = {
     "account.updated": _account_updated,
     "order.booked": _order_booked,
     "service.activated": _service_activated,
+    "payment.card_failed": apply_card_failed,
+    "rewards.accrued": apply_rewards_accrued,
+    "rewards.redeemed": apply_rewards_redeemed,
 }
+
+
+async def reject_booked_order(app: App, order: Order, account: Account) -> bool:
+    """Dead-letter an order whose billing frequency the account may not book; False if it may.
+
+    The account may arrive after the order: then the order was stored, and is removed here, so
+    the state is as if its event had been rejected on arrival (field `data.billing_frequency`).
+    """
+    reason = frequency_error(order, account)
+    if reason is None:
+        return False
+    event_id = await app.store.order_event_id(order.order_id)
+    error = InvalidEvent(event_id, "data.billing_frequency", reason)
+    await dead_letter(app, {"id": event_id, "type": "order.booked", "data": {"order_id": order.order_id}}, error)
+    await app.store.remove_order(order)
+    return True
 
 
 async def dead_letter(app: App, raw: Any, error: InvalidEvent) -> None:
@@ -98,3 +142,5 @@ async def dead_letter(app: App, raw: Any, error: InvalidEvent) -> None:
         event=redact(raw),
         at=app.clock(),
     )
+    for token in sealed_tokens(raw):  # a rejected event's secret is never needed
+        await app.store.forget_sealed(token)

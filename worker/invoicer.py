@@ -49,6 +49,9 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
         line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in (await store.load_activations(order_id)).items()
     }
     settled = await store.load_settled(order_id)
+    # The subscription's first order anchors the billing periods and is what a split differs from.
+    siblings = await store.subscription_orders(order.subscription_id) or [order]
+    original = min(siblings, key=lambda o: (o.term_start, o.order_id))
     plan = plan_invoices(
         order,
         account,
@@ -57,6 +60,7 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
         now=now,
         window_days=app.settings.window_days,
         payment_term_days=app.settings.payment_term_days,
+        original=original,
     )
     next_at = plan.next_close_at.timestamp() if plan.next_close_at else None
     if account is None and plan.drafts:

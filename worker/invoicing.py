@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from worker.billing import activation_line, due_date
+from worker.billing import due_date
 from worker.model import Account, Invoice, Order
+from worker.schedules import activation_line, split_reason
 from worker.windows import ClosedWindow, evaluate_windows
 
 
@@ -37,8 +38,15 @@ def plan_invoices(
     now: datetime,
     window_days: int,
     payment_term_days: int,
+    original: Order | None = None,
 ) -> InvoicePlan:
-    """The invoices due now for an order, and when its open window (if any) closes."""
+    """The invoices due now for an order, and when its open window (if any) closes.
+
+    `original` is the first order of the subscription (default: this one): its term start
+    anchors the billing periods, and an order with another payment method or PO number than it
+    carries the reason in `Invoice.split_reason`.
+    """
+    original = original or order
     known = {line.line_id for line in order.lines}
     state = evaluate_windows(
         [line.line_id for line in order.lines],
@@ -54,7 +62,7 @@ def plan_invoices(
         for line_id in window.line_ids:
             line = order.line(line_id)
             assert line is not None
-            priced = activation_line(order, line, activations[line_id].date())
+            priced = activation_line(order, line, activations[line_id].date(), anchor=original.term_start)
             if priced is not None:
                 lines.append(priced)
         invoice = None
@@ -73,6 +81,7 @@ def plan_invoices(
                 account_name=account.name if account else "",
                 country=account.country if account else None,
                 payment_method=order.payment_method,
+                split_reason=split_reason(order, original),
             )
         drafts.append(DraftInvoice(window, window.line_ids, invoice))
     return InvoicePlan(tuple(drafts), state.next_close_at)

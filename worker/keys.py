@@ -29,6 +29,17 @@ class Keys:
         """line id -> number of the invoice that billed it ("-" when the window billed nothing)."""
         return f"{self.prefix}:order:{order_id}:settled"
 
+    def order_event(self, order_id: str) -> str:
+        """Id of the order.booked event that booked the order (to dead-letter it if rejected later)."""
+        return f"{self.prefix}:order:{order_id}:event"
+
+    def subscription_orders(self, subscription_id: str) -> str:
+        return f"{self.prefix}:subscription:{subscription_id}:orders"
+
+    def subscription_periods(self, subscription_id: str) -> str:
+        """"order:line:period start" -> number of the invoice that billed that later period."""
+        return f"{self.prefix}:subscription:{subscription_id}:periods"
+
     @property
     def invoice_seq(self) -> str:
         return f"{self.prefix}:invoice:seq"
@@ -69,6 +80,48 @@ class Keys:
 
     def lock(self, name: str) -> str:
         return f"{self.prefix}:lock:{name}"
+
+    @property
+    def suppressed(self) -> str:
+        """Suppressed address (case-folded) -> {"reason", "at", "until", "source"} (JSON)."""
+        return f"{self.prefix}:suppressed"
+
+    def bounce_seen(self, digest: str) -> str:
+        """A bounce message already applied (by content digest): a redelivered one has no effect."""
+        return f"{self.prefix}:bounce:seen:{digest}"
+
+    def bounce_notice_sent(self, address: str) -> str:
+        """Set while the account contacts have been told that `address` bounces (expires)."""
+        return f"{self.prefix}:bounce:notice:{address}"
+
+    def sealed(self, token: str) -> str:
+        """A secret taken out of a queue message (worker/sealed.py), under a random token, with a TTL."""
+        return f"{self.prefix}:sealed:{token}"
+
+    def event_first_seen(self, event_id: str) -> str:
+        """When an event was first tried (Unix seconds): bounds how long it may wait for another."""
+        return f"{self.prefix}:event:{event_id}:first_seen"
+
+    def reward_lots(self, account_id: str) -> str:
+        """lot id (the accrual month) -> the lot as JSON (amount, expiry, remaining)."""
+        return f"{self.prefix}:rewards:{account_id}:lots"
+
+    def rewards_redeemed(self, invoice_number: str) -> str:
+        """Cumulative amount paid with rewards on an invoice (a decimal string)."""
+        return f"{self.prefix}:rewards:invoice:{invoice_number}:redeemed"
+
+    def redemption(self, event_id: str) -> str:
+        """The applied redemption of a `rewards.redeemed` event (JSON): applied once per event id."""
+        return f"{self.prefix}:rewards:redemption:{event_id}"
+
+    @property
+    def skipped(self) -> str:
+        """Events that were valid but had no effect by rule (e.g. not eligible for rewards), why."""
+        return f"{self.prefix}:skipped"
+
+    @property
+    def skipped_ids(self) -> str:
+        return f"{self.prefix}:skipped:ids"
 
     @property
     def dead_letters(self) -> str:

@@ -11,19 +11,26 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from settings import Settings
+from worker.emails import bounce_notice_fields, card_failed_fields, redemption_fields, rewards_code_fields
 from worker.mime import build_message
 from worker.model import Invoice, Recipients
+from worker.payment_options import invoice_payment_options
 from worker.rendering import render
 
 
 def _invoice_context(data: dict[str, Any]) -> dict[str, Any]:
     invoice = TypeAdapter(Invoice).validate_python(data)
-    return {"invoice": invoice, "recipient": invoice.billing_contact}
+    return {"invoice": invoice, "recipient": invoice.billing_contact, "payment": invoice_payment_options(invoice)}
 
 
 #: kind -> how its fixture becomes a template context.
 PREVIEW_CONTEXTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "invoice": _invoice_context,
+    "bounce_notice": bounce_notice_fields,
+    "card_failed": card_failed_fields,
+    # The fixture's code is a made-up example, never a real one.
+    "rewards_code": lambda data: rewards_code_fields(data, data["redemption_code"]),
+    "redemption": redemption_fields,
 }
 
 

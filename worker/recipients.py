@@ -18,3 +18,12 @@ def resolve_recipients(billing_contact: Contact, account: Account | None, *, cop
                 seen.add(contact.email.casefold())
                 cc.append(contact)
     return Recipients(to=(billing_contact,), cc=tuple(cc))
+
+
+def resolve_dunning_recipients(billing_contact: Contact, account: Account | None) -> Recipients:
+    """To the billing contact; Cc only the account's dunning (collections) contact, if any and
+    not the same address (a failed payment is the collections team's business, DOMAIN.md 4)."""
+    dunning = account.dunning if account is not None else None
+    if dunning is None or dunning.email.casefold() == billing_contact.email.casefold():
+        return Recipients(to=(billing_contact,))
+    return Recipients(to=(billing_contact,), cc=(dunning,))

@@ -19,6 +19,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 import mjml
@@ -30,6 +31,7 @@ from worker.catalogs import compile_catalogs
 from worker.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
 from worker.errors import TemplateMissing
 from worker.model import RenderedEmail
+from worker.template_i18n import PretranslatingEnvironment
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,7 +114,8 @@ class Renderer:
             return templates
 
     def _build_environment(self, locale: str) -> jinja2.Environment:
-        environment = jinja2.Environment(
+        # Constant `_("...")` calls are translated when a template compiles (once per locale).
+        environment = PretranslatingEnvironment(
             loader=jinja2.FileSystemLoader(self._templates_dir),
             # HTML-escape customer-supplied strings in MJML; the text part and subject stay raw.
             autoescape=jinja2.select_autoescape(
@@ -131,7 +134,10 @@ class Renderer:
             str(self._locales_dir), [catalog_language(locale)], domain="messages"
         )
         environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        environment.translations = translations
         environment.filters.update(locale_filters(locale))
+        environment.filters["https_url"] = https_url
+        environment.tests["https_url"] = lambda value: bool(https_url(value))
         right_to_left = babel_locale(locale).character_order == "right-to-left"
         environment.globals.update(
             company_name=COMPANY_NAME,
@@ -171,6 +177,16 @@ def locale_filters(locale: str) -> dict[str, Any]:
         return format_percent(rate, locale=cldr, decimal_quantization=False)
 
     return {"money": money, "date": date_, "number": number, "percent": percent}
+
+
+def https_url(value: object) -> str:
+    """`value` when it is an absolute https: URL with a host, else "" (a producer-supplied link
+    must never become javascript:, data: or plain http: in an email)."""
+    text = str(value or "").strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() != "https" or not parts.netloc or any(ch.isspace() or ord(ch) < 32 for ch in text):
+        return ""
+    return text
 
 
 def _tidy_text(text: str) -> str:

@@ -17,6 +17,8 @@ from dramatiq.brokers.redis import RedisBroker
 from settings import Settings
 from worker.actors import Actors, declare_actors
 from worker.app import App
+from worker.bounce_listener import BounceListener
+from worker.bounce_settings import check_bounce_settings
 from worker.broker import make_broker, queued_messages
 from worker.scheduler import Scheduler
 from worker.store import Store
@@ -94,6 +96,12 @@ def run(
     """
     settings = pipeline.app.settings
     check_redis(settings)
+    check_bounce_settings(settings)
+    listener = (
+        BounceListener(pipeline.app, host=settings.bounces_host, port=settings.bounces_port)
+        if settings.bounces_port is not None
+        else None
+    )
     stop = stop or threading.Event()
     if handle_signals:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -102,6 +110,8 @@ def run(
     scheduler = Scheduler(pipeline.app, pipeline.actors)
     worker.start()
     scheduler.start()
+    if listener is not None:
+        listener.start()
     started = time.monotonic()
     try:
         if not burst:
@@ -116,5 +126,7 @@ def run(
                 raise TimeoutError(f"burst run not idle after {timeout_s} s")
             stop.wait(IDLE_POLL_S)
     finally:
+        if listener is not None:
+            listener.stop()
         scheduler.stop()
         worker.stop()

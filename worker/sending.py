@@ -13,12 +13,14 @@ from email.utils import parseaddr
 from worker.app import App
 from worker.delivery import due_recipients, finish_attempt, interrupted, next_attempt_at, start_attempt
 from worker.due import deliver_member
-from worker.emails import CONTEXT_BUILDERS
+from worker.emails import CONTEXT_BUILDERS, forget_secrets
 from worker.errors import PermanentError, TemplateMissing
 from worker.mime import build_message, envelope_address
 from worker.model import Contact, Recipients
 from worker.rendering import render
-from worker.smtp_replies import Outcome
+from worker.bounce_settings import bounce_domain, bounce_secret
+from worker.smtp_replies import Outcome, SmtpReply
+from worker.verp import return_path
 
 log = logging.getLogger(__name__)
 _rng = random.Random()
@@ -72,7 +74,7 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
         states = await store.recipient_states(delivery_id)
         now = app.clock().timestamp()
         states = {a: interrupted(s) if s.state == Outcome.SENDING else s for a, s in states.items()}
-        due = due_recipients(states, now)
+        due = await _skip_suppressed(app, delivery_id, states, due_recipients(states, now), now)
         if due:
             message = delivery.get("message")
             if message is None:
@@ -81,16 +83,18 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
                 except PermanentError as exc:
                     await _fail_permanently(app, delivery_id, states, due, str(exc))
                     await store.finish_due(member, lease, None)
+                    await forget_secrets(store, delivery_id, delivery, final=True)
                     return {a: s.state for a, s in (await store.recipient_states(delivery_id)).items()}
                 message = await store.store_message(delivery_id, built, message_id_for(delivery_id, app.settings.mail_from))
+                await forget_secrets(store, delivery_id, delivery, final=False)
             sending = {a: start_attempt(states[a], now) for a in due}
             await store.save_recipient_states(delivery_id, sending)
             envelope = {envelope_address(a): a for a in due}
-            result = await app.sender.send(_envelope_sender(app), list(envelope), message)
+            replies = await _send(app, delivery_id, envelope, message)
             done_at = app.clock().timestamp()
             finished = {
                 envelope[addr]: finish_attempt(sending[envelope[addr]], reply, now=done_at, policy=app.retry_policy, rng=_rng)
-                for addr, reply in result.replies.items()
+                for addr, reply in replies.items()
             }
             states.update(finished)
             await store.save_recipient_states(
@@ -101,6 +105,8 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
             for address, st in finished.items():
                 log.info("delivery %s -> %s: %s (%s)", delivery_id, address, st.state, st.reply)
         await store.finish_due(member, lease, next_attempt_at(states))
+        if next_attempt_at(states) is None:
+            await forget_secrets(store, delivery_id, delivery, final=True)
         return {a: s.state for a, s in states.items()}
     finally:
         await store.release_lock(f"delivery:{delivery_id}", token)
@@ -108,6 +114,38 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
 
 def _envelope_sender(app: App) -> str:
     return envelope_address(parseaddr(app.settings.mail_from)[1])
+
+
+async def _send(app: App, delivery_id: str, envelope: dict[str, str], message: bytes) -> dict[str, SmtpReply | None]:
+    """One transaction for all recipients, or with VERP (a bounce secret set) one per recipient,
+    each with its own signed return path so that a later bounce names delivery and recipient."""
+    secret = bounce_secret(app.settings)
+    if secret is None:
+        return (await app.sender.send(_envelope_sender(app), list(envelope), message)).replies
+    domain = bounce_domain(app.settings)
+    replies: dict[str, SmtpReply | None] = {}
+    for smtp_address, address in envelope.items():
+        sender = return_path(delivery_id, address, secret=secret, domain=domain)
+        replies.update((await app.sender.send(sender, [smtp_address], message)).replies)
+    return replies
+
+
+async def _skip_suppressed(app: App, delivery_id: str, states: dict, due: list[str], now: float) -> list[str]:
+    """Record suppressed addresses as such (never sent to) and return the others."""
+    skipped = {}
+    for address in due:
+        entry = await app.store.suppression(address, now)
+        if entry is not None:
+            until = datetime.fromtimestamp(entry["until"], UTC).isoformat()
+            reply = f"address suppressed until {until}: {entry['reason']}"
+            skipped[address] = replace(states[address], state=Outcome.SUPPRESSED, reply=reply, updated_at=now, next_attempt_at=None)
+    if skipped:
+        states.update(skipped)
+        await app.store.save_recipient_states(
+            delivery_id, skipped, log={"at": now, "suppressed": {a: s.reply for a, s in skipped.items()}}
+        )
+        log.info("delivery %s: not sent to suppressed %s", delivery_id, ", ".join(skipped))
+    return [a for a in due if a not in skipped]
 
 
 async def _fail_permanently(app: App, delivery_id: str, states: dict, due: list[str], reason: str) -> None:

@@ -135,13 +135,21 @@ class SmtpSender:
     ) -> tuple[SendResult | None, bool]:
         replies: dict[str, SmtpReply | None] = {}
         utf8 = needs_smtputf8(mail_from) or any(needs_smtputf8(r) for r in recipients)
+        if utf8 and client.is_ehlo_or_helo_needed:
+            # The extensions are only known after EHLO, which aiosmtplib otherwise sends in MAIL.
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPServerDisconnected:
+                if retry_stale:
+                    return None, False
+                raise
         if utf8 and not client.supports_extension("smtputf8"):
             # RFC 6531: without SMTPUTF8 a non-ASCII address cannot be delivered at all.
             reply = SmtpReply(553, "5.6.7 the server does not support SMTPUTF8 for this address")
             return SendResult({r: reply for r in recipients}), True
         options = ["SMTPUTF8"] if utf8 else []
         try:
-            await client.mail(mail_from, options=options)
+            await client.mail(mail_from, options=options, encoding="utf-8" if utf8 else "ascii")
         except aiosmtplib.SMTPServerDisconnected:
             if retry_stale:
                 return None, False
@@ -152,7 +160,7 @@ class SmtpSender:
         accepted = []
         for rcpt in recipients:
             try:
-                response = await client.rcpt(rcpt)
+                response = await client.rcpt(rcpt, encoding="utf-8" if utf8 else "ascii")
                 accepted.append(rcpt)
                 replies[rcpt] = SmtpReply(response.code, response.message)
             except aiosmtplib.SMTPResponseException as exc:

@@ -20,10 +20,11 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"  #: the connection ended after the data was sent: retried, same Message-ID
     FAILED = "failed"  #: still deferred when the give-up age was reached
     SUPPRESSED = "suppressed"  #: the address is on the suppression list: not sent
+    BOUNCED = "bounced"  #: accepted, then a permanent bounce report came back (DSN 5.x.x)
 
 
 #: States that end a recipient's delivery.
-FINAL = frozenset({Outcome.ACCEPTED, Outcome.REJECTED, Outcome.FAILED, Outcome.SUPPRESSED})
+FINAL = frozenset({Outcome.ACCEPTED, Outcome.REJECTED, Outcome.FAILED, Outcome.SUPPRESSED, Outcome.BOUNCED})
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,12 @@ async def collect_dead_letters(settings: Settings) -> list[dict[str, Any]]:
         return await store.dead_letters()
     finally:
         await store.close()
+
+
+async def collect_skipped(settings: Settings) -> list[dict[str, Any]]:
+    """Valid events that had no effect by rule (e.g. an account not eligible for rewards), with why."""
+    store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
+    try:
+        return await store.skipped()
+    finally:
+        await store.close()

@@ -119,6 +119,22 @@ if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD
 return 1
 """
 
+# Apply a planned rewards redemption once per event id, only if the lots it read and the
+# invoice's redeemed total are unchanged (compare and set; the caller re-plans on "conflict").
+_REDEEM_REWARDS = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'done' end
+local current = redis.call('GET', KEYS[2]) or ''
+if current ~= ARGV[1] then return 'conflict' end
+local changes = cjson.decode(ARGV[4])
+for _, change in ipairs(changes) do
+  if (redis.call('HGET', KEYS[1], change[1]) or '') ~= change[2] then return 'conflict' end
+end
+for _, change in ipairs(changes) do redis.call('HSET', KEYS[1], change[1], change[3]) end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[3])
+return 'applied'
+"""
+
 _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -158,6 +174,7 @@ class Store:
                 "claim_member": _CLAIM_MEMBER,
                 "finish_due": _FINISH_DUE,
                 "release_lock": _RELEASE_LOCK,
+                "redeem_rewards": _REDEEM_REWARDS,
             }.items()
         }
 
@@ -213,13 +230,40 @@ class Store:
         body = await self.redis.hget(self.keys.account(account_id), "body")
         return _ACCOUNT.validate_json(body) if body else None
 
-    async def save_order(self, order: Order) -> bool:
+    async def save_order(self, order: Order, event_id: str | None = None) -> bool:
         """Keep the first booking of an order id (orders are immutable)."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(self.keys.order(order.order_id), _ORDER.dump_json(order), nx=True)
         pipe.sadd(self.keys.account_orders(order.account_id), order.order_id)
-        created, _ = await pipe.execute()
+        pipe.sadd(self.keys.subscription_orders(order.subscription_id), order.order_id)
+        if event_id:
+            pipe.set(self.keys.order_event(order.order_id), event_id, nx=True)
+        created = (await pipe.execute())[0]
         return bool(created)
+
+    async def order_event_id(self, order_id: str) -> str | None:
+        raw = await self.redis.get(self.keys.order_event(order_id))
+        return raw.decode() if raw else None
+
+    async def remove_order(self, order: Order) -> None:
+        """Forget a booked order as if its event had been rejected on arrival (activations stay)."""
+        event_id = await self.order_event_id(order.order_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(self.keys.order(order.order_id), self.keys.order_event(order.order_id))
+        pipe.srem(self.keys.account_orders(order.account_id), order.order_id)
+        pipe.srem(self.keys.subscription_orders(order.subscription_id), order.order_id)
+        if event_id:
+            pipe.delete(self.keys.event(event_id))
+        await pipe.execute()
+
+    async def subscription_orders(self, subscription_id: str) -> list[Order]:
+        order_ids = sorted(m.decode() for m in await self.redis.smembers(self.keys.subscription_orders(subscription_id)))
+        orders = [await self.load_order(order_id) for order_id in order_ids]
+        return [order for order in orders if order is not None]
+
+    async def load_settled_periods(self, subscription_id: str) -> dict[str, str]:
+        raw = await self.redis.hgetall(self.keys.subscription_periods(subscription_id))
+        return {k.decode(): v.decode() for k, v in raw.items()}
 
     async def load_order(self, order_id: str) -> Order | None:
         body = await self.redis.get(self.keys.order(order_id))
@@ -255,8 +299,39 @@ class Store:
     ) -> str | None:
         """Settle the lines atomically; returns the invoice number, "" when nothing was billable,
         or None when another worker settled them first."""
+        return await self._settle(self.keys.settled(order_id), line_ids, invoice,
+                                  recipients=recipients, locale=locale, states=states, now=now)
+
+    async def settle_periods(
+        self,
+        subscription_id: str,
+        period_keys: tuple[str, ...],
+        invoice: Invoice,
+        *,
+        recipients: dict[str, list[dict[str, str]]],
+        locale: str,
+        states: dict[str, RecipientState],
+        now: datetime,
+    ) -> str | None:
+        """Settle later billing periods atomically (same script as a window: no period invoiced
+        twice, numbers without gaps); returns the invoice number, or None when another worker
+        settled any of them first."""
+        return await self._settle(self.keys.subscription_periods(subscription_id), period_keys, invoice,
+                                  recipients=recipients, locale=locale, states=states, now=now)
+
+    async def _settle(
+        self,
+        settled_key: str,
+        line_ids: tuple[str, ...],
+        invoice: Invoice | None,
+        *,
+        recipients: dict[str, list[dict[str, str]]],
+        locale: str,
+        states: dict[str, RecipientState],
+        now: datetime,
+    ) -> str | None:
         result = await self._scripts["settle_window"](
-            keys=[self.keys.settled(order_id), self.keys.invoice_seq, self.keys.invoices, self.keys.due, self.keys.deliveries],
+            keys=[settled_key, self.keys.invoice_seq, self.keys.invoices, self.keys.due, self.keys.deliveries],
             args=[
                 self.keys.prefix,
                 _ts(now),
@@ -337,6 +412,9 @@ class Store:
             pipe.rpush(self.keys.delivery_log(delivery_id), json.dumps(log, default=str))
         await pipe.execute()
 
+    async def append_delivery_log(self, delivery_id: str, entry: dict[str, Any]) -> None:
+        await self.redis.rpush(self.keys.delivery_log(delivery_id), json.dumps(entry, default=str))
+
     async def delivery_log(self, delivery_id: str) -> list[dict[str, Any]]:
         return [json.loads(r) for r in await self.redis.lrange(self.keys.delivery_log(delivery_id), 0, -1)]
 
@@ -346,7 +424,8 @@ class Store:
     # -- due times -----------------------------------------------------------------------------
 
     async def mark_due(self, member: str, at: float) -> None:
-        await self.redis.zadd(self.keys.due, {member: at})
+        """Make `member` due at `at`, or keep it due earlier if it already is (ZADD LT)."""
+        await self.redis.zadd(self.keys.due, {member: at}, lt=True)
 
     async def claim_due(self, now: float, lease_s: float, limit: int = 100) -> list[tuple[str, float]]:
         flat = await self._scripts["claim_due"](keys=[self.keys.due, self.keys.leased], args=[now, now + lease_s, limit])
@@ -370,6 +449,81 @@ class Store:
     async def due_score(self, member: str) -> float | None:
         return await self.redis.zscore(self.keys.due, member)
 
+    # -- sealed secrets, rewards, skipped events --------------------------------------------------
+
+    async def seal(self, secret: str, ttl_s: float) -> str:
+        """Keep a secret under a new random token for at most `ttl_s`; returns the token."""
+        token = secrets.token_urlsafe(18)
+        await self.redis.set(self.keys.sealed(token), secret.encode(), px=int(ttl_s * 1000))
+        return token
+
+    async def unseal(self, token: str) -> str | None:
+        raw = await self.redis.get(self.keys.sealed(token))
+        return raw.decode() if raw is not None else None
+
+    async def forget_sealed(self, token: str) -> None:
+        await self.redis.delete(self.keys.sealed(token))
+
+    async def forget_message(self, delivery_id: str) -> None:
+        """Drop a delivery's built message bytes (they may hold a secret once it is sent)."""
+        await self.redis.hdel(self.keys.delivery(delivery_id), "message")
+
+    async def first_seen(self, event_id: str, now: float) -> float:
+        """When the event was first tried (set now if never)."""
+        key = self.keys.event_first_seen(event_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(key, repr(now), nx=True, ex=self.event_ttl_s)
+        pipe.get(key)
+        _, stored = await pipe.execute()
+        return float(stored)
+
+    async def add_reward_lot(self, account_id: str, lot_id: str, lot_json: str) -> bool:
+        """Keep a lot once: the same month accrued twice has the effect of once."""
+        return bool(await self.redis.hsetnx(self.keys.reward_lots(account_id), lot_id, lot_json))
+
+    async def reward_lots(self, account_id: str) -> dict[str, str]:
+        """lot id -> the lot's JSON exactly as stored (the compare-and-set of `redeem_rewards` uses it)."""
+        raw = await self.redis.hgetall(self.keys.reward_lots(account_id))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    async def rewards_redeemed(self, invoice_number: str) -> str:
+        raw = await self.redis.get(self.keys.rewards_redeemed(invoice_number))
+        return raw.decode() if raw is not None else ""
+
+    async def redemption(self, event_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.get(self.keys.redemption(event_id))
+        return json.loads(raw) if raw is not None else None
+
+    async def redeem_rewards(
+        self,
+        event_id: str,
+        *,
+        account_id: str,
+        invoice_number: str,
+        expected_redeemed: str,
+        new_redeemed: str,
+        lot_changes: list[tuple[str, str, str]],
+        record: dict[str, Any],
+    ) -> str:
+        """Apply a redemption atomically: "applied", "done" (this event was applied before) or
+        "conflict" (another redemption changed a lot or the invoice meanwhile: plan again)."""
+        result = await self._scripts["redeem_rewards"](
+            keys=[self.keys.reward_lots(account_id), self.keys.rewards_redeemed(invoice_number), self.keys.redemption(event_id)],
+            args=[expected_redeemed, new_redeemed, json.dumps(record, default=str), json.dumps(lot_changes)],
+        )
+        return result.decode() if isinstance(result, bytes) else str(result)
+
+    async def record_skipped(self, *, event_id: str, event_type: str, reason: str, at: datetime) -> bool:
+        """Keep a valid event that had no effect by rule, with why (once per event id)."""
+        if not await self.redis.sadd(self.keys.skipped_ids, event_id):
+            return False
+        entry = {"event_id": event_id, "type": event_type, "reason": reason, "at": at.isoformat()}
+        await self.redis.rpush(self.keys.skipped, json.dumps(entry))
+        return True
+
+    async def skipped(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in await self.redis.lrange(self.keys.skipped, 0, -1)]
+
     # -- locks -----------------------------------------------------------------------------------
 
     async def acquire_lock(self, name: str, ttl_s: float) -> str | None:
@@ -379,3 +533,35 @@ class Store:
 
     async def release_lock(self, name: str, token: str) -> None:
         await self._scripts["release_lock"](keys=[self.keys.lock(name)], args=[token])
+
+    # -- suppression and bounces -----------------------------------------------------------------
+
+    async def suppress(self, address: str, *, reason: str, source: str, at: float, until: float) -> None:
+        entry = {"address": address, "reason": reason, "source": source, "at": at, "until": until}
+        await self.redis.hset(self.keys.suppressed, address.casefold(), json.dumps(entry))
+
+    async def unsuppress(self, address: str) -> bool:
+        return bool(await self.redis.hdel(self.keys.suppressed, address.casefold()))
+
+    async def suppression(self, address: str, now: float) -> dict[str, Any] | None:
+        """The address's live suppression entry; an expired one is dropped on sight."""
+        raw = await self.redis.hget(self.keys.suppressed, address.casefold())
+        if raw is None:
+            return None
+        entry = json.loads(raw)
+        if entry["until"] <= now:
+            await self.redis.hdel(self.keys.suppressed, address.casefold())
+            return None
+        return entry
+
+    async def suppressions(self, now: float) -> list[dict[str, Any]]:
+        entries = [json.loads(raw) for raw in (await self.redis.hgetall(self.keys.suppressed)).values()]
+        return sorted((e for e in entries if e["until"] > now), key=lambda e: e["address"])
+
+    async def first_sight_of_bounce(self, digest: str, ttl_s: int) -> bool:
+        """True the first time a bounce message (by digest) is seen within `ttl_s`."""
+        return bool(await self.redis.set(self.keys.bounce_seen(digest), b"1", nx=True, ex=ttl_s))
+
+    async def claim_bounce_notice(self, address: str, period_s: float) -> bool:
+        """True when no notice about `address` went out within the period; starts a new period."""
+        return bool(await self.redis.set(self.keys.bounce_notice_sent(address.casefold()), b"1", nx=True, px=int(period_s * 1000)))

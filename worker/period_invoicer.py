@@ -1,0 +1,69 @@
+"""Invoice the later billing periods of a subscription: load its orders, ask the pure core
+(`worker.schedules`), settle each invoice atomically, re-arm the due time of the next period."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from worker.app import App
+from worker.countries import default_locale
+from worker.due import period_member
+from worker.ingestion import reject_booked_order
+from worker.invoicer import Settled, initial_states, recipients_payload
+from worker.locales import choose_locale
+from worker.recipients import resolve_recipients
+from worker.schedules import plan_period_invoices
+
+log = logging.getLogger(__name__)
+
+
+async def invoice_periods(app: App, subscription_id: str, lease: float) -> list[Settled]:
+    """Invoice every later billing period of the subscription that has fallen due."""
+    store, now = app.store, app.clock()
+    member = period_member(subscription_id)
+    orders = await store.subscription_orders(subscription_id)
+    if not orders:
+        await store.finish_due(member, lease, None)
+        return []
+    account = await store.load_account(orders[0].account_id)
+    if account is None:
+        # The sector decides whether an order may be billed in arrears, and the account's
+        # contacts are copied: wait for it (account.updated marks this member due again).
+        log.info("subscription %s: waiting for account %s", subscription_id, orders[0].account_id)
+        await store.finish_due(member, lease, None)
+        return []
+    orders = [order for order in orders if not await reject_booked_order(app, order, account)]
+    activations = {
+        order.order_id: {
+            line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in (await store.load_activations(order.order_id)).items()
+        }
+        for order in orders
+    }
+    plan = plan_period_invoices(
+        orders,
+        activations,
+        await store.load_settled_periods(subscription_id),
+        account,
+        now=now,
+        payment_term_days=app.settings.payment_term_days,
+    )
+    done = []
+    for draft in plan.drafts:
+        contact = draft.invoice.billing_contact
+        recipients = resolve_recipients(contact, account)
+        locale = choose_locale(contact.locale, default_locale(account.country))
+        number = await store.settle_periods(
+            subscription_id,
+            draft.keys,
+            draft.invoice,
+            recipients=recipients_payload(recipients),
+            locale=locale,
+            states=initial_states(recipients),
+            now=now,
+        )
+        if number:
+            log.info("subscription %s: invoice %s for periods %s", subscription_id, number, ",".join(draft.keys))
+            done.append(Settled(number, f"invoice:{number}"))
+    await store.finish_due(member, lease, plan.next_due_at.timestamp() if plan.next_due_at else None)
+    return done
