@@ -250,3 +250,17 @@ def test_canary_a_redemption_code_appears_in_the_email_and_nowhere_else(harness,
     assert not logged and len(caplog.records) > 10
     assert code.encode() not in everything_in_redis(redis_client)
     assert harness.dead_letters() and code not in json.dumps(harness.dead_letters())
+
+
+def test_a_code_whose_sealed_copy_expired_before_its_email_was_built_fails_clearly(redis_client, redis_url, smtp_server):
+    # Given sealed codes that live 1 ms (the worker was down longer than SEALED_SECRET_TTL_S)
+    harness = Harness.build(make_settings(redis_url, smtp_server.port, sealed_secret_ttl_s=0.001), NOW)
+    with_account(harness)
+    harness.ingest([rewards_accrued("2026-01", code="RWD-LOST")])
+    harness.drain()
+    # Then nothing is sent, and the recipient is failed with the reason
+    assert smtp_server.messages == []
+    (row,) = harness.status()
+    (recipient,) = row["recipients"]
+    assert recipient["state"] == "failed" and "sealed copy expired" in recipient["last_reply"]
+    assert b"RWD-LOST" not in everything_in_redis(redis_client)
