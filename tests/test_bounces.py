@@ -189,3 +189,28 @@ def test_run_with_a_bounces_port_listens_for_bounces(redis_client, redis_url, sm
         thread.join(30)
     states = {r["address"]: r["state"] for r in h.status("INV-0000001")[0]["recipients"]}
     assert states[BILLING] == "bounced"
+
+
+def test_the_bounces_command_listens_and_refuses_to_start_without_a_secret(redis_client, redis_url, smtp_server):
+    import subprocess
+
+    from test_cli import CLI, cli_env, invoke, jsonl
+
+    env = cli_env(redis_url, smtp_server.port, BOUNCE_SECRET=SECRET, BOUNCE_DOMAIN="bounces.invoice-worker.example")
+    port = find_free_port()
+    refused = invoke(["bounces"], {**env, "BOUNCE_SECRET": "", "BOUNCES_PORT": str(port)})
+    assert refused.returncode == 2 and "BOUNCE_SECRET" in refused.stderr
+    invoke(["ingest", "-"], env, stdin=jsonl(contract_example()[:3]))
+    assert invoke(["run", "--burst"], env).returncode == 0
+    listener = subprocess.Popen(CLI + ["bounces"], env={**env, "BOUNCES_PORT": str(port)},
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert "bounce listener on" in listener.stdout.readline()
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("<>", [return_paths(smtp_server)[BILLING]], report_bytes("postfix_user_unknown.eml"))
+    finally:
+        listener.terminate()
+        listener.wait(10)
+    assert listener.returncode == 0
+    listed = invoke(["suppression", "list"], env).stdout
+    assert BILLING in listed and "5.1.1" in listed

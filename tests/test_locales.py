@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import babel
 import pytest
 
@@ -53,7 +55,7 @@ def test_the_contact_language_in_any_region_beats_the_country_default() -> None:
     assert choose_locale("en-AU", None) == "en-US"
 
 
-@pytest.mark.parametrize("contact", [None, "", "fr-FR", "de", "not a locale"])
+@pytest.mark.parametrize("contact", [None, "", "pl-PL", "sv", "not a locale"])
 def test_the_country_default_is_used_when_the_contact_language_is_unsupported(
     contact: str | None,
 ) -> None:
@@ -62,7 +64,7 @@ def test_the_country_default_is_used_when_the_contact_language_is_unsupported(
 
 
 @pytest.mark.parametrize(
-    ("contact", "country"), [(None, None), ("fr-FR", "fr-FR"), ("de", None), (None, "xx")]
+    ("contact", "country"), [(None, None), ("pl-PL", "pl-PL"), ("sv", None), (None, "xx")]
 )
 def test_the_default_locale_is_used_when_nothing_else_is_supported(
     contact: str | None, country: str | None
@@ -100,3 +102,58 @@ def test_babel_locale_carries_language_and_region() -> None:
 def test_babel_locale_refuses_what_cldr_does_not_know(tag: str) -> None:
     with pytest.raises(ValueError):
         babel_locale(tag)
+
+
+# --- every language of the list, and the fallback ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("contact", "country", "expected"),
+    [
+        ("de", None, "de-DE"),
+        ("fr", "nl-BE", "fr-BE"),  # a French speaker in Belgium
+        ("es-419", "es-MX", "es-MX"),
+        ("pt", "pt-BR", "pt-BR"),
+        ("ja", None, "ja-JP"),
+        ("ko", None, "ko-KR"),
+        ("zh-Hans-CN", None, "zh-CN"),
+        ("ar-AE", "ar-AE", "ar"),
+        (None, "ar-SA", "ar"),  # the country's language in another region
+        (None, "es-AR", "es-ES"),
+        (None, "de-AT", "de-DE"),
+    ],
+)
+def test_every_supported_language_is_reached(contact: str | None, country: str | None, expected: str) -> None:
+    assert choose_locale(contact, country) == expected
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "zh-Hant-HK", "zh-HK", "zh_Hant"])
+def test_traditional_chinese_readers_are_not_sent_simplified_chinese(tag: str) -> None:
+    # Given a contact or country in traditional Chinese, when choosing, then not zh-CN.
+    assert choose_locale(tag, None) == DEFAULT_LOCALE
+    assert choose_locale(None, tag) == DEFAULT_LOCALE
+
+
+def test_a_fallback_is_logged_once_per_asked_and_chosen_pair(caplog: pytest.LogCaptureFixture) -> None:
+    # Given a contact locale no catalog serves (unique to this test, the log is per process)
+    caplog.set_level(logging.WARNING, logger="worker.locales")
+
+    # When it is chosen for three emails, and another pair once
+    for _ in range(3):
+        assert choose_locale("sv-FI", "fi-FI") == DEFAULT_LOCALE
+    assert choose_locale("sv-FI", "de-AT") == "de-DE"
+
+    # Then each (asked, chosen) pair is logged once, naming both
+    messages = [r.getMessage() for r in caplog.records if r.name == "worker.locales"]
+    assert messages == [
+        "locale 'sv-FI' is not supported; writing in 'en-US' instead",
+        "locale 'sv-FI' is not supported; writing in 'de-DE' instead",
+    ]
+
+
+def test_a_supported_locale_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="worker.locales")
+    for locale in SUPPORTED_LOCALES:
+        assert choose_locale(locale, None) == locale
+    assert choose_locale(None, None) == DEFAULT_LOCALE
+    assert not [r for r in caplog.records if r.name == "worker.locales"]

@@ -264,3 +264,22 @@ def test_a_code_whose_sealed_copy_expired_before_its_email_was_built_fails_clear
     (recipient,) = row["recipients"]
     assert recipient["state"] == "failed" and "sealed copy expired" in recipient["last_reply"]
     assert b"RWD-LOST" not in everything_in_redis(redis_client)
+
+
+def test_a_reward_that_arrives_before_its_account_is_sent_once_the_account_is_known(harness, smtp_server):
+    # Given the accrual queued before its account (it waits, retried, for up to REWARDS_WAIT_S)
+    harness.ingest([rewards_accrued("2026-01", code="RWD-EARLY"), account_updated()])
+    harness.drain()
+    # Then the reward is sent all the same
+    (msg,) = smtp_server.messages
+    assert "RWD-EARLY" in text_of(msg) and harness.dead_letters() == []
+
+
+def test_a_reward_whose_account_never_arrives_is_dead_lettered_once_it_has_waited(redis_client, redis_url, smtp_server):
+    harness = Harness.build(make_settings(redis_url, smtp_server.port, rewards_wait_s=0), NOW)
+    harness.ingest([rewards_accrued("2026-01", account_id="A-404", code="RWD-ORPHAN", event_id="orphan")])
+    harness.drain()
+    (dead,) = harness.dead_letters()
+    assert (dead["event_id"], dead["field"]) == ("orphan", "data.account_id") and "unknown" in dead["reason"]
+    assert dead["event"]["data"]["redemption_code"] == "[redacted]"
+    assert b"RWD-ORPHAN" not in everything_in_redis(redis_client)

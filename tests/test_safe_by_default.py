@@ -28,7 +28,6 @@ from worker.smtp_replies import Outcome, classify_reply
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 CANARY = "canary-pw-7d1e0b9f"
 BOUNCE_CANARY = "canary-bounce-4a8c2e"
-RENDERED = RenderedEmail(kind="invoice", locale="en-US", subject="Invoice INV-1", text="hi\n", html="<p>hi</p>")
 
 
 def build(recipients: Recipients, subject: str = "Invoice INV-1") -> bytes:

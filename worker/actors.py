@@ -18,7 +18,7 @@ from worker import ingestion, invoicer, period_invoicer, sending
 from worker.app import App
 from worker.broker import DELIVERY_QUEUE, EVENTS_QUEUE, WINDOWS_QUEUE
 from worker.due import deliver_member, parse_member
-from worker.errors import InvalidEvent, PermanentError
+from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,11 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
         except InvalidEvent as exc:
             await ingestion.dead_letter(app, raw, exc)
             return
+        except PrerequisiteMissing as exc:
+            # Expected with out-of-order events: retried on the usual backoff, without dramatiq's
+            # error log and traceback.
+            log.info("%s", exc)
+            raise dramatiq.Retry(str(exc)) from None
         for member in members:
             lease = await app.store.claim_member(member, app.clock().timestamp(), lease_s)
             if lease is None:  # another worker holds it and will see this event's effect

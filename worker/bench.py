@@ -133,6 +133,17 @@ def _start_workers(stack: ExitStack, settings: Settings, count: int, log_dir: Pa
     return workers
 
 
+def redis_command_calls(url: str) -> Counter:
+    """Calls per command so far (INFO commandstats), to count round trips per email."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return Counter({name.removeprefix("cmdstat_"): stats["calls"] for name, stats in client.info("commandstats").items()})
+    finally:
+        client.close()
+
+
 def _wait(predicate, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -267,6 +278,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         _wait(lambda: is_idle(pipeline), SETUP_TIMEOUT_S, "accounts and orders to be applied")
 
         ingested_at: dict[str, float] = {}
+        calls_before = redis_command_calls(redis_url)
         started = time.time()
         for order in orders:
             _ingest(pipeline, order.activations)
@@ -277,6 +289,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             _wait(lambda: sink_lines() >= options.orders, DELIVERY_TIMEOUT_S, "every email to reach the sink")
         _wait(lambda: is_idle(pipeline), DELIVERY_TIMEOUT_S, "the pipeline to finish")
         rss = [peak_rss_mb(w.pid) for w in workers]
+        calls = redis_command_calls(redis_url) - calls_before
         arrivals = read_log(sink_log) if sink_log else None
 
         expected = asyncio.run(_deliveries(settings, {o.order_id for o in orders}))
@@ -314,10 +327,14 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             "raw_send": {**asdict(raw), "emails_per_s": raw.emails_per_s},
             "pipeline_to_raw_ratio": throughput / raw.emails_per_s if raw.emails_per_s else None,
             "worker_peak_rss_mb": rss,
+            # Every client of the server counts (the bench's own ingest included): exact on the
+            # embedded Redis, an upper bound on a shared one.
+            "redis": {"commands_per_email": sum(calls.values()) / options.orders,
+                      "top_commands_per_email": {k: v / options.orders for k, v in calls.most_common(8)}},
             "rendering": rendering,
             "windows": windows,
         }
-        if sink_log is None:
+        if base.redis_url:  # a shared Redis: leave it as it was found
             stack.callback(_drop_prefix, settings)
     if options.json_out:
         options.json_out.write_text(json.dumps(report, indent=2))
@@ -349,6 +366,7 @@ def format_report(report: dict[str, Any]) -> str:
         ("pipeline / raw", f"{report['pipeline_to_raw_ratio']:.0%}"),
         ("latency p50 / p99", f"{p['latency_p50_s']:.2f} s / {p['latency_p99_s']:.2f} s"),
         ("render + MIME median", f"{r['median_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms)"),
+        ("Redis commands / email", f"{report['redis']['commands_per_email']:.0f}"),
         ("worker peak RSS", ", ".join(f"{v:.0f} MB" if v else "?" for v in report["worker_peak_rss_mb"])),
     ]
     for w in report["windows"]:

@@ -73,6 +73,18 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     from worker.preview import preview
 
+    if args.all:
+        from worker.gallery import write_gallery
+
+        index, entries = write_gallery(Path(args.out), settings)
+        for entry in entries:
+            if entry.error:
+                print(f"{entry.kind} {entry.locale}: {entry.error}", file=sys.stderr)
+        print(index)
+        return 1 if any(entry.error for entry in entries) else 0
+    if not (args.kind and args.locale):
+        print("preview: give --kind and --locale, or --all", file=sys.stderr)
+        return 2
     for path in preview(args.kind, args.locale, Path(args.out), settings):
         print(path)
     return 0
@@ -191,8 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("preview", help="render an email from fixtures without sending it")
-    p.add_argument("--kind", required=True)
-    p.add_argument("--locale", required=True)
+    p.add_argument("--kind")
+    p.add_argument("--locale")
+    p.add_argument("--all", action="store_true", help="every kind in every locale, with DIR/index.html side by side")
     p.add_argument("--out", default="out/preview")
     p.set_defaults(func=cmd_preview)
 

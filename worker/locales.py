@@ -1,15 +1,33 @@
-"""The supported locales and the choice of one for a recipient (pure: no I/O)."""
+"""The supported locales and the choice of one for a recipient (pure: no I/O but a log line)."""
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from functools import lru_cache
 
 import babel
 
-#: Every locale an email can be rendered in, as BCP 47 tags (``ll-RR``). The first locale of a
-#: language is the one used when only the language matches.
-SUPPORTED_LOCALES: tuple[str, ...] = ("en-US", "en-GB", "nl-NL", "nl-BE")
+log = logging.getLogger(__name__)
+
+#: Every locale an email can be rendered in, as BCP 47 tags (``ll-RR``, or ``ll`` where CLDR's
+#: default region is meant). The first locale of a language is the one used when only the
+#: language matches. Tests, the preview gallery and the catalog checks all derive from this list;
+#: adding a locale is described in the README ("Supported locales").
+SUPPORTED_LOCALES: tuple[str, ...] = (
+    "en-US", "en-GB",
+    "nl-NL", "nl-BE",
+    "de-DE",
+    "fr-FR", "fr-BE",
+    "es-ES", "es-MX",
+    "it-IT",
+    "pt-BR",
+    "ja-JP",
+    "zh-CN",
+    "ko-KR",
+    "ar",
+)  # fmt: skip
 
 #: The locale used when neither the contact nor the country gives a supported one.
 DEFAULT_LOCALE = "en-US"
@@ -54,23 +72,65 @@ def choose_locale(contact_locale: str | None, country_default: str | None) -> st
     ``contact_locale`` is the contact's preference, ``country_default`` the default locale of the
     account's country (e.g. ``nl-BE``). Preference order: the contact's locale; the contact's
     language in the country's region; the contact's language in any region; the country default;
-    :data:`DEFAULT_LOCALE`.
+    the country default's language in any region; :data:`DEFAULT_LOCALE`. When the locale asked
+    for (the contact's, else the country's) is not the one chosen, a warning is logged once per
+    (asked, chosen) pair per process.
     """
-    contact = normalize_locale(contact_locale)
-    country = normalize_locale(country_default)
+    chosen = _choose_locale(normalize_locale(contact_locale), normalize_locale(country_default))
+    asked = (contact_locale or "").strip() or (country_default or "").strip()
+    if asked and normalize_locale(asked) != chosen:
+        _log_fallback_once(asked, chosen)
+    return chosen
+
+
+def _choose_locale(contact: str | None, country: str | None) -> str:
     if contact in SUPPORTED_LOCALES:
         return contact
     if contact is not None:
-        language = _language(contact)
         region = _region(country) if country else None
-        if region is not None and f"{language}-{region}" in SUPPORTED_LOCALES:
-            return f"{language}-{region}"
-        same_language = [loc for loc in SUPPORTED_LOCALES if _language(loc) == language]
-        if same_language:
-            return same_language[0]
+        if region is not None and f"{_language(contact)}-{region}" in SUPPORTED_LOCALES:
+            return f"{_language(contact)}-{region}"
+        same_language = _first_of_language(contact)
+        if same_language is not None:
+            return same_language
     if country in SUPPORTED_LOCALES:
         return country
+    if country is not None:
+        same_language = _first_of_language(country)
+        if same_language is not None:
+            return same_language
     return DEFAULT_LOCALE
+
+
+def _first_of_language(locale: str) -> str | None:
+    written = _written_language(locale)
+    return next((loc for loc in SUPPORTED_LOCALES if _written_language(loc) == written), None)
+
+
+# Regions that write Chinese in traditional characters: a reader there must not be sent zh-CN.
+_TRADITIONAL_CHINESE_REGIONS = frozenset({"TW", "HK", "MO"})
+
+
+def _written_language(locale: str) -> str:
+    """The language as written: ``zh`` splits into simplified and traditional script."""
+    language = _language(locale)
+    if language != "zh":
+        return language
+    traditional = "-Hant" in locale or _region(locale) in _TRADITIONAL_CHINESE_REGIONS
+    return "zh-Hant" if traditional else "zh-Hans"
+
+
+# Each fallback is worth one warning per process, not one per email: a run may send thousands.
+_logged_fallbacks: set[tuple[str, str]] = set()
+_logged_fallbacks_lock = threading.Lock()
+
+
+def _log_fallback_once(asked: str, chosen: str) -> None:
+    with _logged_fallbacks_lock:
+        if (asked, chosen) in _logged_fallbacks:
+            return
+        _logged_fallbacks.add((asked, chosen))
+    log.warning("locale %r is not supported; writing in %r instead", asked, chosen)
 
 
 def catalog_language(locale: str) -> str:

@@ -23,10 +23,11 @@ from urllib.parse import urlsplit
 
 import jinja2
 import mjml
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 
+from worker.bidi import LRM, IsolatingTranslations, right_to_left_lines
 from worker.catalogs import compile_catalogs
 from worker.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
 from worker.errors import TemplateMissing
@@ -90,6 +91,8 @@ class Renderer:
         subject = _LINE_BREAKS.sub(" ", templates.subject.render(context).strip())
         body_context = {**context, "subject": subject}
         text = _tidy_text(templates.text.render(body_context))
+        if _right_to_left(locale):
+            text = right_to_left_lines(text)
         html = mjml.mjml2html(templates.mjml.render(body_context))
         return RenderedEmail(kind=kind, locale=locale, subject=subject, text=text, html=html)
 
@@ -133,12 +136,14 @@ class Renderer:
         translations = Translations.load(
             str(self._locales_dir), [catalog_language(locale)], domain="messages"
         )
+        if _right_to_left(locale):
+            translations = IsolatingTranslations(translations)
         environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         environment.translations = translations
         environment.filters.update(locale_filters(locale))
         environment.filters["https_url"] = https_url
         environment.tests["https_url"] = lambda value: bool(https_url(value))
-        right_to_left = babel_locale(locale).character_order == "right-to-left"
+        right_to_left = _right_to_left(locale)
         environment.globals.update(
             company_name=COMPANY_NAME,
             html_lang=locale,
@@ -150,22 +155,30 @@ class Renderer:
 
 
 def locale_filters(locale: str) -> dict[str, Any]:
-    """Return the Jinja filters ``money``, ``date``, ``number`` and ``percent`` bound to ``locale``.
+    """Return the Jinja filters ``money``, ``date``, ``month``, ``number`` and ``percent`` bound to ``locale``.
 
     Everything is formatted by Babel with the locale's CLDR conventions (``US$ 24.000,00`` in
     Dutch); nothing is hand-formatted.
     """
     cldr = babel_locale(locale)
+    # In right-to-left text an LRM keeps a Latin currency symbol whole ("US$", not "$US").
+    trailing_mark = LRM if _right_to_left(locale) else ""
 
     # Equal values format equally here (currency digits and CLDR patterns fix the precision),
     # so caching on the value is safe.
     @lru_cache(maxsize=FORMAT_CACHE_SIZE)
     def money(amount: Decimal, currency: str) -> str:
-        return format_currency(amount, currency, locale=cldr)
+        return format_currency(amount, currency, locale=cldr) + trailing_mark
 
     @lru_cache(maxsize=FORMAT_CACHE_SIZE)
     def date_(value: date, format: str = "long") -> str:
         return format_date(value, format=format, locale=cldr)
+
+    @lru_cache(maxsize=FORMAT_CACHE_SIZE)
+    def month(value: date) -> str:
+        # A month and year in the locale's own order ("January 2026", "2026年1月", "janeiro de
+        # 2026"): a fixed pattern such as "MMMM y" reads wrongly in CJK and Portuguese.
+        return format_skeleton("yMMMM", value, locale=cldr)
 
     @lru_cache(maxsize=FORMAT_CACHE_SIZE)
     def number(value: Decimal) -> str:
@@ -176,7 +189,11 @@ def locale_filters(locale: str) -> dict[str, Any]:
         # Keep significant decimals: a 5.5% rate must not print as 6%.
         return format_percent(rate, locale=cldr, decimal_quantization=False)
 
-    return {"money": money, "date": date_, "number": number, "percent": percent}
+    return {"money": money, "date": date_, "month": month, "number": number, "percent": percent}
+
+
+def _right_to_left(locale: str) -> bool:
+    return babel_locale(locale).character_order == "right-to-left"
 
 
 def https_url(value: object) -> str:

@@ -1,0 +1,65 @@
+"""The benchmark: a tiny run reports every figure and proves each expected email arrived once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from worker.bench import BenchFailed, BenchOptions, run_bench, verify
+from worker.bench_sink import message_id_of
+
+
+def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_once(redis_url, tmp_path, monkeypatch):
+    # Given the test Redis and the default SMTP sink
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    out = tmp_path / "bench.json"
+
+    # When the benchmark runs 20 orders through one worker
+    run_bench(BenchOptions(orders=20, workers=1, json_out=out, window_sizes=(30,)))
+
+    # Then the JSON report holds every figure, and the sink got exactly the expected emails, once each
+    report = json.loads(out.read_text())
+    assert report["verification"] == {"invoices": 20, "orders_invoiced": 20, "received": 20, "distinct": 20,
+                                      "missing": 0, "unexpected": 0, "duplicated": 0, "exactly_once": True}
+    assert set(report) >= {"machine", "options", "pipeline", "raw_send", "pipeline_to_raw_ratio",
+                           "worker_peak_rss_mb", "rendering", "windows", "redis"}
+    assert set(report["pipeline"]) >= {"emails_per_s", "latency_p50_s", "latency_p99_s", "elapsed_s"}
+    assert report["raw_send"]["messages"] == 20 and report["raw_send"]["accepted"] == 20
+    assert len(report["worker_peak_rss_mb"]) == 1 and report["worker_peak_rss_mb"][0] > 0
+    assert report["rendering"]["samples"] > 0 and report["rendering"]["median_ms"] > 0
+    (windows,) = report["windows"]
+    assert windows["windows"] == 30 and windows["bytes_per_window"] > 0
+    assert report["machine"]["nproc"] >= 1
+
+
+def delivery(order_id: str) -> dict:
+    return {"order_id": order_id, "states": {"a@x.example": "accepted"}}
+
+
+@pytest.mark.parametrize(
+    "arrivals, problem",
+    [
+        ([(1.0, "<a>", 1)], "1 missing"),
+        ([(1.0, "<a>", 1), (1.1, "<b>", 1), (1.2, "<b>", 1)], "1 duplicated"),
+        ([(1.0, "<a>", 1), (1.1, "<b>", 1), (1.2, "<c>", 1)], "1 unexpected"),
+    ],
+)
+def test_verify_refuses_a_missing_duplicated_or_unexpected_email(arrivals, problem):
+    expected = {"<a>": delivery("O-1"), "<b>": delivery("O-2")}
+    with pytest.raises(BenchFailed, match=problem):
+        verify(expected, 2, arrivals)
+
+
+def test_verify_refuses_an_order_without_its_invoice_or_a_recipient_not_accepted():
+    with pytest.raises(BenchFailed, match="1 of 2 orders invoiced"):
+        verify({"<a>": delivery("O-1")}, 2, None)
+    deferred = {"<a>": {"order_id": "O-1", "states": {"a@x.example": "deferred"}}}
+    with pytest.raises(BenchFailed, match="not accepted"):
+        verify(deferred, 1, None)
+
+
+def test_the_sink_reads_the_message_id_from_the_header_block_only():
+    raw = b"Subject: x\r\nMessage-ID: <m1@x.example>\r\n\r\nMessage-ID: <body@x.example>\r\n"
+    assert message_id_of(raw) == "<m1@x.example>"
+    assert message_id_of(b"Subject: x\r\n\r\nMessage-ID: <body@x.example>\r\n") == "-"

@@ -1,0 +1,83 @@
+"""The MIME builder: what a mail client reads back is exactly what was rendered, on both paths."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+
+import pytest
+
+from worker.errors import HeaderInjection
+from worker.mime import MAX_HEADER_LINE, build_message
+from worker.model import Contact, Recipients, RenderedEmail
+
+SENT_AT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+RENDERED = RenderedEmail(
+    kind="invoice", locale="nl-NL",
+    subject="Factuur INV-0000001: € 24.000,00 — te betalen vóór 21 december 2026",
+    text="Beste Zoë,\n\nFrom the first line = a test; trailing space \n" + "é" * 60 + "\n",
+    html="<p>Beste Zoë, <b>€ 24.000,00</b></p>\n",
+)
+
+
+def build(recipients: Recipients, rendered: RenderedEmail = RENDERED) -> bytes:
+    return build_message(rendered, recipients, mail_from="Invoice Worker Cloud <billing@invoice-worker.example>",
+                         message_id="<invoice.INV-0000001.abc@invoice-worker.example>", sent_at=SENT_AT)
+
+
+def content(part) -> str:
+    # On the wire every line ends in CRLF (RFC 5322); the rendered text uses "\n".
+    return part.get_content().replace("\r\n", "\n")
+
+
+def parsed(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+ASCII_RECIPIENTS = Recipients(
+    to=(Contact("Zoë O'Brien", "zoe@bücher.example"),),
+    cc=(Contact("Debiteuren, afdeling", "ar@acme.example"), Contact("Siobhán Ní Bhriain van de relatie", "rel@acme.example")),
+)
+
+
+def test_an_ascii_envelope_message_reads_back_exactly_as_rendered():
+    # Given recipients whose addresses are ASCII after punycode (the fast path)
+    raw = build(ASCII_RECIPIENTS)
+
+    # When a mail client parses it
+    msg = parsed(raw)
+
+    # Then headers decode to the originals, bodies round-trip byte for byte, lines end in CRLF
+    assert raw.isascii() and b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    assert msg["Subject"] == RENDERED.subject
+    assert msg["To"] == "Zoë O'Brien <zoe@xn--bcher-kva.example>"
+    assert msg["Cc"].addresses[0].display_name == "Debiteuren, afdeling"
+    assert msg["Cc"].addresses[1].display_name == "Siobhán Ní Bhriain van de relatie"
+    assert msg["Message-ID"] == "<invoice.INV-0000001.abc@invoice-worker.example>"
+    assert msg["Content-Language"] == "nl-NL" and msg.get_content_type() == "multipart/alternative"
+    assert content(msg.get_body(("plain",))) == RENDERED.text
+    assert content(msg.get_body(("html",))) == RENDERED.html
+    assert [part.get_content_type() for part in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert all(not part.defects for part in msg.walk())
+    headers = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert all(len(line) <= 998 for line in headers)
+    assert max(len(line) for line in headers if line.startswith(b"Date")) <= MAX_HEADER_LINE
+
+
+def test_the_same_delivery_builds_the_same_bytes():
+    assert build(ASCII_RECIPIENTS) == build(ASCII_RECIPIENTS)
+
+
+def test_a_non_ascii_local_part_keeps_raw_utf8_headers_for_smtputf8():
+    raw = build(Recipients(to=(Contact("Zoë", "zoë@bücher.example"),)))
+    msg = parsed(raw)
+    assert "zoë@xn--bcher-kva.example" in msg["To"]
+    assert content(msg.get_body(("plain",))) == RENDERED.text
+
+
+@pytest.mark.parametrize("locale", ["nl-NL\r\nBcc: evil@x.example"])
+def test_a_line_break_in_the_locale_is_refused_too(locale):
+    rendered = RenderedEmail(kind="invoice", locale=locale, subject="s", text="t\n", html="<p>h</p>")
+    with pytest.raises(HeaderInjection):
+        build(ASCII_RECIPIENTS, rendered)
