@@ -207,7 +207,7 @@ def test_every_template_renders_in_every_supported_locale(kind: str, locale: str
 
 
 def test_a_right_to_left_language_mirrors_the_layout(tmp_path: Path) -> None:
-    # Given a renderer that also supports Arabic (no catalog yet: English text, Arabic formats)
+    # Given a renderer that supports Arabic and English side by side
     renderer = Renderer(
         DEFAULT_TEMPLATES_DIR, _copy_locales(tmp_path), supported_locales=("ar", "en-US")
     )

@@ -94,19 +94,28 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds a live process has used so far (/proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
-def _start_sink(stack: ExitStack, log_path: Path) -> int:
+def _start_sink(stack: ExitStack, log_path: Path) -> tuple[int, int]:
     sink = subprocess.Popen([sys.executable, "-m", "worker.bench_sink", "--log", str(log_path)],
                             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
     stack.callback(_stop_process, sink)
     ready = sink.stdout.readline().split() if sink.stdout else []
     if len(ready) != 2 or ready[0] != "ready":
         raise BenchFailed(f"the SMTP sink did not start: {ready!r}")
-    return int(ready[1])
+    return int(ready[1]), sink.pid
 
 
 def _stop_process(process: subprocess.Popen) -> None:
@@ -255,15 +264,19 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="iw-bench-")))
         base = load_settings()
         redis_url = base.redis_url
+        processes: dict[str, int] = {"bench (ingest)": os.getpid()}
         if not redis_url:
             server = start_embedded_redis(work_dir / "redis")
             stack.callback(server.stop)
+            if server.pid:
+                processes["redis"] = server.pid
             redis_url = server.url
         sink_log = None
         if options.smtp is None:
             sink_log = work_dir / "sink.log"
             sink_log.touch()
-            smtp_host, smtp_port = "127.0.0.1", _start_sink(stack, sink_log)
+            smtp_port, processes["smtp sink"] = _start_sink(stack, sink_log)
+            smtp_host = "127.0.0.1"
         else:
             smtp_host, smtp_port = options.smtp
         settings = base.model_copy(update={"redis_url": redis_url, "smtp_host": smtp_host, "smtp_port": smtp_port,
@@ -279,6 +292,8 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
 
         ingested_at: dict[str, float] = {}
         calls_before = redis_command_calls(redis_url)
+        processes.update({f"worker {n}": w.pid for n, w in enumerate(workers)})
+        cpu_before = {name: cpu_s(pid) for name, pid in processes.items()}
         started = time.time()
         for order in orders:
             _ingest(pipeline, order.activations)
@@ -289,6 +304,10 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             _wait(lambda: sink_lines() >= options.orders, DELIVERY_TIMEOUT_S, "every email to reach the sink")
         _wait(lambda: is_idle(pipeline), DELIVERY_TIMEOUT_S, "the pipeline to finish")
         rss = [peak_rss_mb(w.pid) for w in workers]
+        # CPU per email of each process over the timed phase: where the machine's time went.
+        cpu_ms = {name: round((after - before) * 1000 / options.orders, 2)
+                  for name, pid in processes.items()
+                  if (before := cpu_before[name]) is not None and (after := cpu_s(pid)) is not None}
         calls = redis_command_calls(redis_url) - calls_before
         arrivals = read_log(sink_log) if sink_log else None
 
@@ -327,6 +346,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             "raw_send": {**asdict(raw), "emails_per_s": raw.emails_per_s},
             "pipeline_to_raw_ratio": throughput / raw.emails_per_s if raw.emails_per_s else None,
             "worker_peak_rss_mb": rss,
+            "cpu_ms_per_email": cpu_ms,
             # Every client of the server counts (the bench's own ingest included): exact on the
             # embedded Redis, an upper bound on a shared one.
             "redis": {"commands_per_email": sum(calls.values()) / options.orders,
@@ -337,6 +357,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         if base.redis_url:  # a shared Redis: leave it as it was found
             stack.callback(_drop_prefix, settings)
     if options.json_out:
+        options.json_out.parent.mkdir(parents=True, exist_ok=True)
         options.json_out.write_text(json.dumps(report, indent=2))
     return report
 
@@ -367,6 +388,7 @@ def format_report(report: dict[str, Any]) -> str:
         ("latency p50 / p99", f"{p['latency_p50_s']:.2f} s / {p['latency_p99_s']:.2f} s"),
         ("render + MIME median", f"{r['median_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms)"),
         ("Redis commands / email", f"{report['redis']['commands_per_email']:.0f}"),
+        ("CPU ms / email", ", ".join(f"{k} {v:.1f}" for k, v in report["cpu_ms_per_email"].items())),
         ("worker peak RSS", ", ".join(f"{v:.0f} MB" if v else "?" for v in report["worker_peak_rss_mb"])),
     ]
     for w in report["windows"]:

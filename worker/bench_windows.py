@@ -2,7 +2,7 @@
 
 A window is opened the way production opens one: `order.booked` and one `service.activated` go
 through `ingestion.apply_event`, then `invoicer.close_windows` finds the window still open (only
-one of the order's lines is active) and re-arms its deadline 15 days ahead. That path costs ~3 ms
+one of the order's lines is active) and re-arms its deadline 15 days ahead. That path costs ~4 ms
 per window here, so beyond the first `REAL_WINDOWS` the windows are clones of the first one: its
 keys copied byte for byte with DUMP/RESTORE (same encoding, same TTL) and its members of shared
 keys (due index, account's orders) added under the new ids. Everything lives under its own key
