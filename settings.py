@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     #: redemption uses) before it is dead-lettered (s); events may arrive out of order.
     rewards_wait_s: float = 3600.0
 
+    #: `ingest` hands events to the queue in chunks of this many (one message per chunk).
+    ingest_batch_size: int = 50
     #: Dramatiq: threads per `run` process, and how long a silent worker is presumed dead (ms).
     worker_threads: int = 8
     broker_heartbeat_timeout_ms: int = 60000

@@ -7,6 +7,7 @@ due-time lease brings back whatever a dead worker held.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ RETRY_MAX = 50
 @dataclass(frozen=True)
 class Actors:
     apply_event: dramatiq.Actor
+    apply_events: dramatiq.Actor
     close_windows: dramatiq.Actor
     deliver: dramatiq.Actor
     invoice_periods: dramatiq.Actor
@@ -57,34 +59,57 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
     lease_s = app.settings.due_lease_s
 
     async def send_deliveries(settled: list[invoicer.Settled]) -> None:
-        # Fast path: claim the delivery's due member and hand it to a worker now, instead of
-        # waiting for the scheduler's next look. If we die here the lease brings it back.
+        # Fast path: claim each new delivery's due member and send it right here, concurrently,
+        # instead of another queue message and the scheduler's next look. If we die here the
+        # lease brings it back.
         now = app.clock().timestamp()
+        claimed = []
         for item in settled:
             lease = await app.store.claim_member(deliver_member(item.delivery_id), now, lease_s)
             if lease is not None:
-                actors.deliver.send(item.delivery_id, lease)
+                claimed.append(sending.deliver(app, item.delivery_id, lease))
+        await asyncio.gather(*claimed)
 
-    async def apply_event(raw: dict[str, Any]) -> None:
+    async def apply_one(raw: dict[str, Any]) -> list[str]:
+        """Apply one event; returns the due members it made due (dead letters the bad ones)."""
         try:
-            members = await ingestion.apply_event(app, raw)
+            return await ingestion.apply_event(app, raw)
         except InvalidEvent as exc:
             await ingestion.dead_letter(app, raw, exc)
-            return
-        except PrerequisiteMissing as exc:
-            # Expected with out-of-order events: retried on the usual backoff, without dramatiq's
-            # error log and traceback.
-            log.info("%s", exc)
-            raise dramatiq.Retry(str(exc)) from None
-        for member in members:
+            return []
+
+    async def run_members(members: list[str]) -> None:
+        for member in dict.fromkeys(members):
             lease = await app.store.claim_member(member, app.clock().timestamp(), lease_s)
-            if lease is None:  # another worker holds it and will see this event's effect
+            if lease is None:  # not due yet (gathering), or another worker holds it
                 continue
             kind, ident = parse_member(member)
             if kind == "window":
                 await send_deliveries(await invoicer.close_windows(app, ident, lease))
             else:  # e.g. `deliver:` for an email the event created: send it now
                 actors.dispatch(member, lease)
+
+    async def apply_event(raw: dict[str, Any]) -> None:
+        try:
+            members = await apply_one(raw)
+        except PrerequisiteMissing as exc:
+            # Expected with out-of-order events: retried on the usual backoff, without dramatiq's
+            # error log and traceback.
+            log.info("%s", exc)
+            raise dramatiq.Retry(str(exc)) from None
+        await run_members(members)
+
+    async def apply_events(raws: list[dict[str, Any]]) -> None:
+        """A chunk of events from `ingest`: one queue message instead of one per event."""
+        members: list[str] = []
+        for raw in raws:
+            try:
+                members += await apply_one(raw)
+            except PrerequisiteMissing as exc:
+                log.info("%s", exc)
+                # Only this event waits; it goes on alone, with the single-event retry policy.
+                actors.apply_event.send_with_options(args=(raw,), delay=RETRY_MIN_BACKOFF_MS)
+        await run_members(members)
 
     async def close_windows(order_id: str, lease: float) -> None:
         await send_deliveries(await invoicer.close_windows(app, order_id, lease))
@@ -97,6 +122,7 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
 
     actors = Actors(
         apply_event=dramatiq.actor(apply_event, actor_name="apply_event", queue_name=EVENTS_QUEUE, **options),
+        apply_events=dramatiq.actor(apply_events, actor_name="apply_events", queue_name=EVENTS_QUEUE, **options),
         close_windows=dramatiq.actor(close_windows, actor_name="close_windows", queue_name=WINDOWS_QUEUE, **options),
         deliver=dramatiq.actor(deliver, actor_name="deliver", queue_name=DELIVERY_QUEUE, **options),
         invoice_periods=dramatiq.actor(invoice_periods, actor_name="invoice_periods", queue_name=WINDOWS_QUEUE, **options),

@@ -36,6 +36,8 @@ def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
     """Enqueue every valid event; collect and dead-letter the others."""
     report = IngestReport()
     sealer = _Sealer(pipeline.app.settings)
+    batch_size = pipeline.app.settings.ingest_batch_size
+    chunk: list[dict] = []
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -49,8 +51,13 @@ def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
             report.rejections.append(Rejection(line_no, exc, raw))
             continue
         # The queue message never carries a secret or a card number (worker/sealed.py).
-        pipeline.actors.apply_event.send(prepare_for_queue(json.loads(line), sealer.seal))
+        chunk.append(prepare_for_queue(json.loads(line), sealer.seal))
         report.accepted += 1
+        if len(chunk) >= batch_size:
+            pipeline.actors.apply_events.send(chunk)
+            chunk = []
+    if chunk:
+        pipeline.actors.apply_events.send(chunk)
     sealer.close()
     if report.rejections:
         asyncio.run(_dead_letter_all(pipeline, report.rejections))

@@ -64,7 +64,7 @@ async def _account_updated(app: App, event: Event) -> list[str]:
         members.append(window_member(order_id))
         await store.mark_due(window_member(order_id), gather_until(app))
         if order is not None:  # later billing periods wait for the account
-            await store.mark_due(period_member(order.subscription_id), now)
+            await store.mark_due(period_member(order.subscription_id), gather_until(app))
     return members
 
 
@@ -83,7 +83,7 @@ async def _order_booked(app: App, event: Event) -> list[str]:
             error = InvalidEvent(entry["event_id"], "data.line_id", f"line {line_id!r} is not on order {order.order_id!r}")
             await dead_letter(app, {"id": entry["event_id"], "type": "service.activated"}, error)
     await store.mark_due(window_member(order.order_id), gather_until(app))
-    await store.mark_due(period_member(order.subscription_id), app.clock().timestamp())
+    await store.mark_due(period_member(order.subscription_id), gather_until(app))
     return [window_member(order.order_id)]
 
 
@@ -96,7 +96,7 @@ async def _service_activated(app: App, event: Event) -> list[str]:
     await store.record_activation(data.order_id, data.line_id, data.activated_at, event.id)
     await store.mark_due(window_member(data.order_id), gather_until(app))
     if order is not None:  # else order.booked marks the subscription's periods due
-        await store.mark_due(period_member(order.subscription_id), app.clock().timestamp())
+        await store.mark_due(period_member(order.subscription_id), gather_until(app))
     return [window_member(data.order_id)]
 
 

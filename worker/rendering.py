@@ -96,6 +96,14 @@ class Renderer:
         html = mjml.mjml2html(templates.mjml.render(body_context))
         return RenderedEmail(kind=kind, locale=locale, subject=subject, text=text, html=html)
 
+    def warm(self) -> int:
+        """Compile every kind in every supported locale now; returns how many (kind, locale)."""
+        kinds = sorted(p.name for p in self._templates_dir.iterdir() if p.is_dir() and _KIND.match(p.name))
+        for locale in self._supported_locales:
+            for kind in kinds:
+                self._templates.get((kind, locale)) or self._load(kind, locale)
+        return len(kinds) * len(self._supported_locales)
+
     def _load(self, kind: str, locale: str) -> _KindTemplates:
         if locale not in self._supported_locales:
             raise ValueError(f"unsupported locale {locale!r}; supported: {self._supported_locales}")
@@ -215,14 +223,18 @@ _default_renderer: Renderer | None = None
 _default_renderer_lock = threading.Lock()
 
 
-def render(kind: str, context: Mapping[str, Any], locale: str) -> RenderedEmail:
-    """Render email ``kind`` in ``locale`` with the project's templates and catalogs.
-
-    See :meth:`Renderer.render` for what it raises.
-    """
+def default_renderer() -> Renderer:
     global _default_renderer
     if _default_renderer is None:
         with _default_renderer_lock:
             if _default_renderer is None:
                 _default_renderer = Renderer(DEFAULT_TEMPLATES_DIR, DEFAULT_LOCALES_DIR)
-    return _default_renderer.render(kind, context, locale)
+    return _default_renderer
+
+
+def render(kind: str, context: Mapping[str, Any], locale: str) -> RenderedEmail:
+    """Render email ``kind`` in ``locale`` with the project's templates and catalogs.
+
+    See :meth:`Renderer.render` for what it raises.
+    """
+    return default_renderer().render(kind, context, locale)

@@ -20,6 +20,7 @@ from worker.app import App
 from worker.bounce_listener import BounceListener
 from worker.bounce_settings import check_bounce_settings
 from worker.broker import make_broker, queued_messages
+from worker.rendering import default_renderer
 from worker.scheduler import Scheduler
 from worker.store import Store
 
@@ -106,6 +107,10 @@ def run(
     if handle_signals:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+    if not burst:
+        # A long-running worker compiles every template once before it takes work, so the
+        # first emails of each (kind, locale) do not pay for it.
+        default_renderer().warm()
     worker = dramatiq.Worker(pipeline.broker, worker_threads=settings.worker_threads, worker_timeout=100)
     scheduler = Scheduler(pipeline.app, pipeline.actors)
     worker.start()
