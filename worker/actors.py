@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 RETRY_MIN_BACKOFF_MS = 1_000
 RETRY_MAX_BACKOFF_MS = 300_000
 RETRY_MAX = 50
+#: Due members handed to one `run_due` message, worked on concurrently.
+DUE_CHUNK = 16
+#: Tries of a failed due member within one lease before it is left to the lease.
+RUN_DUE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,18 @@ class Actors:
     close_windows: dramatiq.Actor
     deliver: dramatiq.Actor
     invoice_periods: dramatiq.Actor
+    run_due: dramatiq.Actor
+
+    def dispatch_many(self, claimed: list[tuple[str, float]]) -> None:
+        """Enqueue claimed due members in chunks: one queue message per `DUE_CHUNK` members.
+
+        Raises:
+          ValueError: an unknown member (nothing is enqueued).
+        """
+        for member, _ in claimed:
+            parse_member(member)
+        for start in range(0, len(claimed), DUE_CHUNK):
+            self.run_due.send([[member, lease] for member, lease in claimed[start : start + DUE_CHUNK]])
 
     def dispatch(self, member: str, lease: float) -> None:
         """Enqueue the work a claimed due member stands for."""
@@ -120,11 +136,33 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
     async def invoice_periods(subscription_id: str, lease: float) -> None:
         await send_deliveries(await period_invoicer.invoice_periods(app, subscription_id, lease))
 
+    async def run_one(member: str, lease: float) -> None:
+        kind, ident = parse_member(member)
+        if kind == "window":
+            await send_deliveries(await invoicer.close_windows(app, ident, lease))
+        elif kind == "period":
+            await send_deliveries(await period_invoicer.invoice_periods(app, ident, lease))
+        else:
+            await sending.deliver(app, ident, lease)
+
+    async def run_due(items: list[list[Any]], attempt: int = 0) -> None:
+        """Several claimed due members at once (from the scheduler), concurrently."""
+        results = await asyncio.gather(*(run_one(member, lease) for member, lease in items), return_exceptions=True)
+        failed = [item for item, result in zip(items, results) if isinstance(result, Exception)]
+        for (member, _), result in zip(items, results):
+            if isinstance(result, Exception):
+                log.warning("due member %s failed (attempt %d): %r", member, attempt + 1, result)
+        if failed and attempt + 1 < RUN_DUE_ATTEMPTS:
+            # Only the failed ones go again, still under their leases; past the last attempt
+            # they come back when their leases run out.
+            actors.run_due.send_with_options(args=(failed, attempt + 1), delay=RETRY_MIN_BACKOFF_MS * 2**attempt)
+
     actors = Actors(
         apply_event=dramatiq.actor(apply_event, actor_name="apply_event", queue_name=EVENTS_QUEUE, **options),
         apply_events=dramatiq.actor(apply_events, actor_name="apply_events", queue_name=EVENTS_QUEUE, **options),
         close_windows=dramatiq.actor(close_windows, actor_name="close_windows", queue_name=WINDOWS_QUEUE, **options),
         deliver=dramatiq.actor(deliver, actor_name="deliver", queue_name=DELIVERY_QUEUE, **options),
         invoice_periods=dramatiq.actor(invoice_periods, actor_name="invoice_periods", queue_name=WINDOWS_QUEUE, **options),
+        run_due=dramatiq.actor(run_due, actor_name="run_due", queue_name=WINDOWS_QUEUE, **options),
     )
     return actors

@@ -13,6 +13,7 @@ import threading
 
 from worker.actors import Actors
 from worker.app import App
+from worker.due import parse_member
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,15 @@ class Scheduler:
         """Claim what is due and enqueue it; returns how many members were claimed."""
         now = self.app.clock().timestamp()
         claimed = await self.app.store.claim_due(now, self.app.settings.due_lease_s, CLAIM_BATCH)
+        known = []
         for member, lease in claimed:
             try:
-                self.actors.dispatch(member, lease)
+                parse_member(member)
+                known.append((member, lease))
             except ValueError:
                 log.error("dropping unknown due member %r", member)
                 await self.app.store.finish_due(member, lease, None)
+        self.actors.dispatch_many(known)
         return len(claimed)
 
     def _run(self) -> None:

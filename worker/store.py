@@ -140,6 +140,10 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+#: Redis connections one process's event loop keeps at most, and how long a coroutine waits for one (s).
+MAX_CONNECTIONS = 32
+POOL_TIMEOUT_S = 30
+
 #: Invoice numbers: a prefix and a zero-padded sequence, allocated without gaps.
 INVOICE_NUMBER_FORMAT = "INV-%07d"
 
@@ -180,7 +184,9 @@ class Store:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "iw") -> "Store":
-        return cls(aioredis.Redis.from_url(url), Keys(prefix))
+        # Many coroutines share one pool: wait for a free connection rather than fail.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT_S)
+        return cls(aioredis.Redis(connection_pool=pool), Keys(prefix))
 
     async def close(self) -> None:
         await self.redis.aclose()
