@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     #: How long a rewards event may wait for what it depends on (its account, or the accrual a
     #: redemption uses) before it is dead-lettered (s); events may arrive out of order.
     rewards_wait_s: float = 3600.0
+    #: A parked event (waiting for its account or its rewards) is tried again this often (s);
+    #: the arrival of its account or of a reward wakes it at once.
+    parked_retry_s: float = 60.0
 
     #: `ingest` hands events to the queue in chunks of this many (one message per chunk).
     ingest_batch_size: int = 50

@@ -283,3 +283,37 @@ def test_a_reward_whose_account_never_arrives_is_dead_lettered_once_it_has_waite
     assert (dead["event_id"], dead["field"]) == ("orphan", "data.account_id") and "unknown" in dead["reason"]
     assert dead["event"]["data"]["redemption_code"] == "[redacted]"
     assert b"RWD-ORPHAN" not in everything_in_redis(redis_client)
+
+
+def test_a_reward_waiting_for_its_account_is_parked_in_redis_and_woken_when_the_account_arrives(harness, smtp_server, redis_client):
+    # Given an accrual whose account is not known yet
+    harness.ingest([rewards_accrued("2026-01", code="RWD-PARKED", event_id="early")])
+    harness.drain()
+    # Then it waits as data (no delayed message), and a burst run does not wait for it
+    assert smtp_server.messages == []
+    assert redis_client.exists(b"iw:parked:early")
+    assert redis_client.zscore(b"iw:due", b"event:early") > NOW.timestamp()
+    # When the account arrives, in a later batch
+    harness.ingest([account_updated()])
+    harness.drain()
+    # Then the parked event is applied at once and the email sent, once
+    (msg,) = smtp_server.messages
+    assert "RWD-PARKED" in text_of(msg)
+    assert not redis_client.exists(b"iw:parked:early")
+    assert redis_client.zscore(b"iw:due", b"event:early") is None
+
+
+def test_a_parked_event_is_tried_again_when_its_retry_falls_due(harness, smtp_server, redis_client):
+    harness.ingest([rewards_accrued("2026-01", code="RWD-LATER", event_id="late-1")])
+    harness.drain()
+    # The account is stored by another path that does not wake the parked event (an account
+    # snapshot applied before this worker knew of the parked one, say).
+    harness.ingest([account_updated()])
+    redis_client.delete(b"iw:parked:account:A-100")
+    redis_client.zadd(b"iw:due", {b"event:late-1": NOW.timestamp() + 60})
+    harness.drain()
+    assert smtp_server.messages == []  # not woken: it waits for its retry time
+    harness.clock.advance(seconds=61)
+    harness.drain()
+    (msg,) = smtp_server.messages
+    assert "RWD-LATER" in text_of(msg)

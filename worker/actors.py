@@ -18,7 +18,7 @@ from dramatiq.brokers.redis import RedisBroker
 from worker import ingestion, invoicer, period_invoicer, sending
 from worker.app import App
 from worker.broker import DELIVERY_QUEUE, EVENTS_QUEUE, WINDOWS_QUEUE
-from worker.due import deliver_member, parse_member
+from worker.due import deliver_member, event_member, parse_member
 from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,16 @@ RETRY_MAX = 50
 DUE_CHUNK = 16
 #: Tries of a failed due member within one lease before it is left to the lease.
 RUN_DUE_ATTEMPTS = 5
+
+
+#: Event types that may be what a parked event waits for (its account, its rewards).
+WAKES_PARKED = frozenset({"account.updated", "rewards.accrued"})
+
+
+def _account_of(raw: dict[str, Any]) -> str | None:
+    data = raw.get("data")
+    account_id = data.get("account_id") if isinstance(data, dict) else None
+    return account_id if isinstance(account_id, str) else None
 
 
 @dataclass(frozen=True)
@@ -54,14 +64,8 @@ class Actors:
             self.run_due.send([[member, lease] for member, lease in claimed[start : start + DUE_CHUNK]])
 
     def dispatch(self, member: str, lease: float) -> None:
-        """Enqueue the work a claimed due member stands for."""
-        kind, ident = parse_member(member)
-        if kind == "window":
-            self.close_windows.send(ident, lease)
-        elif kind == "period":
-            self.invoice_periods.send(ident, lease)
-        else:
-            self.deliver.send(ident, lease)
+        """Enqueue the work one claimed due member stands for."""
+        self.dispatch_many([(member, lease)])
 
 
 def declare_actors(broker: RedisBroker, app: App) -> Actors:
@@ -87,44 +91,61 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
         await asyncio.gather(*claimed)
 
     async def apply_one(raw: dict[str, Any]) -> list[str]:
-        """Apply one event; returns the due members it made due (dead letters the bad ones)."""
+        """Apply one event; returns the due members it made due (dead letters the bad ones, and
+        parks those that wait for something: see `park`)."""
         try:
-            return await ingestion.apply_event(app, raw)
+            members = await ingestion.apply_event(app, raw)
         except InvalidEvent as exc:
             await ingestion.dead_letter(app, raw, exc)
             return []
+        except PrerequisiteMissing as exc:
+            await park(raw, exc)
+            return []
+        account_id = _account_of(raw)
+        if account_id and raw.get("type") in WAKES_PARKED:
+            members += await app.store.wake_parked(account_id, app.clock().timestamp())
+        return members
+
+    async def park(raw: dict[str, Any], exc: PrerequisiteMissing) -> None:
+        # Expected with out-of-order events. A long wait is data in the due index, not a
+        # delayed message held in a worker's memory.
+        log.info("%s", exc)
+        retry_at = app.clock().timestamp() + app.settings.parked_retry_s
+        await app.store.park_event(str(raw.get("id")), _account_of(raw), raw, retry_at)
 
     async def run_members(members: list[str]) -> None:
         for member in dict.fromkeys(members):
             lease = await app.store.claim_member(member, app.clock().timestamp(), lease_s)
-            if lease is None:  # not due yet (gathering), or another worker holds it
-                continue
-            kind, ident = parse_member(member)
-            if kind == "window":
-                await send_deliveries(await invoicer.close_windows(app, ident, lease))
-            else:  # e.g. `deliver:` for an email the event created: send it now
-                actors.dispatch(member, lease)
+            if lease is not None:  # else not due yet (gathering), or another worker holds it
+                await run_one(member, lease)
 
     async def apply_event(raw: dict[str, Any]) -> None:
-        try:
-            members = await apply_one(raw)
-        except PrerequisiteMissing as exc:
-            # Expected with out-of-order events: retried on the usual backoff, without dramatiq's
-            # error log and traceback.
-            log.info("%s", exc)
-            raise dramatiq.Retry(str(exc)) from None
-        await run_members(members)
+        await run_members(await apply_one(raw))
 
     async def apply_events(raws: list[dict[str, Any]]) -> None:
         """A chunk of events from `ingest`: one queue message instead of one per event."""
         members: list[str] = []
         for raw in raws:
-            try:
-                members += await apply_one(raw)
-            except PrerequisiteMissing as exc:
-                log.info("%s", exc)
-                # Only this event waits; it goes on alone, with the single-event retry policy.
-                actors.apply_event.send_with_options(args=(raw,), delay=RETRY_MIN_BACKOFF_MS)
+            members += await apply_one(raw)
+        await run_members(members)
+
+    async def retry_parked(event_id: str, lease: float) -> None:
+        member = event_member(event_id)
+        raw = await app.store.load_parked(event_id)
+        if raw is None:
+            await app.store.finish_due(member, lease, None)
+            return
+        try:
+            members = await ingestion.apply_event(app, raw)
+        except InvalidEvent as exc:
+            members = []
+            await ingestion.dead_letter(app, raw, exc)
+        except PrerequisiteMissing as exc:
+            log.info("%s", exc)
+            await app.store.finish_due(member, lease, app.clock().timestamp() + app.settings.parked_retry_s)
+            return
+        await app.store.unpark_event(event_id, _account_of(raw))
+        await app.store.finish_due(member, lease, None)
         await run_members(members)
 
     async def close_windows(order_id: str, lease: float) -> None:
@@ -142,6 +163,8 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
             await send_deliveries(await invoicer.close_windows(app, ident, lease))
         elif kind == "period":
             await send_deliveries(await period_invoicer.invoice_periods(app, ident, lease))
+        elif kind == "event":
+            await retry_parked(ident, lease)
         else:
             await sending.deliver(app, ident, lease)
 

@@ -1,7 +1,8 @@
 """Names of the members of the due-time index (one sorted set of due times in Redis).
 
 `window:<order>`: an order's invoice window closes; `deliver:<delivery>`: a delivery's next
-attempt; `period:<subscription>`: a later billing period of a subscription falls due.
+attempt; `period:<subscription>`: a later billing period of a subscription falls due;
+`event:<event id>`: a parked event is tried again.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 WINDOW = "window:"
 DELIVER = "deliver:"
 PERIOD = "period:"
+EVENT = "event:"
 #: Every kind of member, as `parse_member` names it.
-MEMBER_KINDS = ("window", "deliver", "period")
+MEMBER_KINDS = ("window", "deliver", "period", "event")
 
 
 def window_member(order_id: str) -> str:
@@ -23,6 +25,11 @@ def deliver_member(delivery_id: str) -> str:
 
 def period_member(subscription_id: str) -> str:
     return PERIOD + subscription_id
+
+
+def event_member(event_id: str) -> str:
+    """An event parked until what it needs (its account, its rewards) may have arrived."""
+    return EVENT + event_id
 
 
 def parse_member(member: str) -> tuple[str, str]:

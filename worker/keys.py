@@ -78,6 +78,14 @@ class Keys:
         """Due members claimed and not yet finished: member -> lease expiry (Unix seconds)."""
         return f"{self.prefix}:due:leased"
 
+    def parked(self, event_id: str) -> str:
+        """An event waiting for what it needs, as it was queued (secrets already sealed)."""
+        return f"{self.prefix}:parked:{event_id}"
+
+    def parked_by_account(self, account_id: str) -> str:
+        """Ids of the events parked for an account: woken when the account or a reward arrives."""
+        return f"{self.prefix}:parked:account:{account_id}"
+
     def lock(self, name: str) -> str:
         return f"{self.prefix}:lock:{name}"
 

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 
 from worker.delivery import RecipientState
 from worker.errors import UnsafeRedis
+from worker.due import event_member
 from worker.keys import Keys
 from worker.model import Account, Invoice, Order
 from worker.smtp_replies import Outcome
@@ -529,6 +530,34 @@ class Store:
 
     async def skipped(self) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in await self.redis.lrange(self.keys.skipped, 0, -1)]
+
+    # -- parked events -----------------------------------------------------------------------
+
+    async def park_event(self, event_id: str, account_id: str | None, raw: dict[str, Any], due_at: float) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.keys.parked(event_id), json.dumps(raw, default=str))
+        if account_id:
+            pipe.sadd(self.keys.parked_by_account(account_id), event_id)
+        pipe.zadd(self.keys.due, {event_member(event_id): due_at}, lt=True)
+        await pipe.execute()
+
+    async def load_parked(self, event_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.get(self.keys.parked(event_id))
+        return json.loads(raw) if raw else None
+
+    async def unpark_event(self, event_id: str, account_id: str | None) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(self.keys.parked(event_id))
+        if account_id:
+            pipe.srem(self.keys.parked_by_account(account_id), event_id)
+        await pipe.execute()
+
+    async def wake_parked(self, account_id: str, at: float) -> list[str]:
+        """Make the events parked for an account due at `at`; returns their due members."""
+        ids = [m.decode() for m in await self.redis.smembers(self.keys.parked_by_account(account_id))]
+        for event_id in ids:
+            await self.mark_due(event_member(event_id), at)
+        return [event_member(event_id) for event_id in ids]
 
     # -- locks -----------------------------------------------------------------------------------
 
