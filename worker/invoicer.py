@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from worker.app import App
 from worker.countries import default_locale
@@ -12,7 +14,7 @@ from worker.delivery import RecipientState
 from worker.due import window_member
 from worker.invoicing import plan_invoices
 from worker.locales import choose_locale
-from worker.model import Recipients
+from worker.model import Account, Contact, Invoice, Recipients
 from worker.recipients import resolve_recipients
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,29 @@ def initial_states(recipients: Recipients) -> dict[str, RecipientState]:
     states = {c.email: RecipientState(address=c.email, role="to") for c in recipients.to}
     states.update({c.email: RecipientState(address=c.email, role="cc") for c in recipients.cc})
     return states
+
+
+async def settle_invoice(
+    settle: Callable[..., Awaitable[str | None]],
+    invoice: Invoice | None,
+    billing_contact: Contact,
+    account: Account | None,
+    *,
+    now: datetime,
+) -> Settled | None:
+    """Settle a draft through `settle` (a store method bound to what it settles) with its
+    recipients and locale; returns the new invoice, or None (nothing billable, or settled first
+    by another worker)."""
+    recipients = resolve_recipients(billing_contact, account)
+    locale = choose_locale(billing_contact.locale, default_locale(account.country if account else None))
+    number = await settle(
+        invoice,
+        recipients=recipients_payload(recipients),
+        locale=locale,
+        states=initial_states(recipients),
+        now=now,
+    )
+    return Settled(number, f"invoice:{number}") if number else None
 
 
 async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
@@ -70,21 +95,12 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
             await store.finish_due(member, lease, grace_end.timestamp())
             return []
         log.warning("order %s: account %s unknown; invoicing the billing contact alone", order_id, order.account_id)
-    recipients = resolve_recipients(order.billing_contact, account)
-    locale = choose_locale(order.billing_contact.locale, default_locale(account.country if account else None))
     done = []
     for draft in plan.drafts:
-        number = await store.settle_window(
-            order_id,
-            draft.line_ids,
-            draft.invoice,
-            recipients=recipients_payload(recipients),
-            locale=locale,
-            states=initial_states(recipients),
-            now=now,
-        )
-        if number:
-            log.info("order %s: invoice %s for lines %s", order_id, number, ",".join(draft.line_ids))
-            done.append(Settled(number, f"invoice:{number}"))
+        settle = partial(store.settle_window, order_id, draft.line_ids)
+        settled = await settle_invoice(settle, draft.invoice, order.billing_contact, account, now=now)
+        if settled:
+            log.info("order %s: invoice %s for lines %s", order_id, settled.invoice_number, ",".join(draft.line_ids))
+            done.append(settled)
     await store.finish_due(member, lease, next_at)
     return done

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from worker.app import App
-from worker.countries import default_locale
 from worker.due import period_member
 from worker.ingestion import reject_booked_order
-from worker.invoicer import Settled, initial_states, recipients_payload
-from worker.locales import choose_locale
-from worker.recipients import resolve_recipients
+from worker.invoicer import Settled, settle_invoice
 from worker.schedules import plan_period_invoices
 
 log = logging.getLogger(__name__)
@@ -50,20 +48,10 @@ async def invoice_periods(app: App, subscription_id: str, lease: float) -> list[
     )
     done = []
     for draft in plan.drafts:
-        contact = draft.invoice.billing_contact
-        recipients = resolve_recipients(contact, account)
-        locale = choose_locale(contact.locale, default_locale(account.country))
-        number = await store.settle_periods(
-            subscription_id,
-            draft.keys,
-            draft.invoice,
-            recipients=recipients_payload(recipients),
-            locale=locale,
-            states=initial_states(recipients),
-            now=now,
-        )
-        if number:
-            log.info("subscription %s: invoice %s for periods %s", subscription_id, number, ",".join(draft.keys))
-            done.append(Settled(number, f"invoice:{number}"))
+        settle = partial(store.settle_periods, subscription_id, draft.keys)
+        settled = await settle_invoice(settle, draft.invoice, draft.invoice.billing_contact, account, now=now)
+        if settled:
+            log.info("subscription %s: invoice %s for periods %s", subscription_id, settled.invoice_number, ",".join(draft.keys))
+            done.append(settled)
     await store.finish_due(member, lease, plan.next_due_at.timestamp() if plan.next_due_at else None)
     return done
