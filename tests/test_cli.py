@@ -137,3 +137,20 @@ def test_three_workers_at_once_invoice_every_window_once_with_gapless_numbers(en
     assert sorted(r["key"] for r in rows) == [f"INV-{n:07d}" for n in range(1, 21)]
     ids = [m.message["Message-ID"] for m in smtp_server.messages]
     assert len(ids) == 20 and len(set(ids)) == 20
+
+
+def test_status_of_one_invoice_shows_each_recipients_history(env, smtp_server):
+    # Given an invoice whose first attempt got a 451 and whose retry was accepted
+    env = dict(env, RETRY_FIRST_S="0.2", RETRY_MAX_S="0.2")
+    smtp_server.data_replies = ["451 4.3.0 Try again later"]
+    assert invoke(["ingest", "-"], env, stdin=jsonl(contract_example()[:3])).returncode == 0
+    assert invoke(["run", "--burst"], env).returncode == 0
+    if not smtp_server.messages:  # the retry fell due after the burst ended
+        time.sleep(0.3)
+        assert invoke(["run", "--burst"], env).returncode == 0
+    # When an operator asks for that invoice
+    out = invoke(["status", "--invoice", "INV-0000001"], env).stdout
+    # Then both attempts are listed per recipient, with the SMTP replies
+    history = out.split("history:")[1]
+    assert "els@acme.example: deferred 451 4.3.0 Try again later" in history
+    assert "els@acme.example: accepted 250" in history

@@ -63,7 +63,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
     else:
-        print(format_status(rows))
+        print(format_status(rows, history=bool(args.invoice)))
     if args.invoice and not rows:
         print(f"no invoice {args.invoice}", file=sys.stderr)
         return 1

@@ -66,7 +66,24 @@ def _in_envelope_order(payload: dict[str, list[dict[str, str]]], states: dict) -
     return ordered + [(a, st) for a, st in states.items() if a not in order]
 
 
-def format_status(rows: list[dict[str, Any]]) -> str:
+def _history_lines(entries: list[dict[str, Any]]) -> list[str]:
+    """Each attempt or report of a delivery, oldest first, one line per recipient touched."""
+    lines = []
+    for entry in entries:
+        at = entry.get("at")
+        when = datetime.fromtimestamp(float(at), UTC).isoformat(timespec="seconds") if isinstance(at, (int, float)) else str(at or "")
+        details = {k: v for k, v in entry.items() if k != "at"}
+        for what, value in details.items():
+            if isinstance(value, dict):
+                for address, outcome in value.items():
+                    text = " ".join(str(v) for v in outcome.values()) if isinstance(outcome, dict) else str(outcome)
+                    lines.append(f"      {when}  {what:<9} {address}: {text}")
+            else:
+                lines.append(f"      {when}  {what:<9} {value}")
+    return lines
+
+
+def format_status(rows: list[dict[str, Any]], *, history: bool = False) -> str:
     if not rows:
         return "nothing sent yet"
     out = []
@@ -83,6 +100,9 @@ def format_status(rows: list[dict[str, Any]]) -> str:
             if r["next_attempt_at"]:
                 line += f"  next try {r['next_attempt_at']}"
             out.append(line)
+        if history and row.get("history"):
+            out.append("    history:")
+            out.extend(_history_lines(row["history"]))
     return "\n".join(out)
 
 
