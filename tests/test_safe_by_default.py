@@ -10,9 +10,9 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-import redis
 from contract_events import contract_example
 from harness import Harness, make_settings
+from redis_dump import everything_in_redis
 from smtp_doubles import ScriptedSmtpServer
 
 from worker.app import App
@@ -180,27 +180,6 @@ def test_only_https_links_are_rendered(url, kept):
 # -- secrets canary ------------------------------------------------------------------------------
 
 
-def _redis_dump(client: redis.Redis) -> bytes:
-    """Every key and every value in the database, as one blob to search."""
-    out = []
-    for key in client.scan_iter(count=1000):
-        out.append(key)
-        kind = client.type(key)
-        if kind == b"string":
-            out.append(client.get(key) or b"")
-        elif kind == b"hash":
-            out.extend(b for kv in client.hgetall(key).items() for b in kv)
-        elif kind == b"list":
-            out.extend(client.lrange(key, 0, -1))
-        elif kind == b"set":
-            out.extend(client.smembers(key))
-        elif kind == b"zset":
-            out.extend(m for m, _ in client.zrange(key, 0, -1, withscores=True))
-        elif kind == b"stream":
-            out.extend(repr(client.xrange(key)).encode())
-    return b"\n".join(out)
-
-
 def test_the_smtp_password_and_bounce_secret_appear_in_no_log_line_and_no_redis_key(redis_client, redis_url, tls_server, tls_material, caplog):
     # Given AUTH over STARTTLS with a canary password, VERP with a canary secret, DEBUG logging
     caplog.set_level(logging.DEBUG)
@@ -221,7 +200,7 @@ def test_the_smtp_password_and_bounce_secret_appear_in_no_log_line_and_no_redis_
     assert len(caplog.records) > 20  # DEBUG really was captured
     for form in forms:
         assert form not in logged
-    dump = _redis_dump(redis_client)
+    dump = everything_in_redis(redis_client)
     assert b"bounces+" in dump or b"iw:delivery" in dump  # the scan did see the run's keys
     for form in forms:
         assert form.encode() not in dump
