@@ -66,7 +66,8 @@ def run_demo(settings: Settings, *, out_dir: Path | None = None) -> int:
     for entry in skipped:
         print(f"  {entry['event_id']} ({entry['type']}): {entry['reason']}")
     emls = sorted(mail_dir.glob("*.eml"))
-    print(f"\n{len(emls)} message(s) written to {mail_dir}")
+    # With VERP every recipient's copy carries its own return path, so each is its own message.
+    print(f"\n{len(emls)} message copies (one per recipient) written as .eml files to {mail_dir}")
     print(f"demo took {time.monotonic() - started:.1f} s")
     return 0
 
