@@ -154,3 +154,14 @@ def test_status_of_one_invoice_shows_each_recipients_history(env, smtp_server):
     history = out.split("history:")[1]
     assert "els@acme.example: deferred 451 4.3.0 Try again later" in history
     assert "els@acme.example: accepted 250" in history
+
+
+def test_dead_letters_lists_each_rejected_event_with_its_field_and_reason(env):
+    bad = dict(contract_example()[2], id="bad-act")
+    bad["data"] = {k: v for k, v in bad["data"].items() if k != "activated_at"}
+    invoke(["ingest", "-"], env, stdin=jsonl([contract_example()[0], bad]))
+    out = invoke(["dead-letters"], env).stdout
+    assert "bad-act  service.activated  data.activated_at: Field required" in out
+    assert out.strip().endswith("1 dead-lettered event(s)")
+    entries = json.loads(invoke(["dead-letters", "--json"], env).stdout)
+    assert [(e["event_id"], e["field"]) for e in entries] == [("bad-act", "data.activated_at")]

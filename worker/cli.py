@@ -90,18 +90,23 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_entries(entries: list[dict], *, as_json: bool, line: str, noun: str) -> int:
+    """Event lists (dead letters, skipped events) as JSON, or one formatted line per entry."""
+    if as_json:
+        print(json.dumps(entries, indent=2, ensure_ascii=False))
+    else:
+        for entry in entries:
+            print(line.format(**entry))
+        print(f"{len(entries)} {noun}")
+    return 0
+
+
 def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     from worker.status import collect_dead_letters
 
     with _environment(settings, need_smtp=False) as resolved:
         entries = asyncio.run(collect_dead_letters(resolved))
-    if args.json:
-        print(json.dumps(entries, indent=2, ensure_ascii=False))
-    else:
-        for entry in entries:
-            print(f"{entry['at']}  {entry['event_id']}  {entry['type']}  {entry['field']}: {entry['reason']}")
-        print(f"{len(entries)} dead-lettered event(s)")
-    return 0
+    return _print_entries(entries, as_json=args.json, line="{at}  {event_id}  {type}  {field}: {reason}", noun="dead-lettered event(s)")
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -159,13 +164,7 @@ def cmd_skipped(args: argparse.Namespace, settings: Settings) -> int:
 
     with _environment(settings, need_smtp=False) as resolved:
         entries = asyncio.run(collect_skipped(resolved))
-    if args.json:
-        print(json.dumps(entries, indent=2, ensure_ascii=False))
-    else:
-        for entry in entries:
-            print(f"{entry['at']}  {entry['event_id']}  {entry['type']}: {entry['reason']}")
-        print(f"{len(entries)} skipped event(s)")
-    return 0
+    return _print_entries(entries, as_json=args.json, line="{at}  {event_id}  {type}: {reason}", noun="skipped event(s)")
 
 
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
