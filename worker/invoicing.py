@@ -6,9 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from worker.billing import due_date
 from worker.model import Account, Invoice, Order
-from worker.schedules import activation_line, split_reason
+from worker.schedules import activation_line, draft_invoice
 from worker.windows import ClosedWindow, evaluate_windows
 
 
@@ -67,21 +66,6 @@ def plan_invoices(
                 lines.append(priced)
         invoice = None
         if lines:
-            invoice = Invoice(
-                number="",
-                order_id=order.order_id,
-                account_id=order.account_id,
-                subscription_id=order.subscription_id,
-                currency=order.currency,
-                issued_on=issued_on,
-                due_on=due_date(issued_on, payment_term_days),
-                po_number=order.po_number,
-                lines=tuple(lines),
-                billing_contact=order.billing_contact,
-                account_name=account.name if account else "",
-                country=account.country if account else None,
-                payment_method=order.payment_method,
-                split_reason=split_reason(order, original),
-            )
+            invoice = draft_invoice(order, original, account, lines, issued_on=issued_on, payment_term_days=payment_term_days)
         drafts.append(DraftInvoice(window, window.line_ids, invoice))
     return InvoicePlan(tuple(drafts), state.next_close_at)

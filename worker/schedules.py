@@ -136,6 +136,35 @@ def split_reason(order: Order, original: Order) -> str:
     return "; ".join(reasons)
 
 
+def draft_invoice(
+    order: Order,
+    original: Order,
+    account: Account | None,
+    lines: Sequence[InvoiceLine],
+    *,
+    issued_on: date,
+    payment_term_days: int,
+) -> Invoice:
+    """An invoice of `order`'s lines, without its number (the store numbers it); dated the day
+    it is sent, due net `payment_term_days`, with the reason it is split from `original`, if any."""
+    return Invoice(
+        number="",
+        order_id=order.order_id,
+        account_id=order.account_id,
+        subscription_id=order.subscription_id,
+        currency=order.currency,
+        issued_on=issued_on,
+        due_on=due_date(issued_on, payment_term_days),
+        po_number=order.po_number,
+        lines=tuple(lines),
+        billing_contact=order.billing_contact,
+        account_name=account.name if account else "",
+        country=account.country if account else None,
+        payment_method=order.payment_method,
+        split_reason=split_reason(order, original),
+    )
+
+
 def midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
@@ -182,27 +211,12 @@ def plan_period_invoices(
                 groups.setdefault(group, []).append((key, order, priced))
     issued_on = now.date()
     drafts = []
-    for (_, _, payment_method, po_number, _), items in sorted(groups.items(), key=lambda g: g[0][:2]):
+    # Orders in one group share payment method, PO number and currency: the first stands for all.
+    for _, items in sorted(groups.items(), key=lambda g: g[0][:2]):
         first_order = items[0][1]
-        drafts.append(PeriodDraft(
-            keys=tuple(key for key, _, _ in items),
-            invoice=Invoice(
-                number="",
-                order_id=first_order.order_id,
-                account_id=original.account_id,
-                subscription_id=original.subscription_id,
-                currency=first_order.currency,
-                issued_on=issued_on,
-                due_on=due_date(issued_on, payment_term_days),
-                po_number=po_number,
-                lines=tuple(priced for _, _, priced in items),
-                billing_contact=first_order.billing_contact,
-                account_name=account.name if account else "",
-                country=account.country if account else None,
-                payment_method=payment_method,
-                split_reason=split_reason(first_order, original),
-            ),
-        ))
+        invoice = draft_invoice(first_order, original, account, [priced for _, _, priced in items],
+                                issued_on=issued_on, payment_term_days=payment_term_days)
+        drafts.append(PeriodDraft(keys=tuple(key for key, _, _ in items), invoice=invoice))
     return PeriodPlan(tuple(drafts), midnight_utc(next_due) if next_due else None)
 
 
