@@ -86,14 +86,14 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
         window_days=app.settings.window_days,
         payment_term_days=app.settings.payment_term_days,
         original=original,
+        account_grace=timedelta(seconds=app.settings.account_grace_s),
     )
     next_at = plan.next_close_at.timestamp() if plan.next_close_at else None
+    if plan.account_wait_until is not None:
+        log.info("order %s: window closed, waiting for account %s", order_id, order.account_id)
+        await store.finish_due(member, lease, plan.account_wait_until.timestamp())
+        return []
     if account is None and plan.drafts:
-        grace_end = plan.drafts[0].window.closed_at + timedelta(seconds=app.settings.account_grace_s)
-        if now < grace_end:
-            log.info("order %s: window closed, waiting for account %s", order_id, order.account_id)
-            await store.finish_due(member, lease, grace_end.timestamp())
-            return []
         log.warning("order %s: account %s unknown; invoicing the billing contact alone", order_id, order.account_id)
     done = []
     for draft in plan.drafts:

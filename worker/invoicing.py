@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from worker.model import Account, Invoice, Order
 from worker.schedules import activation_line, draft_invoice
@@ -26,6 +26,8 @@ class DraftInvoice:
 class InvoicePlan:
     drafts: tuple[DraftInvoice, ...]
     next_close_at: datetime | None
+    #: Set when closed windows wait for their account (whose contacts are copied) until then.
+    account_wait_until: datetime | None = None
 
 
 def plan_invoices(
@@ -38,12 +40,15 @@ def plan_invoices(
     window_days: int,
     payment_term_days: int,
     original: Order | None = None,
+    account_grace: timedelta = timedelta(0),
 ) -> InvoicePlan:
     """The invoices due now for an order, and when its open window (if any) closes.
 
     `original` is the first order of the subscription (default: this one): its term start
     anchors the billing periods, and an order with another payment method or PO number than it
-    carries the reason in `Invoice.split_reason`.
+    carries the reason in `Invoice.split_reason`. Closed windows of an order whose account is
+    not known yet wait for it up to `account_grace` after the first of them closed; after that
+    the invoice goes to the billing contact alone.
     """
     original = original or order
     known = {line.line_id for line in order.lines}
@@ -68,4 +73,8 @@ def plan_invoices(
         if lines:
             invoice = draft_invoice(order, original, account, lines, issued_on=issued_on, payment_term_days=payment_term_days)
         drafts.append(DraftInvoice(window, window.line_ids, invoice))
+    if account is None and drafts:
+        wait_until = drafts[0].window.closed_at + account_grace
+        if now < wait_until:
+            return InvoicePlan((), state.next_close_at, account_wait_until=wait_until)
     return InvoicePlan(tuple(drafts), state.next_close_at)
