@@ -140,6 +140,29 @@ def test_an_activation_of_a_line_not_on_the_order_is_dead_lettered(harness, smtp
     assert dead["event_id"] == "x9" and dead["field"] == "data.line_id"
 
 
+def test_a_run_of_activations_applies_the_good_ones_once_and_dead_letters_each_bad_one(harness, smtp_server):
+    # Given a booked order with two lines
+    harness.ingest([account_updated(), order_booked(lines=[line("L1", "Compute"), line("L2", "Fusion ERP", kind="saas")])])
+    # When one batch of activations holds a good one, its replay, a line not on the order,
+    # a malformed one and the second line's activation
+    good = service_activated("O-1", "L1", "2026-01-01T09:00:00Z", event_id="a1")
+    malformed = service_activated("O-1", "L2", "2026-01-01T09:00:00Z", event_id="a-bad")
+    malformed["data"]["activated_at"] = "yesterday"
+    report = harness.ingest([
+        good, good,
+        service_activated("O-1", "L7", "2026-01-01T09:00:00Z", event_id="a-wrong"),
+        malformed,
+        service_activated("O-1", "L2", "2026-01-02T09:00:00Z", event_id="a2"),
+    ])
+    harness.drain()
+    # Then one invoice bills both lines, and each bad event is dead-lettered with its field
+    (msg,) = smtp_server.messages
+    assert "Compute" in bodies(msg)[0] and "Fusion ERP" in bodies(msg)[0]
+    assert [(r.error.event_id, r.error.field) for r in report.rejections] == [("a-bad", "data.activated_at")]
+    dead = {d["event_id"]: d["field"] for d in harness.dead_letters()}
+    assert dead == {"a-bad": "data.activated_at", "a-wrong": "data.line_id"}
+
+
 def test_one_address_is_sent_once_even_when_it_is_both_billing_and_account_contact(harness, smtp_server):
     harness.ingest([
         account_updated(relationship={"name": "Els", "email": "ELS@acme.example"}),

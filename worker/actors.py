@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import dramatiq
@@ -20,6 +21,7 @@ from worker.app import App
 from worker.broker import DELIVERY_QUEUE, EVENTS_QUEUE, WINDOWS_QUEUE
 from worker.due import deliver_member, event_member, parse_member
 from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
+from worker.events import parse_event
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ RUN_DUE_ATTEMPTS = 5
 
 #: Event types that may be what a parked event waits for (its account, its rewards).
 WAKES_PARKED = frozenset({"account.updated", "rewards.accrued"})
+ACTIVATED = "service.activated"
 
 
 def _account_of(raw: dict[str, Any]) -> str | None:
@@ -125,9 +128,26 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
     async def apply_events(raws: list[dict[str, Any]]) -> None:
         """A chunk of events from `ingest`: one queue message instead of one per event."""
         members: list[str] = []
-        for raw in raws:
-            members += await apply_one(raw)
+        for is_activation, run in groupby(raws, key=lambda raw: isinstance(raw, dict) and raw.get("type") == ACTIVATED):
+            if is_activation:
+                members += await apply_activations(list(run))
+            else:
+                for raw in run:
+                    members += await apply_one(raw)
         await run_members(members)
+
+    async def apply_activations(raws: list[dict[str, Any]]) -> list[str]:
+        # The commonest event, and several per order: one Redis round trip for the whole run.
+        events = []
+        for raw in raws:
+            try:
+                events.append(parse_event(raw))
+            except InvalidEvent as exc:
+                await ingestion.dead_letter(app, raw, exc)
+        members, rejected = await ingestion.apply_activations(app, events)
+        for event, error in rejected:
+            await ingestion.dead_letter(app, event.raw, error)
+        return members
 
     async def retry_parked(event_id: str, lease: float) -> None:
         member = event_member(event_id)

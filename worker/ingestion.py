@@ -20,6 +20,7 @@ from worker.errors import InvalidEvent
 from worker.events import Event, parse_event, redact
 from worker.model import Account, Order
 from worker.schedules import frequency_error
+from worker.store import ActivationToApply
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,11 @@ async def apply_event(app: App, raw: dict[str, Any]) -> list[str]:
       InvalidEvent: the event breaks the contract (the caller dead-letters it).
     """
     event = parse_event(raw)
+    if event.type == "service.activated":
+        members, rejected = await apply_activations(app, [event])
+        if rejected:
+            raise rejected[0][1]
+        return members
     store = app.store
     if await store.event_done(event.id):
         log.info("event %s (%s) seen before: no effect", event.id, event.type)
@@ -87,23 +93,32 @@ async def _order_booked(app: App, event: Event) -> list[str]:
     return [window_member(order.order_id)]
 
 
-async def _service_activated(app: App, event: Event) -> list[str]:
-    data = event.data
-    store = app.store
-    order = await store.load_order(data.order_id)
-    if order is not None and order.line(data.line_id) is None:
-        raise InvalidEvent(event.id, "data.line_id", f"line {data.line_id!r} is not on order {data.order_id!r}")
-    await store.record_activation(data.order_id, data.line_id, data.activated_at, event.id)
-    await store.mark_due(window_member(data.order_id), gather_until(app))
-    if order is not None:  # else order.booked marks the subscription's periods due
-        await store.mark_due(period_member(order.subscription_id), gather_until(app))
-    return [window_member(data.order_id)]
+async def apply_activations(app: App, events: list[Event]) -> tuple[list[str], list[tuple[Event, InvalidEvent]]]:
+    """Apply validated service.activated events in one Redis round trip, in order.
+
+    Returns the due members they made due now (none while events are gathered: the scheduler
+    takes them when due) and the events refused, each with its error: a line that is not on its
+    booked order. An activation before its order is kept; order.booked checks it later.
+    """
+    due_at = gather_until(app)
+    outcomes = await app.store.apply_activations(
+        [ActivationToApply(e.id, e.data.order_id, e.data.line_id, e.data.activated_at) for e in events], due_at=due_at
+    )
+    members, rejected = [], []
+    for event, outcome in zip(events, outcomes):
+        order_id, line_id = event.data.order_id, event.data.line_id
+        if outcome == "unknown_line":
+            rejected.append((event, InvalidEvent(event.id, "data.line_id", f"line {line_id!r} is not on order {order_id!r}")))
+        elif outcome == "seen":
+            log.info("event %s (%s) seen before: no effect", event.id, event.type)
+        elif due_at <= app.clock().timestamp():
+            members.append(window_member(order_id))
+    return list(dict.fromkeys(members)), rejected
 
 
 HANDLERS = {
     "account.updated": _account_updated,
     "order.booked": _order_booked,
-    "service.activated": _service_activated,
     "payment.card_failed": apply_card_failed,
     "rewards.accrued": apply_rewards_accrued,
     "rewards.redeemed": apply_rewards_redeemed,

@@ -65,18 +65,14 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
     """Invoice every closed window of the order; re-arm the due time of the one still open."""
     store, now = app.store, app.clock()
     member = window_member(order_id)
-    order = await store.load_order(order_id)
-    if order is None:  # activations wait for their order; order.booked marks it due again
+    state = await store.load_window(order_id)
+    if state is None:  # activations wait for their order; order.booked marks it due again
         await store.finish_due(member, lease, None)
         return []
-    account = await store.load_account(order.account_id)
-    activations = {
-        line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in (await store.load_activations(order_id)).items()
-    }
-    settled = await store.load_settled(order_id)
+    order, account, settled = state.order, state.account, state.settled
+    activations = {line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in state.activations.items()}
     # The subscription's first order anchors the billing periods and is what a split differs from.
-    siblings = await store.subscription_orders(order.subscription_id) or [order]
-    original = min(siblings, key=lambda o: (o.term_start, o.order_id))
+    original = min([order, *state.other_orders], key=lambda o: (o.term_start, o.order_id))
     plan = plan_invoices(
         order,
         account,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 
 from worker.app import App
-from worker.delivery import due_recipients, finish_attempt, interrupted, next_attempt_at, start_attempt
+from worker.delivery import RecipientState, due_recipients, finish_attempt, interrupted, next_attempt_at, start_attempt
 from worker.due import deliver_member
 from worker.emails import CONTEXT_BUILDERS, forget_secrets
 from worker.errors import PermanentError, TemplateMissing
@@ -61,20 +61,21 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
     store = app.store
     member = deliver_member(delivery_id)
     # The lock lives as long as the lease: a worker that dies mid-send frees both together.
-    lock_ttl_s = app.settings.due_lease_s
-    token = await store.acquire_lock(f"delivery:{delivery_id}", lock_ttl_s)
-    if token is None:  # another worker is sending it; its lease brings the work back if it dies
+    opened = await store.open_delivery(delivery_id, app.settings.due_lease_s)
+    if opened is None:  # another worker is sending it; its lease brings the work back if it dies
         log.info("delivery %s: busy elsewhere", delivery_id)
         return {}
+    token, delivery, states = opened.token, opened.delivery, opened.states
+    released = False
     try:
-        delivery = await store.load_delivery(delivery_id)
         if delivery is None:
             await store.finish_due(member, lease, None)
             return {}
-        states = await store.recipient_states(delivery_id)
         now = app.clock().timestamp()
         states = {a: interrupted(s) if s.state == Outcome.SENDING else s for a, s in states.items()}
         due = await _skip_suppressed(app, delivery_id, states, due_recipients(states, now), now)
+        finished: dict[str, RecipientState] = {}
+        attempt_log = None
         if due:
             message = delivery.get("message")
             if message is None:
@@ -97,19 +98,18 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
                 for addr, reply in replies.items()
             }
             states.update(finished)
-            await store.save_recipient_states(
-                delivery_id,
-                finished,
-                log={"at": done_at, "attempt": {a: {"state": s.state, "reply": s.reply} for a, s in finished.items()}},
-            )
+            attempt_log = {"at": done_at, "attempt": {a: {"state": s.state, "reply": s.reply} for a, s in finished.items()}}
             for address, st in finished.items():
                 log.info("delivery %s -> %s: %s (%s)", delivery_id, address, st.state, st.reply)
-        await store.finish_due(member, lease, next_attempt_at(states))
-        if next_attempt_at(states) is None:
+        next_at = next_attempt_at(states)
+        await store.close_delivery(delivery_id, token, states=finished, log=attempt_log, lease=lease, next_at=next_at)
+        released = True
+        if next_at is None:
             await forget_secrets(store, delivery_id, delivery, final=True)
         return {a: s.state for a, s in states.items()}
     finally:
-        await store.release_lock(f"delivery:{delivery_id}", token)
+        if not released:
+            await store.release_lock(f"delivery:{delivery_id}", token)
 
 
 def _envelope_sender(app: App) -> str:
@@ -133,8 +133,7 @@ async def _send(app: App, delivery_id: str, envelope: dict[str, str], message: b
 async def _skip_suppressed(app: App, delivery_id: str, states: dict, due: list[str], now: float) -> list[str]:
     """Record suppressed addresses as such (never sent to) and return the others."""
     skipped = {}
-    for address in due:
-        entry = await app.store.suppression(address, now)
+    for address, entry in (await app.store.live_suppressions(due, now)).items():
         if entry is not None:
             until = datetime.fromtimestamp(entry["until"], UTC).isoformat()
             reply = f"address suppressed until {until}: {entry['reason']}"

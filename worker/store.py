@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +19,9 @@ from pydantic import TypeAdapter
 
 from worker.delivery import RecipientState
 from worker.errors import UnsafeRedis
-from worker.due import event_member
+from worker.due import deliver_member, event_member, period_member, window_member
 from worker.keys import Keys
+from worker.redis_batch import Batch
 from worker.model import Account, Invoice, Order
 from worker.smtp_replies import Outcome
 
@@ -47,6 +48,50 @@ local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current and tonumber(cjson.decode(current)['ts']) <= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
+"""
+
+# Apply one service.activated event in one round trip: skip a replay (event marker), refuse a line
+# that is not on an already booked order, keep the line's earliest activation, mark the order's
+# window (and its subscription's later periods) due, and remember the event id, all or nothing.
+_APPLY_ACTIVATION = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'seen' end
+local order = redis.call('GET', KEYS[2])
+local subscription = nil
+if order then
+  local decoded = cjson.decode(order)
+  local found = false
+  for _, line in ipairs(decoded['lines']) do
+    if line['line_id'] == ARGV[1] then found = true break end
+  end
+  if not found then return 'unknown_line' end
+  subscription = decoded['subscription_id']
+end
+local current = redis.call('HGET', KEYS[3], ARGV[1])
+if not current or tonumber(cjson.decode(current)['ts']) > tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+end
+redis.call('ZADD', KEYS[4], 'LT', ARGV[4], ARGV[6])
+if subscription then redis.call('ZADD', KEYS[4], 'LT', ARGV[4], ARGV[7] .. subscription) end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[5])
+return 'applied'
+"""
+
+# Everything closing an order's windows reads, in one round trip: the order, its account's
+# snapshot, its activations and settled lines, and the other orders of its subscription.
+_LOAD_WINDOW = """
+local order = redis.call('GET', KEYS[1])
+if not order then return false end
+local decoded = cjson.decode(order)
+local prefix = ARGV[1]
+local account = redis.call('HGET', prefix .. ':account:' .. decoded['account_id'], 'body') or ''
+local siblings = {}
+for _, id in ipairs(redis.call('SMEMBERS', prefix .. ':subscription:' .. decoded['subscription_id'] .. ':orders')) do
+  if id ~= ARGV[2] then
+    local body = redis.call('GET', prefix .. ':order:' .. id)
+    if body then siblings[#siblings + 1] = body end
+  end
+end
+return {order, account, redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), siblings}
 """
 
 # Settle a closed window: number the invoice (no gaps: only on success) and create its delivery,
@@ -149,6 +194,50 @@ POOL_TIMEOUT_S = 30
 INVOICE_NUMBER_FORMAT = "INV-%07d"
 
 
+@dataclass(frozen=True)
+class ActivationToApply:
+    """A validated service.activated event, as `Store.apply_activations` takes it."""
+
+    event_id: str
+    order_id: str
+    line_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """What closing an order's windows reads: see `Store.load_window`."""
+
+    order: Order
+    account: Account | None
+    activations: dict[str, dict[str, Any]]
+    settled: dict[str, str]
+    #: The subscription's other booked orders.
+    other_orders: list[Order]
+
+
+@dataclass(frozen=True)
+class OpenDelivery:
+    """A delivery whose lock this worker holds (`token`); `delivery` is None when it is gone."""
+
+    token: str
+    delivery: dict[str, Any] | None
+    states: dict[str, RecipientState]
+
+
+def _delivery_from(raw: dict[bytes, bytes]) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    out: dict[str, Any] = {k.decode(): v for k, v in raw.items()}
+    for name in ("kind", "key", "locale", "message_id"):
+        if name in out:
+            out[name] = out[name].decode()
+    out["recipients"] = json.loads(out["recipients"])
+    out["context"] = json.loads(out["context"]) if "context" in out else {}
+    out["created_at"] = float(out["created_at"])
+    return out
+
+
 def _ts(moment: datetime) -> float:
     return moment.timestamp()
 
@@ -173,6 +262,8 @@ class Store:
             for name, src in {
                 "save_account": _SAVE_ACCOUNT,
                 "record_activation": _RECORD_ACTIVATION,
+                "apply_activation": _APPLY_ACTIVATION,
+                "load_window": _LOAD_WINDOW,
                 "settle_window": _SETTLE_WINDOW,
                 "create_delivery": _CREATE_DELIVERY,
                 "claim_due": _CLAIM_DUE,
@@ -283,6 +374,41 @@ class Store:
         value = json.dumps({"ts": _ts(at), "at": at.isoformat(), "event_id": event_id})
         return bool(await self._scripts["record_activation"](keys=[self.keys.activations(order_id)], args=[line_id, _ts(at), value]))
 
+    async def apply_activations(self, activations: list[ActivationToApply], *, due_at: float) -> list[str]:
+        """Apply service.activated events in one round trip (`_APPLY_ACTIVATION` for each, in
+        order); returns for each "applied", "seen" (a replay: no effect) or "unknown_line" (the
+        booked order has no such line: nothing was changed)."""
+        if not activations:
+            return []
+        batch = Batch(self.redis)
+        for item in activations:
+            value = json.dumps({"ts": _ts(item.at), "at": item.at.isoformat(), "event_id": item.event_id})
+            batch.script(
+                self._scripts["apply_activation"],
+                [self.keys.event(item.event_id), self.keys.order(item.order_id),
+                 self.keys.activations(item.order_id), self.keys.due],
+                [item.line_id, _ts(item.at), value, repr(due_at), self.event_ttl_s,
+                 window_member(item.order_id), period_member("")],
+            )
+        return [r.decode() if isinstance(r, bytes) else str(r) for r in await batch.execute()]
+
+    async def load_window(self, order_id: str) -> WindowState | None:
+        """The order with all its window closing reads (one round trip), or None when not booked."""
+        reply = await self._scripts["load_window"](
+            keys=[self.keys.order(order_id), self.keys.activations(order_id), self.keys.settled(order_id)],
+            args=[self.keys.prefix, order_id],
+        )
+        if reply is None:
+            return None
+        order, account, activations, settled, siblings = reply
+        return WindowState(
+            order=_ORDER.validate_json(order),
+            account=_ACCOUNT.validate_json(account) if account else None,
+            activations={k.decode(): json.loads(v) for k, v in zip(activations[::2], activations[1::2])},
+            settled={k.decode(): v.decode() for k, v in zip(settled[::2], settled[1::2])},
+            other_orders=[_ORDER.validate_json(body) for body in siblings],
+        )
+
     async def load_activations(self, order_id: str) -> dict[str, dict[str, Any]]:
         raw = await self.redis.hgetall(self.keys.activations(order_id))
         return {k.decode(): json.loads(v) for k, v in raw.items()}
@@ -384,17 +510,42 @@ class Store:
         )
 
     async def load_delivery(self, delivery_id: str) -> dict[str, Any] | None:
-        raw = await self.redis.hgetall(self.keys.delivery(delivery_id))
-        if not raw:
+        return _delivery_from(await self.redis.hgetall(self.keys.delivery(delivery_id)))
+
+    async def open_delivery(self, delivery_id: str, lock_ttl_s: float) -> OpenDelivery | None:
+        """Take the delivery's lock and read the delivery and its recipients' states, in one
+        round trip; None when another worker holds the lock."""
+        token = secrets.token_hex(8)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.keys.lock(f"delivery:{delivery_id}"), token, nx=True, px=int(lock_ttl_s * 1000))
+        pipe.hgetall(self.keys.delivery(delivery_id))
+        pipe.hgetall(self.keys.delivery_recipients(delivery_id))
+        locked, delivery, states = await pipe.execute()
+        if not locked:
             return None
-        out: dict[str, Any] = {k.decode(): v for k, v in raw.items()}
-        for name in ("kind", "key", "locale", "message_id"):
-            if name in out:
-                out[name] = out[name].decode()
-        out["recipients"] = json.loads(out["recipients"])
-        out["context"] = json.loads(out["context"]) if "context" in out else {}
-        out["created_at"] = float(out["created_at"])
-        return out
+        return OpenDelivery(token, _delivery_from(delivery), {k.decode(): _state_from(v) for k, v in states.items()})
+
+    async def close_delivery(
+        self,
+        delivery_id: str,
+        token: str,
+        *,
+        states: dict[str, RecipientState],
+        log: dict[str, Any] | None,
+        lease: float,
+        next_at: float | None,
+    ) -> None:
+        """Record the attempt's outcomes, set the delivery's next due time (or clear it) and
+        release its lock, in one round trip."""
+        batch = Batch(self.redis)
+        if states:
+            batch.pipe.hset(self.keys.delivery_recipients(delivery_id), mapping={a: _state_json(st) for a, st in states.items()})
+            if log is not None:
+                batch.pipe.rpush(self.keys.delivery_log(delivery_id), json.dumps(log, default=str))
+        batch.script(self._scripts["finish_due"], [self.keys.due, self.keys.leased],
+                     [deliver_member(delivery_id), repr(lease), "" if next_at is None else repr(next_at)])
+        batch.script(self._scripts["release_lock"], [self.keys.lock(f"delivery:{delivery_id}")], [token])
+        await batch.execute()
 
     async def store_message(self, delivery_id: str, message: bytes, message_id: str) -> bytes:
         """Keep the first built message of a delivery: every retry sends the same bytes."""
@@ -580,14 +731,25 @@ class Store:
 
     async def suppression(self, address: str, now: float) -> dict[str, Any] | None:
         """The address's live suppression entry; an expired one is dropped on sight."""
-        raw = await self.redis.hget(self.keys.suppressed, address.casefold())
-        if raw is None:
-            return None
-        entry = json.loads(raw)
-        if entry["until"] <= now:
-            await self.redis.hdel(self.keys.suppressed, address.casefold())
-            return None
-        return entry
+        return (await self.live_suppressions([address], now))[address]
+
+    async def live_suppressions(self, addresses: list[str], now: float) -> dict[str, dict[str, Any] | None]:
+        """Each address's live suppression entry or None, in one round trip; expired ones are
+        dropped on sight."""
+        if not addresses:
+            return {}
+        folded = [a.casefold() for a in addresses]
+        out: dict[str, dict[str, Any] | None] = {}
+        expired = []
+        for address, key, raw in zip(addresses, folded, await self.redis.hmget(self.keys.suppressed, folded)):
+            entry = json.loads(raw) if raw is not None else None
+            if entry is not None and entry["until"] <= now:
+                expired.append(key)
+                entry = None
+            out[address] = entry
+        if expired:
+            await self.redis.hdel(self.keys.suppressed, *expired)
+        return out
 
     async def suppressions(self, now: float) -> list[dict[str, Any]]:
         entries = [json.loads(raw) for raw in (await self.redis.hgetall(self.keys.suppressed)).values()]
