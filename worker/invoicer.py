@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 class Settled:
     invoice_number: str
     delivery_id: str
+    #: The delivery's due member is claimed by the settler until then (it sends it next).
+    lease: float
 
 
 def recipients_payload(recipients: Recipients) -> dict[str, list[dict[str, str]]]:
@@ -45,20 +47,23 @@ async def settle_invoice(
     account: Account | None,
     *,
     now: datetime,
+    lease_s: float,
 ) -> Settled | None:
     """Settle a draft through `settle` (a store method bound to what it settles) with its
     recipients and locale; returns the new invoice, or None (nothing billable, or settled first
     by another worker)."""
     recipients = resolve_recipients(billing_contact, account)
     locale = choose_locale(billing_contact.locale, default_locale(account.country if account else None))
+    lease = now.timestamp() + lease_s
     number = await settle(
         invoice,
         recipients=recipients_payload(recipients),
         locale=locale,
         states=initial_states(recipients),
         now=now,
+        lease=lease,
     )
-    return Settled(number, f"invoice:{number}") if number else None
+    return Settled(number, f"invoice:{number}", lease) if number else None
 
 
 async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
@@ -94,7 +99,8 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
     done = []
     for draft in plan.drafts:
         settle = partial(store.settle_window, order_id, draft.line_ids)
-        settled = await settle_invoice(settle, draft.invoice, order.billing_contact, account, now=now)
+        settled = await settle_invoice(settle, draft.invoice, order.billing_contact, account, now=now,
+                                       lease_s=app.settings.due_lease_s)
         if settled:
             log.info("order %s: invoice %s for lines %s", order_id, settled.invoice_number, ",".join(draft.line_ids))
             done.append(settled)

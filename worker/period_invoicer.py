@@ -20,11 +20,11 @@ async def invoice_periods(app: App, subscription_id: str, lease: float) -> list[
     """Invoice every later billing period of the subscription that has fallen due."""
     store, now = app.store, app.clock()
     member = period_member(subscription_id)
-    orders = await store.subscription_orders(subscription_id)
+    state = await store.load_subscription(subscription_id)
+    orders, account = state.orders, state.account
     if not orders:
         await store.finish_due(member, lease, None)
         return []
-    account = await store.load_account(orders[0].account_id)
     if account is None:
         # The sector decides whether an order may be billed in arrears, and the account's
         # contacts are copied: wait for it (account.updated marks this member due again).
@@ -33,15 +33,13 @@ async def invoice_periods(app: App, subscription_id: str, lease: float) -> list[
         return []
     orders = [order for order in orders if not await reject_booked_order(app, order, account)]
     activations = {
-        order.order_id: {
-            line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in (await store.load_activations(order.order_id)).items()
-        }
+        order.order_id: {line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in state.activations[order.order_id].items()}
         for order in orders
     }
     plan = plan_period_invoices(
         orders,
         activations,
-        await store.load_settled_periods(subscription_id),
+        state.billed_periods,
         account,
         now=now,
         payment_term_days=app.settings.payment_term_days,
@@ -49,7 +47,8 @@ async def invoice_periods(app: App, subscription_id: str, lease: float) -> list[
     done = []
     for draft in plan.drafts:
         settle = partial(store.settle_periods, subscription_id, draft.keys)
-        settled = await settle_invoice(settle, draft.invoice, draft.invoice.billing_contact, account, now=now)
+        settled = await settle_invoice(settle, draft.invoice, draft.invoice.billing_contact, account, now=now,
+                                       lease_s=app.settings.due_lease_s)
         if settled:
             log.info("subscription %s: invoice %s for periods %s", subscription_id, settled.invoice_number, ",".join(draft.keys))
             done.append(settled)

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 #: agree before exiting (a message can be between two queues for a moment).
 IDLE_POLL_S = 0.1
 IDLE_CONFIRMATIONS = 3
+#: In burst mode, the longest wait of an idle queue's consumer between two looks (ms).
+BURST_IDLE_POLL_MS = 100
 
 
 @dataclass
@@ -111,7 +113,9 @@ def run(
         # A long-running worker compiles every template once before it takes work, so the
         # first emails of each (kind, locale) do not pay for it.
         default_renderer().warm()
-    worker = dramatiq.Worker(pipeline.broker, worker_threads=settings.worker_threads, worker_timeout=100)
+    # A burst run drains and exits: it looks at its quiet queues often, to notice the end soon.
+    poll_ms = min(settings.queue_idle_poll_ms, BURST_IDLE_POLL_MS) if burst else settings.queue_idle_poll_ms
+    worker = dramatiq.Worker(pipeline.broker, worker_threads=settings.worker_threads, worker_timeout=poll_ms)
     scheduler = Scheduler(pipeline.app, pipeline.actors)
     worker.start()
     scheduler.start()

@@ -78,6 +78,7 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
         attempt_log = None
         if due:
             message = delivery.get("message")
+            sending = {a: start_attempt(states[a], now) for a in due}
             if message is None:
                 try:
                     built = await build_delivery_message(app, delivery_id, delivery)
@@ -86,10 +87,12 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
                     await store.finish_due(member, lease, None)
                     await forget_secrets(store, delivery_id, delivery, final=True)
                     return {a: s.state for a, s in (await store.recipient_states(delivery_id)).items()}
-                message = await store.store_message(delivery_id, built, message_id_for(delivery_id, app.settings.mail_from))
+                message = await store.store_message(
+                    delivery_id, built, message_id_for(delivery_id, app.settings.mail_from), sending=sending
+                )
                 await forget_secrets(store, delivery_id, delivery, final=False)
-            sending = {a: start_attempt(states[a], now) for a in due}
-            await store.save_recipient_states(delivery_id, sending)
+            else:
+                await store.save_recipient_states(delivery_id, sending)
             envelope = {envelope_address(a): a for a in due}
             replies = await _send(app, delivery_id, envelope, message)
             done_at = app.clock().timestamp()

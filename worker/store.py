@@ -94,10 +94,33 @@ end
 return {order, account, redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), siblings}
 """
 
+# Everything invoicing a subscription's later periods reads, in one round trip: its orders (by
+# order id) with their activations, the first order's account snapshot, the periods billed.
+_LOAD_SUBSCRIPTION = """
+local prefix = ARGV[1]
+local ids = redis.call('SMEMBERS', KEYS[1])
+table.sort(ids)
+local orders, activations = {}, {}
+for _, id in ipairs(ids) do
+  local body = redis.call('GET', prefix .. ':order:' .. id)
+  if body then
+    orders[#orders + 1] = body
+    activations[#activations + 1] = redis.call('HGETALL', prefix .. ':order:' .. id .. ':activations')
+  end
+end
+local account = ''
+if #orders > 0 then
+  account = redis.call('HGET', prefix .. ':account:' .. cjson.decode(orders[1])['account_id'], 'body') or ''
+end
+return {orders, activations, account, redis.call('HGETALL', KEYS[2])}
+"""
+
 # Settle a closed window: number the invoice (no gaps: only on success) and create its delivery,
-# all or nothing. Returns false when another worker settled any of the lines first.
+# all or nothing. Returns false when another worker settled any of the lines first. The new
+# delivery's due member is created already claimed by the settler (until ARGV[9]), which sends it
+# next; if it dies, the lease runs out and a scheduler hands the delivery to another worker.
 _SETTLE_WINDOW = """
-local settled, seq, invoices, due, deliveries = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local settled, seq, invoices, due, deliveries, leased = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local prefix, now, number_format, body, recipients = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local lines = cjson.decode(ARGV[6])
 for _, line in ipairs(lines) do
@@ -118,7 +141,8 @@ for address, state in pairs(cjson.decode(ARGV[8])) do
   redis.call('HSET', prefix .. ':delivery:' .. delivery_id .. ':rcpt', address, state)
 end
 redis.call('ZADD', deliveries, now, delivery_id)
-redis.call('ZADD', due, now, 'deliver:' .. delivery_id)
+redis.call('ZADD', due, ARGV[9], 'deliver:' .. delivery_id)
+redis.call('ZADD', leased, ARGV[9], 'deliver:' .. delivery_id)
 return number
 """
 
@@ -217,6 +241,18 @@ class WindowState:
 
 
 @dataclass(frozen=True)
+class SubscriptionState:
+    """What invoicing a subscription's later periods reads: see `Store.load_subscription`."""
+
+    orders: list[Order]
+    account: Account | None
+    #: order id -> line id -> its first activation ({"ts", "at", "event_id"}).
+    activations: dict[str, dict[str, dict[str, Any]]]
+    #: period key -> the invoice number that billed it.
+    billed_periods: dict[str, str]
+
+
+@dataclass(frozen=True)
 class OpenDelivery:
     """A delivery whose lock this worker holds (`token`); `delivery` is None when it is gone."""
 
@@ -264,6 +300,7 @@ class Store:
                 "record_activation": _RECORD_ACTIVATION,
                 "apply_activation": _APPLY_ACTIVATION,
                 "load_window": _LOAD_WINDOW,
+                "load_subscription": _LOAD_SUBSCRIPTION,
                 "settle_window": _SETTLE_WINDOW,
                 "create_delivery": _CREATE_DELIVERY,
                 "claim_due": _CLAIM_DUE,
@@ -409,6 +446,24 @@ class Store:
             other_orders=[_ORDER.validate_json(body) for body in siblings],
         )
 
+    async def load_subscription(self, subscription_id: str) -> SubscriptionState:
+        """The subscription's booked orders (by order id) with their activations, the first
+        order's account and the periods billed so far, in one round trip."""
+        orders, activations, account, periods = await self._scripts["load_subscription"](
+            keys=[self.keys.subscription_orders(subscription_id), self.keys.subscription_periods(subscription_id)],
+            args=[self.keys.prefix],
+        )
+        loaded = [_ORDER.validate_json(body) for body in orders]
+        return SubscriptionState(
+            orders=loaded,
+            account=_ACCOUNT.validate_json(account) if account else None,
+            activations={
+                order.order_id: {k.decode(): json.loads(v) for k, v in zip(flat[::2], flat[1::2])}
+                for order, flat in zip(loaded, activations)
+            },
+            billed_periods={k.decode(): v.decode() for k, v in zip(periods[::2], periods[1::2])},
+        )
+
     async def load_activations(self, order_id: str) -> dict[str, dict[str, Any]]:
         raw = await self.redis.hgetall(self.keys.activations(order_id))
         return {k.decode(): json.loads(v) for k, v in raw.items()}
@@ -429,11 +484,12 @@ class Store:
         locale: str,
         states: dict[str, RecipientState],
         now: datetime,
+        lease: float,
     ) -> str | None:
         """Settle the lines atomically; returns the invoice number, "" when nothing was billable,
-        or None when another worker settled them first."""
+        or None when another worker settled them first. The new delivery is claimed until `lease`."""
         return await self._settle(self.keys.settled(order_id), line_ids, invoice,
-                                  recipients=recipients, locale=locale, states=states, now=now)
+                                  recipients=recipients, locale=locale, states=states, now=now, lease=lease)
 
     async def settle_periods(
         self,
@@ -445,12 +501,13 @@ class Store:
         locale: str,
         states: dict[str, RecipientState],
         now: datetime,
+        lease: float,
     ) -> str | None:
         """Settle later billing periods atomically (same script as a window: no period invoiced
         twice, numbers without gaps); returns the invoice number, or None when another worker
-        settled any of them first."""
+        settled any of them first. The new delivery is claimed until `lease`."""
         return await self._settle(self.keys.subscription_periods(subscription_id), period_keys, invoice,
-                                  recipients=recipients, locale=locale, states=states, now=now)
+                                  recipients=recipients, locale=locale, states=states, now=now, lease=lease)
 
     async def _settle(
         self,
@@ -462,9 +519,11 @@ class Store:
         locale: str,
         states: dict[str, RecipientState],
         now: datetime,
+        lease: float,
     ) -> str | None:
         result = await self._scripts["settle_window"](
-            keys=[settled_key, self.keys.invoice_seq, self.keys.invoices, self.keys.due, self.keys.deliveries],
+            keys=[settled_key, self.keys.invoice_seq, self.keys.invoices, self.keys.due, self.keys.deliveries,
+                  self.keys.leased],
             args=[
                 self.keys.prefix,
                 _ts(now),
@@ -474,6 +533,7 @@ class Store:
                 json.dumps(list(line_ids)),
                 locale,
                 json.dumps({a: _state_json(s) for a, s in states.items()}),
+                repr(lease),
             ],
         )
         if result is None:
@@ -547,15 +607,19 @@ class Store:
         batch.script(self._scripts["release_lock"], [self.keys.lock(f"delivery:{delivery_id}")], [token])
         await batch.execute()
 
-    async def store_message(self, delivery_id: str, message: bytes, message_id: str) -> bytes:
-        """Keep the first built message of a delivery: every retry sends the same bytes."""
+    async def store_message(
+        self, delivery_id: str, message: bytes, message_id: str, *, sending: dict[str, RecipientState] | None = None
+    ) -> bytes:
+        """Keep the first built message of a delivery: every retry sends the same bytes. With
+        `sending`, those recipient states are saved in the same round trip."""
         key = self.keys.delivery(delivery_id)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hsetnx(key, "message", message)
         pipe.hsetnx(key, "message_id", message_id)
         pipe.hget(key, "message")
-        _, _, stored = await pipe.execute()
-        return stored
+        if sending:
+            pipe.hset(self.keys.delivery_recipients(delivery_id), mapping={a: _state_json(st) for a, st in sending.items()})
+        return (await pipe.execute())[2]
 
     async def recipient_states(self, delivery_id: str) -> dict[str, RecipientState]:
         raw = await self.redis.hgetall(self.keys.delivery_recipients(delivery_id))
