@@ -19,7 +19,7 @@ from dramatiq.brokers.redis import RedisBroker
 from worker import ingestion, invoicer, period_invoicer, sending
 from worker.app import App
 from worker.broker import DELIVERY_QUEUE, EVENTS_QUEUE, WINDOWS_QUEUE
-from worker.due import deliver_member, event_member, parse_member
+from worker.due import event_member, parse_member
 from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
 from worker.events import parse_event
 

@@ -20,7 +20,7 @@ from worker.errors import InvalidEvent
 from worker.events import Event, parse_event, redact
 from worker.model import Account, Order
 from worker.schedules import frequency_error
-from worker.store import ActivationToApply
+from worker.order_store import ActivationToApply
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def gather_until(app: App) -> float:
 
 async def _account_updated(app: App, event: Event) -> list[str]:
     account = event.data.to_model()
-    store, now = app.store, app.clock().timestamp()
+    store = app.store
     if not await store.save_account(account, event.occurred_at):
         log.info("event %s: account %s has a newer snapshot; kept that", event.id, account.account_id)
         return []
