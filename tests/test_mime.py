@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 from datetime import UTC, datetime
 
 import pytest
 
+from settings import Settings
 from worker.errors import HeaderInjection
 from worker.mime import MAX_HEADER_LINE, build_message
 from worker.model import Contact, Recipients, RenderedEmail
+from worker.preview import preview_context
+from worker.rendering import render
 
 SENT_AT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 RENDERED = RenderedEmail(
@@ -81,3 +85,49 @@ def test_a_line_break_in_the_locale_is_refused_too(locale):
     rendered = RenderedEmail(kind="invoice", locale=locale, subject="s", text="t\n", html="<p>h</p>")
     with pytest.raises(HeaderInjection):
         build(ASCII_RECIPIENTS, rendered)
+
+
+def test_a_rendered_invoice_reads_back_exactly_as_rendered():
+    # Given an invoice rendered from its templates (the HTML part arrives in the pieces it was written in)
+    rendered = render("invoice", preview_context("invoice", Settings()), "nl-NL")
+    assert rendered.html_parts
+
+    # When its message is built and a mail client parses it
+    raw = build(ASCII_RECIPIENTS, rendered)
+    msg = parsed(raw)
+
+    # Then both parts read back as rendered, in lines no longer than quoted-printable allows
+    assert content(msg.get_body(("html",))) == rendered.html
+    assert content(msg.get_body(("plain",))) == rendered.text
+    body = raw.split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    assert b"\n" not in raw.replace(b"\r\n", b"") and b"\r" not in raw.replace(b"\r\n", b"")
+
+
+def test_html_pieces_that_are_not_the_html_are_not_sent():
+    # Given a RenderedEmail whose pieces disagree with its HTML (built by hand, say)
+    rendered = dataclasses.replace(RENDERED, html_parts=("<p>something else</p>",))
+
+    # Then the HTML itself is sent
+    assert content(parsed(build(ASCII_RECIPIENTS, rendered)).get_body(("html",))) == RENDERED.html
+
+
+def test_many_copied_contacts_fold_into_short_lines_and_read_back():
+    # Given ten contacts on Cc, with accented and quoted names
+    cc = tuple(Contact(name, f"contact{i}@acme.example") for i, name in
+               enumerate(["Zoë O'Brien", "Debiteuren, afdeling", "Jan Jansen", "Anaïs Lefèvre", ""] * 2))
+
+    raw = build(Recipients(to=(Contact("Els", "els@acme.example"),), cc=cc))
+
+    cc_header = raw.split(b"\r\nCc: ", 1)[1].split(b"\r\nDate: ", 1)[0]
+    assert max(len(line) for line in (b"Cc: " + cc_header).split(b"\r\n")) <= MAX_HEADER_LINE
+    addresses = parsed(raw)["Cc"].addresses
+    assert [(a.display_name, a.addr_spec) for a in addresses] == [(c.name, c.email) for c in cc]
+
+
+def test_a_line_break_in_the_sender_is_refused_every_time():
+    # The From line is built once per sender; a refusal must not be remembered as a success.
+    for _ in range(2):
+        with pytest.raises(HeaderInjection):
+            build_message(RENDERED, ASCII_RECIPIENTS, mail_from="Billing <billing@x.example>\r\nBcc: evil@x.example",
+                          message_id="<m@x.example>", sent_at=SENT_AT)

@@ -33,10 +33,12 @@ TEMPLATE = (
 MESSAGES = {"Dear %(name)s,": "Beste %(name)s,", "100%% paid": "100%% betaald", "none": "geen", "Hi": "Hoi"}
 
 
-def environment(cls: type[jinja2.Environment], catalog: Catalog) -> jinja2.Environment:
-    env = cls(loader=jinja2.DictLoader({"t.html": TEMPLATE, "t.txt": TEMPLATE}),
+def environment(
+    cls: type[jinja2.Environment], catalog: Catalog, templates: dict[str, str] | None = None, **options
+) -> jinja2.Environment:
+    env = cls(loader=jinja2.DictLoader(templates or {"t.html": TEMPLATE, "t.txt": TEMPLATE}),
               autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
-              extensions=["jinja2.ext.i18n"])
+              extensions=["jinja2.ext.i18n"], **options)
     env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
     if isinstance(env, PretranslatingEnvironment):
         env.translations = catalog
@@ -55,6 +57,54 @@ def test_constant_gettext_calls_render_as_the_i18n_extension_renders_them(templa
     expected = plain.get_template(template).render(context)
     assert pretranslating.get_template(template).render(context) == expected
     assert "Beste" in expected and "100% betaald" in expected and "Hoi" in expected
+
+
+#: Translations of every shape the compile-time forms must tell apart: placeholders reordered, a
+#: placeholder twice, a variable the translation leaves out, a non-string conversion, a stray
+#: "%", a literal "%%", markup written by the translator.
+SHAPES = {
+    "From %(a)s to %(b)s": "Van %(b)s tot %(a)s",
+    "Hello %(name)s": "%(name)s, hallo %(name)s",
+    "Paid by %(name)s on %(date)s": "Betaald op %(date)s",
+    "%(n)s items": "%(n)d artikelen",
+    "Rate: %(rate)s": "Tarief: %(rate)s %",
+    "%(p)s%% off": "%(p)s%% korting",
+    "Note: %(text)s": "<b>Let op:</b> %(text)s",
+}
+SHAPES_TEMPLATE = (
+    '{{ _("From %(a)s to %(b)s", a=a, b=b) }}|{{ _("Hello %(name)s", name=name) }}|'
+    '{{ _("%(n)s items", n=n) }}|{{ _("%(p)s%% off", p=n) }}|{{ _("Note: %(text)s", text=name) }}|'
+    '{{ _("From %(a)s to %(b)s", a=a, b=_("Note: %(text)s", text=b)) | lower }}'
+)
+
+
+@pytest.mark.parametrize("template", ["t.html", "t.txt"])
+def test_translations_of_every_shape_render_as_the_i18n_extension_renders_them(template):
+    catalog = Catalog(SHAPES)
+    templates = {"t.html": SHAPES_TEMPLATE, "t.txt": SHAPES_TEMPLATE}
+    plain, pretranslating = (environment(cls, catalog, templates) for cls in (jinja2.Environment, PretranslatingEnvironment))
+    context = {"a": "<a & b>", "b": 'say "hi"', "name": "Zoë <b>", "n": 5}
+
+    expected = plain.get_template(template).render(context)
+    assert pretranslating.get_template(template).render(context) == expected
+    assert "Van say" in expected and "5 artikelen" in expected and "5% korting" in expected
+
+
+@pytest.mark.parametrize("template", ["t.html", "t.txt"])
+@pytest.mark.parametrize("source", [
+    '{{ _("Paid by %(name)s on %(date)s", name=missing, date=d) }}',  # a variable the translation leaves out
+    '{{ _("Rate: %(rate)s", rate=d) }}',  # a stray "%" in the translation
+])
+def test_a_translation_that_breaks_the_rules_fails_or_renders_as_with_the_extension(template, source):
+    # The catalog tests keep such translations out; if one got in, the email must not change meaning.
+    outcomes = []
+    for cls in (jinja2.Environment, PretranslatingEnvironment):
+        env = environment(cls, Catalog(SHAPES), {"t.html": source, "t.txt": source}, undefined=jinja2.StrictUndefined)
+        try:
+            outcomes.append(env.get_template(template).render(d="1 mei"))
+        except (jinja2.UndefinedError, ValueError) as exc:
+            outcomes.append(type(exc).__name__)
+    assert outcomes[0] == outcomes[1]
 
 
 def test_the_html_template_escapes_variables_inside_a_translated_message():

@@ -5,15 +5,15 @@ names are RFC 2047 encoded by the email package, and IDN domains are turned into
 
 Two builders, one output contract. Messages whose addresses are all ASCII (after punycode) are
 written directly: the same headers and quoted-printable parts, RFC 2047 names via the email
-package's `formataddr`/`Header`, bodies encoded by binascii. `EmailMessage` with a modern policy
-cost several ms per email in header parsing and refolding, the largest share of a worker's CPU (see
-README, Performance). A non-ASCII local part needs SMTPUTF8 raw UTF-8 headers, which the modern
-policy writes, so those few keep the `EmailMessage` path.
+package's `formataddr`/`Header`, bodies encoded by worker.quoted_printable (binascii, with the HTML
+part's fixed markup encoded once per template rather than once per email). `EmailMessage` with a
+modern policy cost several ms per email in header parsing and refolding, the largest share of a
+worker's CPU (see README, Performance). A non-ASCII local part needs SMTPUTF8 raw UTF-8 headers,
+which the modern policy writes, so those few keep the `EmailMessage` path.
 """
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import re
 from datetime import datetime
@@ -22,9 +22,11 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 
 from worker.errors import HeaderInjection
 from worker.model import Contact, Recipients, RenderedEmail
+from worker.quoted_printable import quoted_printable, quoted_printable_parts
 
 _LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -102,10 +104,51 @@ MAX_HEADER_LINE = 78
 _CRLF = "\r\n"
 
 
+#: Display names remembered in their header form (RFC 2047 encoding them is ~5 µs each).
+DISPLAY_NAMES_CACHED = 4096
+# Any ASCII address: formataddr writes the name the same way whatever the address.
+_ANY_ADDRESS = "x@x.invalid"
+
+
 def _formatted(header: str, contact: Contact) -> str:
     """``Name <local@punycode>``, the name RFC 2047 encoded when not ASCII, quoted when needed."""
     refuse_line_breaks(header, contact.name)
-    return formataddr((contact.name, envelope_address(contact.email)), charset="utf-8")
+    address = envelope_address(contact.email)
+    address.encode("ascii")  # as formataddr does: raises UnicodeError for a non-ASCII address
+    return f"{_display_name(contact.name)} <{address}>" if contact.name else address
+
+
+@lru_cache(maxsize=DISPLAY_NAMES_CACHED)
+def _display_name(name: str) -> str:
+    return formataddr((name, _ANY_ADDRESS), charset="utf-8").removesuffix(f" <{_ANY_ADDRESS}>")
+
+
+@lru_cache(maxsize=16)
+def _from_line(mail_from: str) -> str:
+    """The From header of ``mail_from`` (one per process, in practice); raises HeaderInjection."""
+    name, email = parseaddr(refuse_line_breaks("From", mail_from))
+    return _header_line("From", _formatted("From", Contact(name=name, email=email)))
+
+
+def _address_list_line(name: str, addresses: list[str]) -> str:
+    """One address-list header, folded after a comma only when it is too long."""
+    line = f"{name}: " + ", ".join(addresses)
+    if len(line) <= MAX_HEADER_LINE:
+        return line
+    # As many addresses on a line as fit, the space after a comma starting the next line: what
+    # email.header writes, except that it never folds inside an address (a quoted name).
+    lines, current = [], f"{name}: {addresses[0]}"
+    for address in addresses[1:]:
+        if len(current) + len(", ") + len(address) < MAX_HEADER_LINE:
+            current += ", " + address
+        else:
+            lines.append(current + ",")
+            current = " " + address
+    lines.append(current)
+    if any(len(folded) > MAX_HEADER_LINE for folded in lines):
+        # An address longer than a line: the email package folds inside it.
+        return _header_line(name, ", ".join(addresses))
+    return _CRLF.join(lines)
 
 
 def _header_line(name: str, value: str, *, encode: bool = False) -> str:
@@ -116,14 +159,6 @@ def _header_line(name: str, value: str, *, encode: bool = False) -> str:
     if len(line) <= MAX_HEADER_LINE:
         return line
     return f"{name}: " + Header(value, header_name=name).encode(splitchars=",", linesep=_CRLF, maxlinelen=MAX_HEADER_LINE)
-
-
-def _quoted_printable(text: str) -> str:
-    # binascii's C encoder: the same output rules as email.quoprimime (76-char lines, "=" and
-    # non-ASCII escaped, trailing whitespace escaped), at a fraction of the cost.
-    encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
-    # Keep a final newline: the CRLF before the next boundary belongs to the boundary.
-    return _CRLF.join(encoded.replace("\r\n", "\n").split("\n"))
 
 
 def _boundary(message_id: str) -> str:
@@ -142,14 +177,13 @@ def _build_ascii_message(
       HeaderInjection: a name, subject or address holds a line break.
     """
     subject = refuse_line_breaks("Subject", rendered.subject)
-    name, email = parseaddr(refuse_line_breaks("From", mail_from))
     headers = [
         _header_line("Subject", subject, encode=True),
-        _header_line("From", _formatted("From", Contact(name=name, email=email))),
-        _header_line("To", ", ".join(_formatted("To", c) for c in recipients.to)),
+        _from_line(mail_from),
+        _address_list_line("To", [_formatted("To", c) for c in recipients.to]),
     ]
     if recipients.cc:
-        headers.append(_header_line("Cc", ", ".join(_formatted("Cc", c) for c in recipients.cc)))
+        headers.append(_address_list_line("Cc", [_formatted("Cc", c) for c in recipients.cc]))
     boundary = _boundary(refuse_line_breaks("Message-ID", message_id))
     headers += [
         f"Date: {format_datetime(sent_at)}",
@@ -158,9 +192,19 @@ def _build_ascii_message(
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',
     ]
-    parts = [
-        f'--{boundary}{_CRLF}Content-Type: text/{subtype}; charset="utf-8"{_CRLF}'
-        f"Content-Transfer-Encoding: quoted-printable{_CRLF}{_CRLF}{_quoted_printable(body)}{_CRLF}"
-        for body, subtype in ((rendered.text, "plain"), (rendered.html, "html"))
-    ]
-    return (_CRLF.join(headers) + _CRLF + _CRLF + "".join(parts) + f"--{boundary}--{_CRLF}").encode("ascii")
+    # The body is written with "\n" line ends, turned into CRLF at once: every line break in it
+    # is one that the quoted-printable encoder or this function wrote (a bare CR never gets in).
+    body = b"".join(
+        f'--{boundary}\nContent-Type: text/{subtype}; charset="utf-8"\nContent-Transfer-Encoding: quoted-printable\n\n'.encode("ascii")
+        # The "\n" after a part belongs to the boundary that follows it.
+        + encoded + b"\n"
+        for encoded, subtype in ((quoted_printable(rendered.text), "plain"), (_html_encoded(rendered), "html"))
+    ) + f"--{boundary}--\n".encode("ascii")
+    return (_CRLF.join(headers) + _CRLF + _CRLF).encode("ascii") + body.replace(b"\n", b"\r\n")
+
+
+def _html_encoded(rendered: RenderedEmail) -> bytes:
+    # The pieces are used only when they are the HTML: a RenderedEmail built by hand may lack them.
+    if rendered.html_parts and "".join(rendered.html_parts) == rendered.html:
+        return quoted_printable_parts(rendered.html_parts)
+    return quoted_printable(rendered.html)

@@ -128,3 +128,6 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    #: `html` in the pieces its template wrote, fixed markup apart from the values between: the
+    #: MIME builder encodes a fixed piece once rather than once per email. Empty when not known.
+    html_parts: tuple[str, ...] = field(default=(), compare=False, repr=False)

@@ -1,0 +1,62 @@
+"""Amounts formatted with Babel's data looked up once read exactly as babel.numbers.format_currency writes them."""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+
+import pytest
+from babel import Locale
+from babel.numbers import format_currency, parse_pattern
+
+from worker.countries import COUNTRIES_FILE
+from worker.currency_format import CurrencyFormat, currency_format
+from worker.locales import SUPPORTED_LOCALES, babel_locale
+from worker.payment_options import CARD_LIMITS_FILE
+
+#: Every currency an invoice can be in, and a few with unusual digits (none, three, four).
+CURRENCIES = sorted(
+    {facts["currency"] for facts in json.loads(COUNTRIES_FILE.read_text(encoding="utf-8")).values() if "currency" in facts}
+    | set(json.loads(CARD_LIMITS_FILE.read_text(encoding="utf-8")))
+    | {"USD", "EUR", "JPY", "KRW", "BHD", "KWD", "CLF", "XXX"}
+)
+#: Locales beyond the supported ones whose patterns differ (Indian grouping, currency after the
+#: number, apostrophe groups, other numbering systems), so that a new supported locale is covered.
+OTHER_LOCALES = ("en-IN", "de-CH", "fr-CH", "he-IL", "fa", "ar-EG", "sv-SE", "pl-PL", "hi-IN", "sw")
+
+
+def amounts() -> list[Decimal | int | float | str]:
+    rng = random.Random(20261122)
+    edge_cases: list[Decimal | int | float | str] = [
+        Decimal("0"), Decimal("-0"), Decimal("0.005"), Decimal("0.015"), Decimal("-0.015"), Decimal("1E+3"),
+        Decimal("999.995"), Decimal("1000000"), Decimal("123456789012.345"), Decimal("-26620.00"),
+        Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity"), 5, 0.1, "12.5",
+    ]
+    invoice_like = [Decimal(rng.randint(1, 400) * 250) * Decimal("1.21") for _ in range(50)]
+    anything = [Decimal(rng.randint(-(10**12), 10**12)).scaleb(-rng.randint(0, 6)) for _ in range(150)]
+    return edge_cases + invoice_like + anything
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES + OTHER_LOCALES)
+def test_every_amount_in_every_currency_reads_as_babel_writes_it(locale: str) -> None:
+    # Given the locale's CLDR data
+    cldr = babel_locale(locale)
+
+    for currency in CURRENCIES:
+        formatted = currency_format(cldr, currency)
+        for amount in amounts():
+            # When an amount is formatted, then it is exactly what Babel's format_currency returns
+            assert formatted(amount) == format_currency(amount, currency, locale=cldr), (locale, currency, amount)
+
+
+def test_a_pattern_naming_the_currency_in_words_is_left_to_babel(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a currency pattern that names the currency in words (its plural form depends on the amount)
+    in_words = parse_pattern("#,##0.00\u00a0¤¤¤")
+    monkeypatch.setattr(Locale, "currency_formats", property(lambda locale: {"standard": in_words}))
+    cldr = Locale.parse("en_US")
+
+    # When amounts are formatted, then they read as Babel writes them, singular and plural
+    formatted = CurrencyFormat(cldr, "USD")
+    assert formatted(Decimal(1)) == format_currency(Decimal(1), "USD", locale=cldr) == "1.00\u00a0US dollar"
+    assert formatted(Decimal(2)) == format_currency(Decimal(2), "USD", locale=cldr) == "2.00\u00a0US dollars"
