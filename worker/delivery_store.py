@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from dataclasses import asdict, dataclass, replace
@@ -14,7 +15,6 @@ from pydantic import TypeAdapter
 from worker.delivery import RecipientState
 from worker.due import deliver_member
 from worker.model import Invoice
-from worker.redis_batch import Batch
 from worker.smtp_replies import Outcome
 
 _INVOICE = TypeAdapter(Invoice)
@@ -154,7 +154,7 @@ class DeliveryStore:
         now: datetime,
         lease: float,
     ) -> str | None:
-        result = await self._scripts["settle_window"](
+        result = await self._script("settle_window",
             keys=[settled_key, self.keys.invoice_seq, self.keys.invoices, self.keys.due, self.keys.deliveries,
                   self.keys.leased],
             args=[
@@ -174,13 +174,13 @@ class DeliveryStore:
         return result.decode() if isinstance(result, bytes) else str(result)
 
     async def load_invoice(self, number: str) -> Invoice | None:
-        body = await self.redis.get(self.keys.invoice(number))
+        body = await self._command("get", self.keys.invoice(number))
         if not body:
             return None
         return replace(_INVOICE.validate_json(body), number=number)
 
     async def invoice_numbers(self) -> list[str]:
-        return [m.decode() for m in await self.redis.zrange(self.keys.invoices, 0, -1)]
+        return [m.decode() for m in await self._command("zrange", self.keys.invoices, 0, -1)]
 
     async def create_delivery(
         self,
@@ -195,7 +195,7 @@ class DeliveryStore:
         now: datetime,
     ) -> bool:
         return bool(
-            await self._scripts["create_delivery"](
+            await self._script("create_delivery",
                 keys=[self.keys.delivery(delivery_id), self.keys.delivery_recipients(delivery_id), self.keys.deliveries, self.keys.due],
                 args=[kind, key, now.timestamp(), json.dumps(recipients), locale, json.dumps(context, default=str),
                       json.dumps({a: _state_json(s) for a, s in states.items()}), delivery_id],
@@ -203,17 +203,17 @@ class DeliveryStore:
         )
 
     async def load_delivery(self, delivery_id: str) -> dict[str, Any] | None:
-        return _delivery_from(await self.redis.hgetall(self.keys.delivery(delivery_id)))
+        return _delivery_from(await self._command("hgetall", self.keys.delivery(delivery_id)))
 
     async def open_delivery(self, delivery_id: str, lock_ttl_s: float) -> OpenDelivery | None:
         """Take the delivery's lock and read the delivery and its recipients' states, in one
         round trip; None when another worker holds the lock."""
         token = secrets.token_hex(8)
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.keys.lock(f"delivery:{delivery_id}"), token, nx=True, px=int(lock_ttl_s * 1000))
-        pipe.hgetall(self.keys.delivery(delivery_id))
-        pipe.hgetall(self.keys.delivery_recipients(delivery_id))
-        locked, delivery, states = await pipe.execute()
+        locked, delivery, states = await asyncio.gather(  # one round trip, in this order
+            self._command("set", self.keys.lock(f"delivery:{delivery_id}"), token, nx=True, px=int(lock_ttl_s * 1000)),
+            self._command("hgetall", self.keys.delivery(delivery_id)),
+            self._command("hgetall", self.keys.delivery_recipients(delivery_id)),
+        )
         if not locked:
             return None
         return OpenDelivery(token, _delivery_from(delivery), {k.decode(): _state_from(v) for k, v in states.items()})
@@ -230,15 +230,16 @@ class DeliveryStore:
     ) -> None:
         """Record the attempt's outcomes, set the delivery's next due time (or clear it) and
         release its lock, in one round trip."""
-        batch = Batch(self.redis)
+        replies = []  # one round trip, in this order
         if states:
-            batch.pipe.hset(self.keys.delivery_recipients(delivery_id), mapping={a: _state_json(st) for a, st in states.items()})
+            replies.append(self._command("hset", self.keys.delivery_recipients(delivery_id),
+                                         mapping={a: _state_json(st) for a, st in states.items()}))
             if log is not None:
-                batch.pipe.rpush(self.keys.delivery_log(delivery_id), json.dumps(log, default=str))
-        batch.script(self._scripts["finish_due"], [self.keys.due, self.keys.leased],
-                     [deliver_member(delivery_id), repr(lease), "" if next_at is None else repr(next_at)])
-        batch.script(self._scripts["release_lock"], [self.keys.lock(f"delivery:{delivery_id}")], [token])
-        await batch.execute()
+                replies.append(self._command("rpush", self.keys.delivery_log(delivery_id), json.dumps(log, default=str)))
+        replies.append(self._script("finish_due", keys=[self.keys.due, self.keys.leased],
+                                    args=[deliver_member(delivery_id), repr(lease), "" if next_at is None else repr(next_at)]))
+        replies.append(self._script("release_lock", keys=[self.keys.lock(f"delivery:{delivery_id}")], args=[token]))
+        await asyncio.gather(*replies)
 
     async def store_message(
         self, delivery_id: str, message: bytes, message_id: str, *, sending: dict[str, RecipientState] | None = None
@@ -255,7 +256,7 @@ class DeliveryStore:
         return (await pipe.execute())[2]
 
     async def recipient_states(self, delivery_id: str) -> dict[str, RecipientState]:
-        raw = await self.redis.hgetall(self.keys.delivery_recipients(delivery_id))
+        raw = await self._command("hgetall", self.keys.delivery_recipients(delivery_id))
         return {k.decode(): _state_from(v) for k, v in raw.items()}
 
     async def save_recipient_states(self, delivery_id: str, states: dict[str, RecipientState], log: dict[str, Any] | None = None) -> None:
@@ -268,23 +269,23 @@ class DeliveryStore:
         await pipe.execute()
 
     async def append_delivery_log(self, delivery_id: str, entry: dict[str, Any]) -> None:
-        await self.redis.rpush(self.keys.delivery_log(delivery_id), json.dumps(entry, default=str))
+        await self._command("rpush", self.keys.delivery_log(delivery_id), json.dumps(entry, default=str))
 
     async def delivery_log(self, delivery_id: str) -> list[dict[str, Any]]:
-        return [json.loads(r) for r in await self.redis.lrange(self.keys.delivery_log(delivery_id), 0, -1)]
+        return [json.loads(r) for r in await self._command("lrange", self.keys.delivery_log(delivery_id), 0, -1)]
 
     async def delivery_ids(self) -> list[str]:
-        return [m.decode() for m in await self.redis.zrange(self.keys.deliveries, 0, -1)]
+        return [m.decode() for m in await self._command("zrange", self.keys.deliveries, 0, -1)]
 
     # -- suppression and bounces -----------------------------------------------------------------
 
 
     async def suppress(self, address: str, *, reason: str, source: str, at: float, until: float) -> None:
         entry = {"address": address, "reason": reason, "source": source, "at": at, "until": until}
-        await self.redis.hset(self.keys.suppressed, address.casefold(), json.dumps(entry))
+        await self._command("hset", self.keys.suppressed, address.casefold(), json.dumps(entry))
 
     async def unsuppress(self, address: str) -> bool:
-        return bool(await self.redis.hdel(self.keys.suppressed, address.casefold()))
+        return bool(await self._command("hdel", self.keys.suppressed, address.casefold()))
 
     async def suppression(self, address: str, now: float) -> dict[str, Any] | None:
         """The address's live suppression entry; an expired one is dropped on sight."""
@@ -298,24 +299,24 @@ class DeliveryStore:
         folded = [a.casefold() for a in addresses]
         out: dict[str, dict[str, Any] | None] = {}
         expired = []
-        for address, key, raw in zip(addresses, folded, await self.redis.hmget(self.keys.suppressed, folded)):
+        for address, key, raw in zip(addresses, folded, await self._command("hmget", self.keys.suppressed, folded)):
             entry = json.loads(raw) if raw is not None else None
             if entry is not None and entry["until"] <= now:
                 expired.append(key)
                 entry = None
             out[address] = entry
         if expired:
-            await self.redis.hdel(self.keys.suppressed, *expired)
+            await self._command("hdel", self.keys.suppressed, *expired)
         return out
 
     async def suppressions(self, now: float) -> list[dict[str, Any]]:
-        entries = [json.loads(raw) for raw in (await self.redis.hgetall(self.keys.suppressed)).values()]
+        entries = [json.loads(raw) for raw in (await self._command("hgetall", self.keys.suppressed)).values()]
         return sorted((e for e in entries if e["until"] > now), key=lambda e: e["address"])
 
     async def first_sight_of_bounce(self, digest: str, ttl_s: int) -> bool:
         """True the first time a bounce message (by digest) is seen within `ttl_s`."""
-        return bool(await self.redis.set(self.keys.bounce_seen(digest), b"1", nx=True, ex=ttl_s))
+        return bool(await self._command("set", self.keys.bounce_seen(digest), b"1", nx=True, ex=ttl_s))
 
     async def claim_bounce_notice(self, address: str, period_s: float) -> bool:
         """True when no notice about `address` went out within the period; starts a new period."""
-        return bool(await self.redis.set(self.keys.bounce_notice_sent(address.casefold()), b"1", nx=True, px=int(period_s * 1000)))
+        return bool(await self._command("set", self.keys.bounce_notice_sent(address.casefold()), b"1", nx=True, px=int(period_s * 1000)))

@@ -57,37 +57,37 @@ class DueStore:
 
     async def mark_due(self, member: str, at: float) -> None:
         """Make `member` due at `at`, or keep it due earlier if it already is (ZADD LT)."""
-        await self.redis.zadd(self.keys.due, {member: at}, lt=True)
+        await self._command("zadd", self.keys.due, {member: at}, lt=True)
 
     async def claim_due(self, now: float, lease_s: float, limit: int = 100) -> list[tuple[str, float]]:
-        flat = await self._scripts["claim_due"](keys=[self.keys.due, self.keys.leased], args=[now, now + lease_s, limit])
+        flat = await self._script("claim_due", keys=[self.keys.due, self.keys.leased], args=[now, now + lease_s, limit])
         return [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def claim_member(self, member: str, now: float, lease_s: float) -> float | None:
-        lease = await self._scripts["claim_member"](keys=[self.keys.due, self.keys.leased], args=[member, now, now + lease_s])
+        lease = await self._script("claim_member", keys=[self.keys.due, self.keys.leased], args=[member, now, now + lease_s])
         return float(lease) if lease is not None else None
 
     async def finish_due(self, member: str, lease: float, next_at: float | None) -> bool:
         args = [member, repr(lease), "" if next_at is None else repr(next_at)]
-        return bool(await self._scripts["finish_due"](keys=[self.keys.due, self.keys.leased], args=args))
+        return bool(await self._script("finish_due", keys=[self.keys.due, self.keys.leased], args=args))
 
     async def due_count(self, now: float) -> int:
-        return await self.redis.zcount(self.keys.due, "-inf", now)
+        return await self._command("zcount", self.keys.due, "-inf", now)
 
     async def leased_count(self) -> int:
         """Claimed members not finished yet (in flight, or held by a worker that died)."""
-        return await self.redis.zcard(self.keys.leased)
+        return await self._command("zcard", self.keys.leased)
 
     async def due_score(self, member: str) -> float | None:
-        return await self.redis.zscore(self.keys.due, member)
+        return await self._command("zscore", self.keys.due, member)
 
     # -- locks -----------------------------------------------------------------------------------
 
 
     async def acquire_lock(self, name: str, ttl_s: float) -> str | None:
         token = secrets.token_hex(8)
-        ok = await self.redis.set(self.keys.lock(name), token, nx=True, px=int(ttl_s * 1000))
+        ok = await self._command("set", self.keys.lock(name), token, nx=True, px=int(ttl_s * 1000))
         return token if ok else None
 
     async def release_lock(self, name: str, token: str) -> None:
-        await self._scripts["release_lock"](keys=[self.keys.lock(name)], args=[token])
+        await self._script("release_lock", keys=[self.keys.lock(name)], args=[token])

@@ -148,10 +148,10 @@ class OrderStore:
 
     async def save_account(self, account: Account, occurred_at: datetime) -> bool:
         body = _ACCOUNT.dump_json(account)
-        return bool(await self._scripts["save_account"](keys=[self.keys.account(account.account_id)], args=[occurred_at.timestamp(), body]))
+        return bool(await self._script("save_account", keys=[self.keys.account(account.account_id)], args=[occurred_at.timestamp(), body]))
 
     async def load_account(self, account_id: str) -> Account | None:
-        body = await self.redis.hget(self.keys.account(account_id), "body")
+        body = await self._command("hget", self.keys.account(account_id), "body")
         return _ACCOUNT.validate_json(body) if body else None
 
     async def save_order(self, order: Order, event_id: str | None = None) -> bool:
@@ -166,7 +166,7 @@ class OrderStore:
         return bool(created)
 
     async def order_event_id(self, order_id: str) -> str | None:
-        raw = await self.redis.get(self.keys.order_event(order_id))
+        raw = await self._command("get", self.keys.order_event(order_id))
         return raw.decode() if raw else None
 
     async def remove_order(self, order: Order) -> None:
@@ -181,24 +181,24 @@ class OrderStore:
         await pipe.execute()
 
     async def subscription_orders(self, subscription_id: str) -> list[Order]:
-        order_ids = sorted(m.decode() for m in await self.redis.smembers(self.keys.subscription_orders(subscription_id)))
+        order_ids = sorted(m.decode() for m in await self._command("smembers", self.keys.subscription_orders(subscription_id)))
         orders = [await self.load_order(order_id) for order_id in order_ids]
         return [order for order in orders if order is not None]
 
     async def load_settled_periods(self, subscription_id: str) -> dict[str, str]:
-        raw = await self.redis.hgetall(self.keys.subscription_periods(subscription_id))
+        raw = await self._command("hgetall", self.keys.subscription_periods(subscription_id))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     async def load_order(self, order_id: str) -> Order | None:
-        body = await self.redis.get(self.keys.order(order_id))
+        body = await self._command("get", self.keys.order(order_id))
         return _ORDER.validate_json(body) if body else None
 
     async def account_orders(self, account_id: str) -> list[str]:
-        return sorted(m.decode() for m in await self.redis.smembers(self.keys.account_orders(account_id)))
+        return sorted(m.decode() for m in await self._command("smembers", self.keys.account_orders(account_id)))
 
     async def record_activation(self, order_id: str, line_id: str, at: datetime, event_id: str) -> bool:
         value = json.dumps({"ts": at.timestamp(), "at": at.isoformat(), "event_id": event_id})
-        return bool(await self._scripts["record_activation"](keys=[self.keys.activations(order_id)], args=[line_id, at.timestamp(), value]))
+        return bool(await self._script("record_activation", keys=[self.keys.activations(order_id)], args=[line_id, at.timestamp(), value]))
 
     async def apply_activations(self, activations: list[ActivationToApply], *, due_at: float) -> list[str]:
         """Apply service.activated events in one round trip (`_APPLY_ACTIVATION` for each, in
@@ -220,7 +220,7 @@ class OrderStore:
 
     async def load_window(self, order_id: str) -> WindowState | None:
         """The order with all its window closing reads (one round trip), or None when not booked."""
-        reply = await self._scripts["load_window"](
+        reply = await self._script("load_window",
             keys=[self.keys.order(order_id), self.keys.activations(order_id), self.keys.settled(order_id)],
             args=[self.keys.prefix, order_id],
         )
@@ -238,7 +238,7 @@ class OrderStore:
     async def load_subscription(self, subscription_id: str) -> SubscriptionState:
         """The subscription's booked orders (by order id) with their activations, the first
         order's account and the periods billed so far, in one round trip."""
-        orders, activations, account, periods = await self._scripts["load_subscription"](
+        orders, activations, account, periods = await self._script("load_subscription",
             keys=[self.keys.subscription_orders(subscription_id), self.keys.subscription_periods(subscription_id)],
             args=[self.keys.prefix],
         )
@@ -254,9 +254,9 @@ class OrderStore:
         )
 
     async def load_activations(self, order_id: str) -> dict[str, dict[str, Any]]:
-        raw = await self.redis.hgetall(self.keys.activations(order_id))
+        raw = await self._command("hgetall", self.keys.activations(order_id))
         return {k.decode(): json.loads(v) for k, v in raw.items()}
 
     async def load_settled(self, order_id: str) -> dict[str, str]:
-        raw = await self.redis.hgetall(self.keys.settled(order_id))
+        raw = await self._command("hgetall", self.keys.settled(order_id))
         return {k.decode(): v.decode() for k, v in raw.items()}

@@ -39,19 +39,19 @@ class RewardStore:
     async def seal(self, secret: str, ttl_s: float) -> str:
         """Keep a secret under a new random token for at most `ttl_s`; returns the token."""
         token = secrets.token_urlsafe(18)
-        await self.redis.set(self.keys.sealed(token), secret.encode(), px=int(ttl_s * 1000))
+        await self._command("set", self.keys.sealed(token), secret.encode(), px=int(ttl_s * 1000))
         return token
 
     async def unseal(self, token: str) -> str | None:
-        raw = await self.redis.get(self.keys.sealed(token))
+        raw = await self._command("get", self.keys.sealed(token))
         return raw.decode() if raw is not None else None
 
     async def forget_sealed(self, token: str) -> None:
-        await self.redis.delete(self.keys.sealed(token))
+        await self._command("delete", self.keys.sealed(token))
 
     async def forget_message(self, delivery_id: str) -> None:
         """Drop a delivery's built message bytes (they may hold a secret once it is sent)."""
-        await self.redis.hdel(self.keys.delivery(delivery_id), "message")
+        await self._command("hdel", self.keys.delivery(delivery_id), "message")
 
     async def first_seen(self, event_id: str, now: float) -> float:
         """When the event was first tried (set now if never)."""
@@ -64,19 +64,19 @@ class RewardStore:
 
     async def add_reward_lot(self, account_id: str, lot_id: str, lot_json: str) -> bool:
         """Keep a lot once: the same month accrued twice has the effect of once."""
-        return bool(await self.redis.hsetnx(self.keys.reward_lots(account_id), lot_id, lot_json))
+        return bool(await self._command("hsetnx", self.keys.reward_lots(account_id), lot_id, lot_json))
 
     async def reward_lots(self, account_id: str) -> dict[str, str]:
         """lot id -> the lot's JSON exactly as stored (the compare-and-set of `redeem_rewards` uses it)."""
-        raw = await self.redis.hgetall(self.keys.reward_lots(account_id))
+        raw = await self._command("hgetall", self.keys.reward_lots(account_id))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     async def rewards_redeemed(self, invoice_number: str) -> str:
-        raw = await self.redis.get(self.keys.rewards_redeemed(invoice_number))
+        raw = await self._command("get", self.keys.rewards_redeemed(invoice_number))
         return raw.decode() if raw is not None else ""
 
     async def redemption(self, event_id: str) -> dict[str, Any] | None:
-        raw = await self.redis.get(self.keys.redemption(event_id))
+        raw = await self._command("get", self.keys.redemption(event_id))
         return json.loads(raw) if raw is not None else None
 
     async def redeem_rewards(
@@ -92,7 +92,7 @@ class RewardStore:
     ) -> str:
         """Apply a redemption atomically: "applied", "done" (this event was applied before) or
         "conflict" (another redemption changed a lot or the invoice meanwhile: plan again)."""
-        result = await self._scripts["redeem_rewards"](
+        result = await self._script("redeem_rewards",
             keys=[self.keys.reward_lots(account_id), self.keys.rewards_redeemed(invoice_number), self.keys.redemption(event_id)],
             args=[expected_redeemed, new_redeemed, json.dumps(record, default=str), json.dumps(lot_changes)],
         )
@@ -100,14 +100,14 @@ class RewardStore:
 
     async def record_skipped(self, *, event_id: str, event_type: str, reason: str, at: datetime) -> bool:
         """Keep a valid event that had no effect by rule, with why (once per event id)."""
-        if not await self.redis.sadd(self.keys.skipped_ids, event_id):
+        if not await self._command("sadd", self.keys.skipped_ids, event_id):
             return False
         entry = {"event_id": event_id, "type": event_type, "reason": reason, "at": at.isoformat()}
-        await self.redis.rpush(self.keys.skipped, json.dumps(entry))
+        await self._command("rpush", self.keys.skipped, json.dumps(entry))
         return True
 
     async def skipped(self) -> list[dict[str, Any]]:
-        return [json.loads(raw) for raw in await self.redis.lrange(self.keys.skipped, 0, -1)]
+        return [json.loads(raw) for raw in await self._command("lrange", self.keys.skipped, 0, -1)]
 
     # -- parked events -----------------------------------------------------------------------
 
@@ -121,7 +121,7 @@ class RewardStore:
         await pipe.execute()
 
     async def load_parked(self, event_id: str) -> dict[str, Any] | None:
-        raw = await self.redis.get(self.keys.parked(event_id))
+        raw = await self._command("get", self.keys.parked(event_id))
         return json.loads(raw) if raw else None
 
     async def unpark_event(self, event_id: str, account_id: str | None) -> None:
@@ -133,7 +133,7 @@ class RewardStore:
 
     async def wake_parked(self, account_id: str, at: float) -> list[str]:
         """Make the events parked for an account due at `at`; returns their due members."""
-        ids = [m.decode() for m in await self.redis.smembers(self.keys.parked_by_account(account_id))]
+        ids = [m.decode() for m in await self._command("smembers", self.keys.parked_by_account(account_id))]
         for event_id in ids:
             await self.mark_due(event_member(event_id), at)
         return [event_member(event_id) for event_id in ids]

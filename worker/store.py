@@ -13,6 +13,7 @@ scripts build some keys from their arguments, which Redis Cluster would not allo
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from worker.due_store import DueStore
 from worker.errors import UnsafeRedis
 from worker.keys import Keys
 from worker.order_store import OrderStore
+from worker.redis_batch import AutoPipeline
 from worker.reward_store import RewardStore
 
 #: Eviction policies that never drop keys. Any other could silently lose orders or deliveries.
@@ -42,6 +44,15 @@ class Store(OrderStore, DeliveryStore, DueStore, RewardStore):
         self.event_ttl_s = event_ttl_s
         sources = {name: src for part in type(self).__mro__ for name, src in vars(part).get("SCRIPTS", {}).items()}
         self._scripts = {name: client.register_script(src) for name, src in sources.items()}
+        self.auto = AutoPipeline(client)
+
+    def _command(self, name: str, *args: Any, **options: Any) -> asyncio.Future:
+        """A Redis command, sent with whatever else this loop's coroutines send in the same turn."""
+        return self.auto.command(name, *args, **options)
+
+    def _script(self, name: str, *, keys: list[Any], args: list[Any]) -> asyncio.Future:
+        """A registered script, sent like `_command`."""
+        return self.auto.script(self._scripts[name], keys, args)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "iw") -> "Store":
@@ -71,19 +82,19 @@ class Store(OrderStore, DeliveryStore, DueStore, RewardStore):
 
 
     async def event_done(self, event_id: str) -> bool:
-        return bool(await self.redis.exists(self.keys.event(event_id)))
+        return bool(await self._command("exists", self.keys.event(event_id)))
 
     async def mark_event_done(self, event_id: str) -> None:
-        await self.redis.set(self.keys.event(event_id), b"1", ex=self.event_ttl_s)
+        await self._command("set", self.keys.event(event_id), b"1", ex=self.event_ttl_s)
 
     async def dead_letter(self, *, event_id: str, event_type: str, field: str, reason: str, event: Any, at: datetime) -> bool:
         """Keep a rejected event with its reason (once per event id). The caller redacts secrets."""
-        if not await self.redis.sadd(self.keys.dead_letter_ids, event_id):
+        if not await self._command("sadd", self.keys.dead_letter_ids, event_id):
             return False
         entry = {"event_id": event_id, "type": event_type, "field": field, "reason": reason,
                  "at": at.isoformat(), "event": event}
-        await self.redis.rpush(self.keys.dead_letters, json.dumps(entry, default=str))
+        await self._command("rpush", self.keys.dead_letters, json.dumps(entry, default=str))
         return True
 
     async def dead_letters(self) -> list[dict[str, Any]]:
-        return [json.loads(raw) for raw in await self.redis.lrange(self.keys.dead_letters, 0, -1)]
+        return [json.loads(raw) for raw in await self._command("lrange", self.keys.dead_letters, 0, -1)]
