@@ -25,10 +25,18 @@ redis.call('HSET', KEYS[1], 'occurred_at', ARGV[1], 'body', ARGV[2])
 return 1
 """
 
+# The time of a stored activation (see `activation_value`), for the scripts that keep the earliest.
+_ACTIVATED_TS = """
+local function activated_ts(value)  -- "<ts> <time> <event id>", or JSON written before 2026-11-22
+  if string.sub(value, 1, 1) == '{' then return tonumber(cjson.decode(value)['ts']) end
+  return tonumber(string.match(value, '^%S+'))
+end
+"""
+
 # Keep the earliest activation of a line.
-_RECORD_ACTIVATION = """
+_RECORD_ACTIVATION = _ACTIVATED_TS + """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current and tonumber(cjson.decode(current)['ts']) <= tonumber(ARGV[2]) then return 0 end
+if current and activated_ts(current) <= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 """
@@ -36,7 +44,7 @@ return 1
 # Apply one service.activated event in one round trip: skip a replay (event marker), refuse a line
 # that is not on an already booked order, keep the line's earliest activation, mark the order's
 # window (and its subscription's later periods) due, and remember the event id, all or nothing.
-_APPLY_ACTIVATION = """
+_APPLY_ACTIVATION = _ACTIVATED_TS + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'seen' end
 local order = redis.call('GET', KEYS[2])
 local subscription = nil
@@ -50,7 +58,7 @@ if order then
   subscription = decoded['subscription_id']
 end
 local current = redis.call('HGET', KEYS[3], ARGV[1])
-if not current or tonumber(cjson.decode(current)['ts']) > tonumber(ARGV[2]) then
+if not current or activated_ts(current) > tonumber(ARGV[2]) then
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 end
 redis.call('ZADD', KEYS[4], 'LT', ARGV[4], ARGV[6])
@@ -133,6 +141,22 @@ class SubscriptionState:
     billed_periods: dict[str, str]
 
 
+def activation_value(at: datetime, event_id: str) -> str:
+    """A line's activation as stored: "<Unix time> <ISO 8601 time> <event id>". Under 64 bytes
+    with a short event id, so the order's activations hash keeps Redis's compact encoding (JSON
+    did not: ~300 bytes per order instead of ~100)."""
+    return f"{at.timestamp()!r} {at.isoformat()} {event_id}"
+
+
+def activation_from(raw: bytes | str) -> dict[str, Any]:
+    """{"ts", "at", "event_id"} of a stored activation (either format)."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    if text.startswith("{"):  # written before 2026-11-22
+        return json.loads(text)
+    ts, at, event_id = text.split(" ", 2)
+    return {"ts": float(ts), "at": at, "event_id": event_id}
+
+
 class OrderStore:
     """Accounts, orders and activations."""
 
@@ -157,7 +181,8 @@ class OrderStore:
     async def save_order(self, order: Order, event_id: str | None = None) -> bool:
         """Keep the first booking of an order id (orders are immutable)."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.set(self.keys.order(order.order_id), _ORDER.dump_json(order), nx=True)
+        # Defaults (absent optional fields) are left out: ~20% smaller, and read back the same.
+        pipe.set(self.keys.order(order.order_id), _ORDER.dump_json(order, exclude_defaults=True), nx=True)
         pipe.sadd(self.keys.account_orders(order.account_id), order.order_id)
         pipe.sadd(self.keys.subscription_orders(order.subscription_id), order.order_id)
         if event_id:
@@ -197,7 +222,7 @@ class OrderStore:
         return sorted(m.decode() for m in await self._command("smembers", self.keys.account_orders(account_id)))
 
     async def record_activation(self, order_id: str, line_id: str, at: datetime, event_id: str) -> bool:
-        value = json.dumps({"ts": at.timestamp(), "at": at.isoformat(), "event_id": event_id})
+        value = activation_value(at, event_id)
         return bool(await self._script("record_activation", keys=[self.keys.activations(order_id)], args=[line_id, at.timestamp(), value]))
 
     async def apply_activations(self, activations: list[ActivationToApply], *, due_at: float) -> list[str]:
@@ -208,7 +233,7 @@ class OrderStore:
             return []
         batch = Batch(self.redis)
         for item in activations:
-            value = json.dumps({"ts": item.at.timestamp(), "at": item.at.isoformat(), "event_id": item.event_id})
+            value = activation_value(item.at, item.event_id)
             batch.script(
                 self._scripts["apply_activation"],
                 [self.keys.event(item.event_id), self.keys.order(item.order_id),
@@ -230,7 +255,7 @@ class OrderStore:
         return WindowState(
             order=_ORDER.validate_json(order),
             account=_ACCOUNT.validate_json(account) if account else None,
-            activations={k.decode(): json.loads(v) for k, v in zip(activations[::2], activations[1::2])},
+            activations={k.decode(): activation_from(v) for k, v in zip(activations[::2], activations[1::2])},
             settled={k.decode(): v.decode() for k, v in zip(settled[::2], settled[1::2])},
             other_orders=[_ORDER.validate_json(body) for body in siblings],
         )
@@ -247,7 +272,7 @@ class OrderStore:
             orders=loaded,
             account=_ACCOUNT.validate_json(account) if account else None,
             activations={
-                order.order_id: {k.decode(): json.loads(v) for k, v in zip(flat[::2], flat[1::2])}
+                order.order_id: {k.decode(): activation_from(v) for k, v in zip(flat[::2], flat[1::2])}
                 for order, flat in zip(loaded, activations)
             },
             billed_periods={k.decode(): v.decode() for k, v in zip(periods[::2], periods[1::2])},
@@ -255,7 +280,7 @@ class OrderStore:
 
     async def load_activations(self, order_id: str) -> dict[str, dict[str, Any]]:
         raw = await self._command("hgetall", self.keys.activations(order_id))
-        return {k.decode(): json.loads(v) for k, v in raw.items()}
+        return {k.decode(): activation_from(v) for k, v in raw.items()}
 
     async def load_settled(self, order_id: str) -> dict[str, str]:
         raw = await self._command("hgetall", self.keys.settled(order_id))
