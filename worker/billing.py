@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from worker.model import InvoiceLine, Order, OrderLine
 from worker.money import round_money
@@ -47,6 +48,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+@lru_cache(maxsize=4096)  # pure, and asked for the same periods again and again
 def service_months(start: date, end: date) -> Fraction:
     """Calendar months from `start` to `end` inclusive; a partial month counts by its days."""
     months = Fraction(0)

@@ -53,6 +53,17 @@ redis.call('ZADD', leased, ARGV[9], 'deliver:' .. delivery_id)
 return number
 """
 
+# Keep the first built message of a delivery (and its Message-ID), and save the recipients'
+# "sending" states with it. Returns the message stored before, if there was one, else nothing: a
+# 20 KB message need not travel back.
+_STORE_MESSAGE = """
+local first = redis.call('HSETNX', KEYS[1], 'message', ARGV[1]) == 1
+redis.call('HSETNX', KEYS[1], 'message_id', ARGV[2])
+for address, state in pairs(cjson.decode(ARGV[3])) do redis.call('HSET', KEYS[2], address, state) end
+if first then return false end
+return redis.call('HGET', KEYS[1], 'message')
+"""
+
 # Create any other delivery once: the same delivery id twice has the effect of once.
 _CREATE_DELIVERY = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -104,6 +115,7 @@ class DeliveryStore:
     SCRIPTS = {
         "settle_window": _SETTLE_WINDOW,
         "create_delivery": _CREATE_DELIVERY,
+        "store_message": _STORE_MESSAGE,
     }
 
 
@@ -246,14 +258,12 @@ class DeliveryStore:
     ) -> bytes:
         """Keep the first built message of a delivery: every retry sends the same bytes. With
         `sending`, those recipient states are saved in the same round trip."""
-        key = self.keys.delivery(delivery_id)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hsetnx(key, "message", message)
-        pipe.hsetnx(key, "message_id", message_id)
-        pipe.hget(key, "message")
-        if sending:
-            pipe.hset(self.keys.delivery_recipients(delivery_id), mapping={a: _state_json(st) for a, st in sending.items()})
-        return (await pipe.execute())[2]
+        stored = await self._script(
+            "store_message",
+            keys=[self.keys.delivery(delivery_id), self.keys.delivery_recipients(delivery_id)],
+            args=[message, message_id, json.dumps({a: _state_json(st) for a, st in (sending or {}).items()})],
+        )
+        return message if stored is None else stored
 
     async def recipient_states(self, delivery_id: str) -> dict[str, RecipientState]:
         raw = await self._command("hgetall", self.keys.delivery_recipients(delivery_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 #: Reference printed on an invoice whose order carried no purchase-order number: it confirms
 #: that issuing a PO is not the customer's standard process (DOMAIN.md section 1).
@@ -98,15 +99,16 @@ class Invoice:
     def reference(self) -> str:
         return self.po_number or NO_PO_REFERENCE
 
-    @property
+    # Cached: a frozen invoice's sums do not change, and an email reads them several times.
+    @cached_property
     def subtotal(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal(0))
 
-    @property
+    @cached_property
     def tax_total(self) -> Decimal:
         return sum((line.tax for line in self.lines), Decimal(0))
 
-    @property
+    @cached_property
     def total(self) -> Decimal:
         return self.subtotal + self.tax_total
 
