@@ -331,6 +331,10 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         latencies = [accepted_at[mid] - ingested_at[d["order_id"]] for mid, d in by_message.items()]
         elapsed_s = max(accepted_at.values()) - started
         throughput = options.orders / elapsed_s
+        # Once emails flow: from the first acceptance to the last. The end-to-end figure above
+        # also holds the wait before the first invoice (EVENT_GATHER_S, then a scheduler look).
+        flow_s = max(accepted_at.values()) - min(accepted_at.values())
+        flowing = (options.orders - 1) / flow_s if flow_s > 0 else float("nan")
         for process in workers:
             _stop_process(process)
 
@@ -350,7 +354,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
                         "worker_threads": settings.worker_threads,
                         "event_gather_s": getattr(settings, "event_gather_s", 0.0)},
             "verification": checked,
-            "pipeline": {"emails": options.orders, "elapsed_s": elapsed_s, "emails_per_s": throughput,
+            "pipeline": {"emails": options.orders, "elapsed_s": elapsed_s, "emails_per_s": throughput, "flowing_emails_per_s": flowing,
                          "ingest_s": ingest_s, "latency_p50_s": percentile(latencies, 0.5),
                          "latency_p99_s": percentile(latencies, 0.99)},
             "raw_send": {**asdict(raw), "emails_per_s": raw.emails_per_s},
@@ -393,11 +397,12 @@ def format_report(report: dict[str, Any]) -> str:
                  f"{report['options']['smtp']}"),
         ("exactly once", f"{report['verification']['invoices']} invoices, all accepted, none missing or duplicated"),
         ("pipeline throughput", f"{p['emails_per_s']:.1f} emails/s ({p['elapsed_s']:.1f} s)"),
+        ("  once flowing", f"{p['flowing_emails_per_s']:.1f} emails/s (first to last acceptance)"),
         ("raw send limit", f"{raw['emails_per_s']:.1f} emails/s ({raw['elapsed_s']:.1f} s)"),
         ("pipeline / raw", f"{report['pipeline_to_raw_ratio']:.0%}"),
         ("latency p50 / p99", f"{p['latency_p50_s']:.2f} s / {p['latency_p99_s']:.2f} s"),
         ("render + MIME median", f"{r['median_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms; CPU {r['cpu_median_ms']:.2f} ms)"),
-        ("Redis commands / email", f"{report['redis']['commands_per_email']:.0f}"),
+        ("Redis commands / email", f"{report['redis']['commands_per_email']:.0f} (inside Lua scripts too)"),
         ("CPU ms / email", ", ".join(f"{k} {v:.1f}" for k, v in report["cpu_ms_per_email"].items())),
         ("worker peak RSS", ", ".join(f"{v:.0f} MB" if v else "?" for v in report["worker_peak_rss_mb"])),
     ]
