@@ -37,7 +37,6 @@ RUN_DUE_ATTEMPTS = 5
 
 #: Event types that may be what a parked event waits for (its account, its rewards).
 WAKES_PARKED = frozenset({"account.updated", "rewards.accrued"})
-ACTIVATED = "service.activated"
 
 
 def _account_of(raw: dict[str, Any]) -> str | None:
@@ -122,7 +121,7 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
     async def apply_events(raws: list[dict[str, Any]]) -> None:
         """A chunk of events from `ingest`: one queue message instead of one per event."""
         members: list[str] = []
-        for is_activation, run in groupby(raws, key=lambda raw: isinstance(raw, dict) and raw.get("type") == ACTIVATED):
+        for is_activation, run in groupby(raws, key=lambda raw: isinstance(raw, dict) and raw.get("type") == ingestion.ACTIVATED):
             if is_activation:
                 members += await apply_activations(list(run))
             else:
@@ -131,7 +130,7 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
         await run_members(members)
 
     async def apply_activations(raws: list[dict[str, Any]]) -> list[str]:
-        # The commonest event, and several per order: one Redis round trip for the whole run.
+        # One Redis round trip for the whole run (see ingestion.apply_activations).
         events = []
         for raw in raws:
             try:

@@ -77,6 +77,18 @@ return 1
 
 
 @dataclass(frozen=True)
+class Settlement:
+    """How a settled invoice is delivered: its recipients, locale and their first states; when
+    (`now`), and until when the settler holds the new delivery's due member (`lease`)."""
+
+    recipients: dict[str, list[dict[str, str]]]
+    locale: str
+    states: dict[str, RecipientState]
+    now: datetime
+    lease: float
+
+
+@dataclass(frozen=True)
 class OpenDelivery:
     """A delivery whose lock this worker holds (`token`); `delivery` is None when it is gone."""
 
@@ -118,67 +130,37 @@ class DeliveryStore:
         "store_message": _STORE_MESSAGE,
     }
 
-
     async def settle_window(
-        self,
-        order_id: str,
-        line_ids: tuple[str, ...],
-        invoice: Invoice | None,
-        *,
-        recipients: dict[str, list[dict[str, str]]],
-        locale: str,
-        states: dict[str, RecipientState],
-        now: datetime,
-        lease: float,
+        self, order_id: str, line_ids: tuple[str, ...], invoice: Invoice | None, settlement: Settlement
     ) -> str | None:
         """Settle the lines atomically; returns the invoice number, "" when nothing was billable,
-        or None when another worker settled them first. The new delivery is claimed until `lease`."""
-        return await self._settle(self.keys.settled(order_id), line_ids, invoice,
-                                  recipients=recipients, locale=locale, states=states, now=now, lease=lease)
+        or None when another worker settled them first."""
+        return await self._settle(self.keys.settled(order_id), line_ids, invoice, settlement)
 
     async def settle_periods(
-        self,
-        subscription_id: str,
-        period_keys: tuple[str, ...],
-        invoice: Invoice,
-        *,
-        recipients: dict[str, list[dict[str, str]]],
-        locale: str,
-        states: dict[str, RecipientState],
-        now: datetime,
-        lease: float,
+        self, subscription_id: str, period_keys: tuple[str, ...], invoice: Invoice, settlement: Settlement
     ) -> str | None:
         """Settle later billing periods atomically (same script as a window: no period invoiced
         twice, numbers without gaps); returns the invoice number, or None when another worker
-        settled any of them first. The new delivery is claimed until `lease`."""
-        return await self._settle(self.keys.subscription_periods(subscription_id), period_keys, invoice,
-                                  recipients=recipients, locale=locale, states=states, now=now, lease=lease)
+        settled any of them first."""
+        return await self._settle(self.keys.subscription_periods(subscription_id), period_keys, invoice, settlement)
 
     async def _settle(
-        self,
-        settled_key: str,
-        line_ids: tuple[str, ...],
-        invoice: Invoice | None,
-        *,
-        recipients: dict[str, list[dict[str, str]]],
-        locale: str,
-        states: dict[str, RecipientState],
-        now: datetime,
-        lease: float,
+        self, settled_key: str, line_ids: tuple[str, ...], invoice: Invoice | None, settlement: Settlement
     ) -> str | None:
         result = await self._script("settle_window",
             keys=[settled_key, self.keys.invoice_seq, self.keys.invoices, self.keys.due, self.keys.deliveries,
                   self.keys.leased],
             args=[
                 self.keys.prefix,
-                now.timestamp(),
+                settlement.now.timestamp(),
                 INVOICE_NUMBER_FORMAT,
                 _INVOICE.dump_json(invoice) if invoice else "",
-                json.dumps(recipients),
+                json.dumps(settlement.recipients),
                 json.dumps(list(line_ids)),
-                locale,
-                json.dumps({a: _state_json(s) for a, s in states.items()}),
-                repr(lease),
+                settlement.locale,
+                json.dumps({a: _state_json(s) for a, s in settlement.states.items()}),
+                repr(settlement.lease),
             ],
         )
         if result is None:

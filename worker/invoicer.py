@@ -11,6 +11,7 @@ from functools import partial
 from worker.app import App
 from worker.countries import default_locale
 from worker.delivery import RecipientState
+from worker.delivery_store import Settlement
 from worker.due import window_member
 from worker.invoicing import plan_invoices
 from worker.locales import choose_locale
@@ -41,7 +42,7 @@ def initial_states(recipients: Recipients) -> dict[str, RecipientState]:
 
 
 async def settle_invoice(
-    settle: Callable[..., Awaitable[str | None]],
+    settle: Callable[[Invoice | None, Settlement], Awaitable[str | None]],
     invoice: Invoice | None,
     billing_contact: Contact,
     account: Account | None,
@@ -55,14 +56,8 @@ async def settle_invoice(
     recipients = resolve_recipients(billing_contact, account)
     locale = choose_locale(billing_contact.locale, default_locale(account.country if account else None))
     lease = now.timestamp() + lease_s
-    number = await settle(
-        invoice,
-        recipients=recipients_payload(recipients),
-        locale=locale,
-        states=initial_states(recipients),
-        now=now,
-        lease=lease,
-    )
+    settlement = Settlement(recipients_payload(recipients), locale, initial_states(recipients), now, lease)
+    number = await settle(invoice, settlement)
     return Settled(number, f"invoice:{number}", lease) if number else None
 
 

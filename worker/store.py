@@ -38,6 +38,8 @@ POOL_TIMEOUT_S = 30
 
 
 class Store(OrderStore, DeliveryStore, DueStore, RewardStore):
+    """Everything this service keeps in Redis, for one event loop (as its client is)."""
+
     def __init__(self, client: aioredis.Redis, keys: Keys, *, event_ttl_s: int = DEFAULT_EVENT_TTL_S) -> None:
         self.redis = client
         self.keys = keys
