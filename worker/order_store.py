@@ -3,6 +3,7 @@ periods read (a part of `worker.store.Store`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,6 @@ from pydantic import TypeAdapter
 
 from worker.due import period_member, window_member
 from worker.model import Account, Order
-from worker.redis_batch import Batch
 
 _ACCOUNT = TypeAdapter(Account)
 _ORDER = TypeAdapter(Order)
@@ -205,15 +205,6 @@ class OrderStore:
             pipe.delete(self.keys.event(event_id))
         await pipe.execute()
 
-    async def subscription_orders(self, subscription_id: str) -> list[Order]:
-        order_ids = sorted(m.decode() for m in await self._command("smembers", self.keys.subscription_orders(subscription_id)))
-        orders = [await self.load_order(order_id) for order_id in order_ids]
-        return [order for order in orders if order is not None]
-
-    async def load_settled_periods(self, subscription_id: str) -> dict[str, str]:
-        raw = await self._command("hgetall", self.keys.subscription_periods(subscription_id))
-        return {k.decode(): v.decode() for k, v in raw.items()}
-
     async def load_order(self, order_id: str) -> Order | None:
         body = await self._command("get", self.keys.order(order_id))
         return _ORDER.validate_json(body) if body else None
@@ -231,17 +222,17 @@ class OrderStore:
         booked order has no such line: nothing was changed)."""
         if not activations:
             return []
-        batch = Batch(self.redis)
-        for item in activations:
-            value = activation_value(item.at, item.event_id)
-            batch.script(
-                self._scripts["apply_activation"],
-                [self.keys.event(item.event_id), self.keys.order(item.order_id),
-                 self.keys.activations(item.order_id), self.keys.due],
-                [item.line_id, item.at.timestamp(), value, repr(due_at), self.event_ttl_s,
-                 window_member(item.order_id), period_member("")],
+        outcomes = await asyncio.gather(*(  # one round trip, in this order
+            self._script(
+                "apply_activation",
+                keys=[self.keys.event(item.event_id), self.keys.order(item.order_id),
+                      self.keys.activations(item.order_id), self.keys.due],
+                args=[item.line_id, item.at.timestamp(), activation_value(item.at, item.event_id), repr(due_at),
+                      self.event_ttl_s, window_member(item.order_id), period_member("")],
             )
-        return [r.decode() if isinstance(r, bytes) else str(r) for r in await batch.execute()]
+            for item in activations
+        ))
+        return [r.decode() if isinstance(r, bytes) else str(r) for r in outcomes]
 
     async def load_window(self, order_id: str) -> WindowState | None:
         """The order with all its window closing reads (one round trip), or None when not booked."""
@@ -281,7 +272,3 @@ class OrderStore:
     async def load_activations(self, order_id: str) -> dict[str, dict[str, Any]]:
         raw = await self._command("hgetall", self.keys.activations(order_id))
         return {k.decode(): activation_from(v) for k, v in raw.items()}
-
-    async def load_settled(self, order_id: str) -> dict[str, str]:
-        raw = await self._command("hgetall", self.keys.settled(order_id))
-        return {k.decode(): v.decode() for k, v in raw.items()}
