@@ -140,6 +140,11 @@ class Renderer:
                 )
             except jinja2.TemplateNotFound as exc:
                 raise TemplateMissing(kind, locale) from exc
+            for template in (templates.subject, templates.text, templates.html):
+                # A template's globals are a ChainMap over the environment's, copied key by key
+                # into every render's context (~5% of a render); a plain dict copies at C speed.
+                # The environment's globals are complete before any template loads.
+                template.globals = dict(template.globals)
             self._templates[(kind, locale)] = templates
             return templates
 
