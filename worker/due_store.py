@@ -78,6 +78,11 @@ class DueStore:
         """Claimed members not finished yet (in flight, or held by a worker that died)."""
         return await self._command("zcard", self.keys.leased)
 
+    async def next_due_at(self) -> float | None:
+        """The earliest due time in the index (a claimed member's is its lease's end), or None."""
+        first = await self._command("zrange", self.keys.due, 0, 0, withscores=True)
+        return first[0][1] if first else None
+
     async def due_score(self, member: str) -> float | None:
         return await self._command("zscore", self.keys.due, member)
 

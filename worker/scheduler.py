@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 #: Due members claimed per look.
 CLAIM_BATCH = 500
+#: Shortest wait between two looks (s): what falls due meanwhile is claimed, and sent, together.
+MIN_LOOK_INTERVAL_S = 0.1
 
 
 class Scheduler:
@@ -53,10 +55,22 @@ class Scheduler:
                     log.exception("scheduler tick failed; retrying")
                     claimed = 0
                 if claimed < CLAIM_BATCH:
-                    self._stop.wait(self.app.settings.scheduler_interval_s)
+                    self._stop.wait(loop.run_until_complete(self._until_next_look()))
         finally:
             loop.run_until_complete(self.app.aclose())
             loop.close()
+
+    async def _until_next_look(self) -> float:
+        """Seconds to wait: until the next member falls due, within [MIN_LOOK_INTERVAL_S,
+        scheduler_interval_s], so a window closes when due rather than at the next round look."""
+        interval = self.app.settings.scheduler_interval_s
+        try:
+            next_at = await self.app.store.next_due_at()
+        except Exception:  # Redis down: the next tick says so
+            return interval
+        if next_at is None:
+            return interval
+        return min(interval, max(MIN_LOOK_INTERVAL_S, next_at - self.app.clock().timestamp()))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="invoice-worker-scheduler", daemon=True)
