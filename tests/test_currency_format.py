@@ -15,7 +15,8 @@ from worker.currency_format import CurrencyFormat, currency_format
 from worker.locales import SUPPORTED_LOCALES, babel_locale
 from worker.payment_options import CARD_LIMITS_FILE
 
-#: Every currency an invoice can be in, and a few with unusual digits (none, three, four).
+#: Every currency an invoice can be in, and a few with unusual digits (none, three, four);
+#: "XXX" is ISO 4217's real code for "no currency" (CLDR gives it no digits rule of its own).
 CURRENCIES = sorted(
     {facts["currency"] for facts in json.loads(COUNTRIES_FILE.read_text(encoding="utf-8")).values() if "currency" in facts}
     | set(json.loads(CARD_LIMITS_FILE.read_text(encoding="utf-8")))
