@@ -1,4 +1,5 @@
-"""Amounts formatted with Babel's data looked up once read exactly as babel.numbers.format_currency writes them."""
+"""Amounts formatted with Babel's data looked up once read exactly as babel.numbers.format_currency writes them,
+with the currency's ISO 4217 decimals (worker.money) where CLDR's display digits differ."""
 
 from __future__ import annotations
 
@@ -8,19 +9,20 @@ from decimal import Decimal
 
 import pytest
 from babel import Locale
-from babel.numbers import format_currency, parse_pattern
+from babel.numbers import format_currency, get_currency_precision, parse_pattern
 
 from worker.countries import COUNTRIES_FILE
 from worker.currency_format import CurrencyFormat, currency_format
 from worker.locales import SUPPORTED_LOCALES, babel_locale
+from worker.money import minor_unit_digits
 from worker.payment_options import CARD_LIMITS_FILE
 
-#: Every currency an invoice can be in, and a few with unusual digits (none, three, four);
-#: "XXX" is ISO 4217's real code for "no currency" (CLDR gives it no digits rule of its own).
+#: Every currency an invoice can be in, and a few with unusual digits (none, three, four), and
+#: some whose CLDR display digits differ from ISO 4217's minor unit (COP, HUF, IDR, IQD).
 CURRENCIES = sorted(
     {facts["currency"] for facts in json.loads(COUNTRIES_FILE.read_text(encoding="utf-8")).values() if "currency" in facts}
     | set(json.loads(CARD_LIMITS_FILE.read_text(encoding="utf-8")))
-    | {"USD", "EUR", "JPY", "KRW", "BHD", "KWD", "CLF", "XXX"}
+    | {"USD", "EUR", "JPY", "KRW", "BHD", "KWD", "CLF", "COP", "HUF", "IDR", "IQD"}
 )
 #: Locales beyond the supported ones whose patterns differ (Indian grouping, currency after the
 #: number, apostrophe groups, other numbering systems), so that a new supported locale is covered.
@@ -47,8 +49,37 @@ def test_every_amount_in_every_currency_reads_as_babel_writes_it(locale: str) ->
     for currency in CURRENCIES:
         formatted = currency_format(cldr, currency)
         for amount in amounts():
-            # When an amount is formatted, then it is exactly what Babel's format_currency returns
-            assert formatted(amount) == format_currency(amount, currency, locale=cldr), (locale, currency, amount)
+            # When an amount is formatted, then it is exactly what Babel's format_currency returns,
+            # told to show the currency's ISO 4217 decimals
+            expected = babel_with_iso_digits(amount, currency, cldr)
+            assert formatted(amount) == expected, (locale, currency, amount)
+            if minor_unit_digits(currency) == get_currency_precision(currency):
+                assert expected == format_currency(amount, currency, locale=cldr), (locale, currency, amount)
+
+
+def babel_with_iso_digits(amount: Decimal | int | float | str, currency: str, cldr: Locale) -> str:
+    """Babel's own formatting of the locale's standard currency pattern, with ISO 4217's decimals."""
+    digits = minor_unit_digits(currency)
+    zeros = "." + "0" * digits if digits else ""
+    pattern = cldr.currency_formats["standard"].pattern.replace(".00", zeros)
+    return format_currency(Decimal(str(amount)), currency, format=pattern, locale=cldr, currency_digits=False)
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "amount", "shown"),
+    [
+        ("es-CO", "COP", "2124000.5", "$2.124.000,50"),
+        ("hu-HU", "HUF", "1234.56", "1\xa0234,56\xa0Ft"),
+        ("ja-JP", "JPY", "250001", "￥250,001"),
+        ("ar-IQ", "IQD", "12.345", "\u200f12.345\xa0د.ع.\u200f"),
+    ],
+)
+def test_an_amount_shows_the_decimals_it_was_rounded_to(locale: str, currency: str, amount: str, shown: str) -> None:
+    # Given a currency whose CLDR display digits differ from its ISO 4217 minor unit (COP, HUF: 0 vs 2)
+    # When an amount rounded to its minor unit is formatted
+    formatted = currency_format(babel_locale(locale), currency)(Decimal(amount))
+    # Then its cents (or none, for JPY) are shown, as the invoice rounded them
+    assert formatted == shown
 
 
 def test_a_pattern_naming_the_currency_in_words_is_left_to_babel(monkeypatch: pytest.MonkeyPatch) -> None:

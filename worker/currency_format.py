@@ -6,20 +6,22 @@ and then applies the pattern: ~25 µs an amount, about ten amounts an invoice em
 :class:`CurrencyFormat` looks all of that up once per (locale, currency), from Babel's CLDR data,
 and applies the pattern as ``NumberPattern.apply`` does. Patterns with anything that lookup-once
 does not cover (scientific or significant-digit notation, a scale, the currency's plural name,
-unbalanced quotes) and non-finite values are handed to ``format_currency`` itself.
+unbalanced quotes) and non-finite values are handed to Babel's ``NumberPattern.apply`` itself.
+The decimals are the currency's ISO 4217 minor unit (``worker.money``), not CLDR's digits.
 ``tests/test_currency_format.py`` checks the two agree for every supported locale and currency.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from decimal import Decimal
 from functools import lru_cache
 
+from worker.money import minor_unit_digits
+
 from babel import Locale
 from babel.numbers import (
-    format_currency,
-    get_currency_precision,
     get_currency_symbol,
     get_decimal_symbol,
     get_group_symbol,
@@ -34,7 +36,8 @@ def _unquote(text: str) -> str:
 
 
 class CurrencyFormat:
-    """``format_currency(amount, currency, locale=locale)`` for one locale and currency."""
+    """``format_currency(amount, currency, locale=locale)`` for one locale and currency, with
+    the currency's ISO 4217 decimals (``worker.money``) in place of CLDR's."""
 
     def __init__(self, locale: Locale, currency: str) -> None:
         self._locale = locale
@@ -48,7 +51,11 @@ class CurrencyFormat:
             or pattern.scale
             or any("¤¤¤" in affix or affix.count("'") % 2 for affix in affixes)
         )
-        digits = get_currency_precision(currency)
+        # The invoice's decimals (ISO 4217, worker.money), not CLDR's display digits: an amount
+        # rounded to cents is shown with its cents in every locale.
+        digits = minor_unit_digits(currency)
+        self._pattern = copy.copy(pattern)
+        self._pattern.frac_prec = (digits, digits)
         self._quantum = Decimal(10) ** -digits
         self._digits = digits
         self._min_int_digits = pattern.int_prec[0]
@@ -69,7 +76,7 @@ class CurrencyFormat:
         """The formatted amount; raises ``decimal.InvalidOperation`` for a string that is no number."""
         value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
         if self._babel_only or not value.is_finite():
-            return format_currency(value, self._currency, locale=self._locale)
+            return self._pattern.apply(value, self._locale, currency=self._currency, currency_digits=False)
         negative = int(value.is_signed())
         integer, _, fraction = f"{abs(value).normalize().quantize(self._quantum):f}".partition(".")
         return self._prefixes[negative] + self._grouped(integer) + self._fraction(fraction) + self._suffixes[negative]

@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
-from babel.numbers import list_currencies
+
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -29,17 +29,13 @@ from pydantic import (
 from worker import model
 from worker.card_numbers import redact_card_numbers
 from worker.errors import InvalidEvent
+from worker.money import MINOR_UNITS
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
-@lru_cache(maxsize=1)
-def _known_currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
-
-
 def _currency(value: str) -> str:
-    if value not in _known_currencies():
+    if value not in MINOR_UNITS:
         raise ValueError(f"unknown ISO 4217 currency {value!r}")
     return value
 
