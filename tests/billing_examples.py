@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from worker.model import Account, Contact, Order, OrderLine
+from worker.domain.model import Account, Contact, Order, OrderLine
 
 ELS = Contact(name="Els de Vries", email="els@acme.example", locale="nl-NL")
 

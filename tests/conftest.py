@@ -15,8 +15,8 @@ import redis
 from certs import TlsMaterial, make_test_tls
 from smtp_doubles import ScriptedSmtpServer
 
-from worker.embedded_redis import start_embedded_redis
-from worker.local_smtp import LocalSmtpServer
+from worker.dev.embedded_redis import start_embedded_redis
+from worker.dev.local_smtp import LocalSmtpServer
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from worker.model import Contact, Invoice, InvoiceLine
+from worker.domain.model import Contact, Invoice, InvoiceLine
 
 #: The billing contact named on order O-1.
 ELS = Contact(name="Els de Vries", email="els@acme.example", locale="nl-NL")

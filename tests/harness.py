@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from settings import Settings
-from worker.app import App
-from worker.ingest import IngestReport, ingest_lines
-from worker.runner import Pipeline, make_pipeline, run
-from worker.status import collect_dead_letters, collect_status
+from worker.settings import Settings
+from worker.services.context import App
+from worker.services.ingest import IngestReport, ingest_lines
+from worker.runtime.runner import Pipeline, make_pipeline, run
+from worker.services.status import collect_dead_letters, collect_status
 
 
 class FakeClock:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from worker.bench import BenchFailed, BenchOptions, run_bench, verify
-from worker.bench_sink import message_id_of
+from bench.pipeline import BenchFailed, BenchOptions, run_bench, verify
+from bench.sink import message_id_of
 
 
 def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_once(redis_url, tmp_path, monkeypatch):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 
-from worker.bench_render import build_invoice_email, invoice_emails, main
-from worker.locales import SUPPORTED_LOCALES
+from bench.render import build_invoice_email, invoice_emails, main
+from worker.domain.locales import SUPPORTED_LOCALES
 
 
 def test_the_invoices_vary_like_the_benchmarks():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from babel.support import NullTranslations
 
-from worker.bidi import FSI, PDI, RLM, IsolatingTranslations, isolate_placeholders, right_to_left_lines
+from worker.emails.bidi import FSI, PDI, RLM, IsolatingTranslations, isolate_placeholders, right_to_left_lines
 
 
 def test_every_non_blank_line_opens_right_to_left_once() -> None:

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from billing_examples import order, order_line
 
-from worker.billing import Period, add_months, billing_periods, charge, due_date, priced_line, service_months
+from worker.domain.billing import Period, add_months, billing_periods, charge, due_date, priced_line, service_months
 
 
 def test_whole_calendar_months_count_one_each_and_a_partial_month_by_its_days() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from worker.bounce_policy import decide_bounce
-from worker.bounce_reports import Action, ReportKind, classify_bounce
-from worker.delivery import RecipientState
-from worker.smtp_replies import Outcome
+from worker.domain.bounce_policy import decide_bounce
+from worker.domain.bounce_reports import Action, ReportKind, classify_bounce
+from worker.domain.delivery import RecipientState
+from worker.domain.smtp_replies import Outcome
 
 BOUNCES = Path(__file__).resolve().parent.parent / "fixtures" / "bounces"
 ACCEPTED = RecipientState(address="els@acme.example", role="to", state=Outcome.ACCEPTED, reply="250 OK", attempts=1)

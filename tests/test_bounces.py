@@ -12,10 +12,10 @@ import pytest
 from contract_events import contract_example, service_activated
 from harness import Harness, make_settings
 
-from worker.bounce_listener import BounceListener
+from worker.inbound.listener import BounceListener
 from worker.errors import UnsafeBounceConfiguration
-from worker.local_smtp import find_free_port
-from worker.runner import run
+from worker.dev.local_smtp import find_free_port
+from worker.runtime.runner import run
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 BOUNCES = Path(__file__).resolve().parent.parent / "fixtures" / "bounces"

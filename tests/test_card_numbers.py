@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.card_numbers import REDACTED_CARD, luhn_valid, redact_card_numbers
+from worker.domain.card_numbers import REDACTED_CARD, luhn_valid, redact_card_numbers
 
 
 @pytest.mark.parametrize(

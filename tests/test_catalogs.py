@@ -16,12 +16,12 @@ from babel.dates import format_date, format_skeleton
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from settings import Settings
-from worker.bidi import RLM
-from worker.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
-from worker.model import RenderedEmail
-from worker.preview import preview_context
-from worker.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, render
+from worker.settings import Settings
+from worker.emails.bidi import RLM
+from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
+from worker.domain.model import RenderedEmail
+from worker.emails.preview import preview_context
+from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, render
 from babel.numbers import format_currency, format_percent
 
 KINDS = sorted(p.name for p in DEFAULT_TEMPLATES_DIR.iterdir() if p.is_dir() and p.name[0] != "_")

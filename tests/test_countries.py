@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from worker.countries import countries, default_locale
-from worker.locales import SUPPORTED_LOCALES, babel_locale, catalog_language, choose_locale, normalize_locale
-from worker.money import MINOR_UNITS, minor_unit_digits
-from worker.payment_options import ONLINE_METHODS, REMITTANCE_FIELDS, card_limits
+from worker.data.countries import countries, default_locale
+from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language, choose_locale, normalize_locale
+from worker.domain.money import MINOR_UNITS, minor_unit_digits
+from worker.data.countries import card_limits
+from worker.domain.payments import ONLINE_METHODS, REMITTANCE_FIELDS
 
 COUNTRIES = sorted(countries())
 KNOWN_CURRENCIES = set(MINOR_UNITS)

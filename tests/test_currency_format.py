@@ -1,5 +1,5 @@
 """Amounts formatted with Babel's data looked up once read exactly as babel.numbers.format_currency writes them,
-with the currency's ISO 4217 decimals (worker.money) where CLDR's display digits differ."""
+with the currency's ISO 4217 decimals (worker.domain.money) where CLDR's display digits differ."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, parse_pattern
 
-from worker.countries import COUNTRIES_FILE
-from worker.currency_format import CurrencyFormat, currency_format
-from worker.locales import SUPPORTED_LOCALES, babel_locale
-from worker.money import minor_unit_digits
-from worker.payment_options import CARD_LIMITS_FILE
+from worker.data.countries import COUNTRIES_FILE
+from worker.emails.currency_format import CurrencyFormat, currency_format
+from worker.domain.locales import SUPPORTED_LOCALES, babel_locale
+from worker.domain.money import minor_unit_digits
+from worker.data.countries import CARD_LIMITS_FILE
 
 #: Every currency an invoice can be in, and a few with unusual digits (none, three, four), and
 #: some whose CLDR display digits differ from ISO 4217's minor unit (COP, HUF, IDR, IQD).

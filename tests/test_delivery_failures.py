@@ -9,7 +9,7 @@ import pytest
 from contract_events import contract_example
 from harness import Harness, make_settings
 
-from worker.status import format_status
+from worker.services.status import format_status
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 BILLING, DUNNING, RELATIONSHIP = "els@acme.example", "ar@acme.example", "jan@acme.example"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from worker.embedded_redis import (
+from worker.dev.embedded_redis import (
     EmbeddedRedisError,
     redis_server_binary,
     start_embedded_redis,

@@ -11,7 +11,7 @@ import pytest
 from contract_events import account_updated, contract_example, order_booked, service_activated
 
 from worker.errors import InvalidEvent
-from worker.events import json_schema, parse_event, parse_event_json, redact
+from worker.contract.events import json_schema, parse_event, parse_event_json, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "schema" / "events.schema.json"

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from settings import Settings
-from worker.gallery import write_gallery
-from worker.locales import SUPPORTED_LOCALES
-from worker.preview import PREVIEW_CONTEXTS
+from worker.settings import Settings
+from worker.emails.gallery import write_gallery
+from worker.domain.locales import SUPPORTED_LOCALES
+from worker.emails.preview import PREVIEW_CONTEXTS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from worker.invoicing import plan_invoices
-from worker.model import Account, Contact, Order, OrderLine
+from worker.domain.invoicing import plan_invoices
+from worker.domain.model import Account, Contact, Order, OrderLine
 
 ORDER = Order(
     order_id="O-1", account_id="A-1", subscription_id="S-1",

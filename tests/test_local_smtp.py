@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiosmtplib
 
-from worker.local_smtp import LocalSmtpServer
+from worker.dev.local_smtp import LocalSmtpServer
 
 SAFE_FILE_NAME = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-\d{6}-[A-Za-z0-9.@+_-]+\.eml$")
 
@@ -141,7 +141,7 @@ def test_runs_in_its_own_process_until_sigterm(tmp_path: Path) -> None:
     # Given
     out_dir = tmp_path / "outbox"
     process = subprocess.Popen(
-        [sys.executable, "-m", "worker.local_smtp", "--out", str(out_dir), "--port", "0"],
+        [sys.executable, "-m", "worker.dev.local_smtp", "--out", str(out_dir), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -7,7 +7,7 @@ import logging
 import babel
 import pytest
 
-from worker.locales import (
+from worker.domain.locales import (
     DEFAULT_LOCALE,
     SUPPORTED_LOCALES,
     babel_locale,
@@ -136,7 +136,7 @@ def test_traditional_chinese_readers_are_not_sent_simplified_chinese(tag: str) -
 
 def test_a_fallback_is_logged_once_per_asked_and_chosen_pair(caplog: pytest.LogCaptureFixture) -> None:
     # Given a contact locale no catalog serves (unique to this test, the log is per process)
-    caplog.set_level(logging.WARNING, logger="worker.locales")
+    caplog.set_level(logging.WARNING, logger="worker.domain.locales")
 
     # When it is chosen for three emails, and another pair once
     for _ in range(3):
@@ -144,7 +144,7 @@ def test_a_fallback_is_logged_once_per_asked_and_chosen_pair(caplog: pytest.LogC
     assert choose_locale("sv-FI", "de-AT") == "de-DE"
 
     # Then each (asked, chosen) pair is logged once, naming both
-    messages = [r.getMessage() for r in caplog.records if r.name == "worker.locales"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "worker.domain.locales"]
     assert messages == [
         "locale 'sv-FI' is not supported; writing in 'en-US' instead",
         "locale 'sv-FI' is not supported; writing in 'de-DE' instead",
@@ -152,8 +152,8 @@ def test_a_fallback_is_logged_once_per_asked_and_chosen_pair(caplog: pytest.LogC
 
 
 def test_a_supported_locale_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="worker.locales")
+    caplog.set_level(logging.WARNING, logger="worker.domain.locales")
     for locale in SUPPORTED_LOCALES:
         assert choose_locale(locale, None) == locale
     assert choose_locale(None, None) == DEFAULT_LOCALE
-    assert not [r for r in caplog.records if r.name == "worker.locales"]
+    assert not [r for r in caplog.records if r.name == "worker.domain.locales"]

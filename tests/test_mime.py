@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from settings import Settings
+from worker.settings import Settings
 from worker.errors import HeaderInjection
-from worker.mime import MAX_HEADER_LINE, build_message
-from worker.model import Contact, Recipients, RenderedEmail
-from worker.preview import preview_context
-from worker.rendering import render
+from worker.emails.mime import MAX_HEADER_LINE, build_message
+from worker.domain.model import Contact, Recipients, RenderedEmail
+from worker.emails.preview import preview_context
+from worker.emails.rendering import render
 
 SENT_AT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 RENDERED = RenderedEmail(

@@ -10,12 +10,12 @@ import jinja2
 import mjml
 import pytest
 
-from settings import Settings
-from worker import mjml_layout
-from worker.locales import SUPPORTED_LOCALES
-from worker.model import Contact
-from worker.preview import PREVIEW_CONTEXTS, preview_context
-from worker.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer
+from worker.settings import Settings
+from worker.emails import mjml_layout
+from worker.domain.locales import SUPPORTED_LOCALES
+from worker.domain.model import Contact
+from worker.emails.preview import PREVIEW_CONTEXTS, preview_context
+from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer
 
 #: Customer-supplied text that looks like markup and like template code.
 HOSTILE = "<script>alert(\"x\")</script> & 'q' {{ 7*7 }} {% if %} é"

@@ -6,9 +6,9 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
-from worker.keys import Keys
-from worker.order_store import activation_from, activation_value
-from worker.store import Store
+from worker.store.keys import Keys
+from worker.store.orders import activation_from, activation_value
+from worker.store.store import Store
 
 NINE_AM_CET = datetime(2026, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=1)))
 

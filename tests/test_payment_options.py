@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from worker.countries import countries
-from worker.payment_options import ONLINE_METHODS, REMITTANCE_FIELDS, card_limits, payment_options
+from worker.data.countries import countries
+from worker.data.countries import card_limits
+from worker.domain.payments import ONLINE_METHODS, REMITTANCE_FIELDS, payment_options
 
 
 def options(total: str, country: str | None = "US", currency: str = "USD"):

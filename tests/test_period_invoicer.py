@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 from billing_examples import account, three_year_order
 from harness import FakeClock, make_settings
 
-from worker.app import App
-from worker.period_invoicer import invoice_periods
+from worker.services.context import App
+from worker.services.period_invoicer import invoice_periods
 
 
 async def _race(app: App, workers: int) -> list[str]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from settings import Settings
-from worker.preview import preview
+from worker.resources import fixtures_dir
+from worker.settings import Settings
+from worker.emails.preview import preview
 
 DUTCH_SUBJECTS = {
     "card_failed": "Creditcardbetaling voor factuur INV-0000001 mislukt",
@@ -27,5 +28,5 @@ def test_preview_renders_each_notice_in_dutch(kind, tmp_path):
 
 
 def test_the_rewards_preview_fixture_holds_an_example_code_not_a_real_one():
-    text = (Settings().fixtures_dir / "preview" / "rewards_code.json").read_text(encoding="utf-8")
+    text = (fixtures_dir() / "preview" / "rewards_code.json").read_text(encoding="utf-8")
     assert '"redemption_code": "PREVIEW-0000-EXAMPLE"' in text

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from worker.model import Account, Contact
-from worker.recipients import resolve_recipients
+from worker.domain.model import Account, Contact
+from worker.domain.recipients import resolve_recipients
 
 BILLING = Contact("Els de Vries", "els@acme.example", "nl-NL")
 

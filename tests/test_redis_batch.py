@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from worker.redis_batch import AutoPipeline
+from worker.store.redis_batch import AutoPipeline
 
 INCREMENT = "return redis.call('INCR', KEYS[1])"
 

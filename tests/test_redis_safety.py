@@ -12,9 +12,9 @@ import redis
 from contract_events import contract_example
 from harness import Harness, make_settings
 
-from worker.embedded_redis import start_embedded_redis
+from worker.dev.embedded_redis import start_embedded_redis
 from worker.errors import UnsafeRedis
-from worker.runner import run
+from worker.runtime.runner import run
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -18,14 +17,14 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from examples import ELS, compute_line, contract_invoice
 
-from settings import Settings
-from worker.locales import SUPPORTED_LOCALES, catalog_language
-from worker.preview import preview_context
-from worker.model import Contact
-from worker.payment_options import invoice_payment_options
-from worker.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer, render
+from worker.settings import Settings
+from worker.domain.locales import SUPPORTED_LOCALES, catalog_language
+from worker.emails.preview import preview_context
+from worker.domain.model import Contact
+from worker.data.countries import invoice_payment_options
+from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer, render
 
-PROJECT_ROOT = DEFAULT_TEMPLATES_DIR.parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POT_PATH = DEFAULT_LOCALES_DIR / "messages.pot"
 PO_PATHS = sorted(DEFAULT_LOCALES_DIR.glob("*/LC_MESSAGES/messages.po"))
 KINDS = sorted(p.name for p in DEFAULT_TEMPLATES_DIR.iterdir() if p.is_dir() and p.name[0] != "_")
@@ -258,27 +257,22 @@ def test_templates_compile_once_per_locale(tmp_path: Path) -> None:
     assert renderer.render("invoice", invoice_context(), "en-GB").subject == "changed"
 
 
-def test_the_renderer_compiles_missing_and_stale_catalogs(tmp_path: Path) -> None:
-    # Given catalogs without .mo files
+def test_the_renderer_reads_the_catalogs_as_written_and_writes_nothing(tmp_path: Path) -> None:
+    # Given a copy of the catalogs, one of them edited
     locales_dir = _copy_locales(tmp_path)
-    mo_path = locales_dir / "nl" / "LC_MESSAGES" / "messages.mo"
-    assert not mo_path.exists()
-
-    # When a renderer starts, then it compiles them
-    Renderer(DEFAULT_TEMPLATES_DIR, locales_dir)
-    assert mo_path.exists()
-
-    # Given a .po edited after its .mo was compiled
-    po_path = mo_path.with_suffix(".po")
+    po_path = locales_dir / "nl" / "LC_MESSAGES" / "messages.po"
     po_path.write_text(
         po_path.read_text(encoding="utf-8").replace('"Factuurdatum"', '"Datum van de factuur"'),
         encoding="utf-8",
     )
-    os.utime(mo_path, (1, 1))
+    before = sorted(p.relative_to(locales_dir) for p in locales_dir.rglob("*"))
 
-    # When a renderer starts, then the text comes from the recompiled catalog
+    # When a renderer renders from them, then the text is the edited catalog's
     email = Renderer(DEFAULT_TEMPLATES_DIR, locales_dir).render("invoice", invoice_context(), "nl-NL")
     assert "Datum van de factuur: 1 februari 2026" in email.text
+
+    # And nothing was written beside the catalogs (no compiled .mo in a source tree or site-packages)
+    assert sorted(p.relative_to(locales_dir) for p in locales_dir.rglob("*")) == before
 
 
 def test_the_messages_pot_is_up_to_date(tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import dramatiq
 import pytest
-from contract_events import account_updated, contact, rewards_accrued, rewards_redeemed
+from contract_events import account_updated, rewards_accrued, rewards_redeemed
 from harness import Harness, make_settings
 from redis_dump import everything_in_redis
 
-from worker.status import collect_skipped
+from worker.services.status import collect_skipped
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from worker.model import Account
-from worker.rewards import (
+from worker.domain.model import Account
+from worker.domain.rewards import (
     RedemptionRejected,
     RewardLot,
     RewardsUnavailable,

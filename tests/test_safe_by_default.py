@@ -15,15 +15,15 @@ from harness import Harness, make_settings
 from redis_dump import everything_in_redis
 from smtp_doubles import ScriptedSmtpServer
 
-from worker.app import App
-from worker.delivery import RecipientState
+from worker.services.context import App
+from worker.domain.delivery import RecipientState
 from worker.errors import HeaderInjection, UnsafeSmtpConfiguration
-from worker.mime import build_message, envelope_address
-from worker.model import Contact, Recipients, RenderedEmail
-from worker.rendering import https_url, render
-from worker.sending import deliver
-from worker.smtp import SmtpConfig, SmtpSender
-from worker.smtp_replies import Outcome, classify_reply
+from worker.emails.mime import build_message, envelope_address
+from worker.domain.model import Contact, Recipients, RenderedEmail
+from worker.emails.rendering import https_url, render
+from worker.services.sending import deliver
+from worker.transport.smtp import SmtpConfig, SmtpSender
+from worker.domain.smtp_replies import Outcome, classify_reply
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 CANARY = "canary-pw-7d1e0b9f"

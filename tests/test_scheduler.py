@@ -9,8 +9,8 @@ import pytest
 
 from harness import FakeClock, make_settings
 
-from worker.app import App
-from worker.scheduler import MIN_LOOK_INTERVAL_S, Scheduler
+from worker.services.context import App
+from worker.runtime.scheduler import MIN_LOOK_INTERVAL_S, Scheduler
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ from billing_examples import account, order, order_line, three_year_order
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.billing import charge, service_months
-from worker.money import minor_unit_exponent, round_money
-from worker.schedules import (
+from worker.domain.billing import charge, service_months
+from worker.domain.money import minor_unit_exponent, round_money
+from worker.domain.schedules import (
     activation_line,
     frequency_error,
     line_schedule,

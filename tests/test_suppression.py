@@ -11,7 +11,7 @@ from contract_events import contract_example, service_activated
 from harness import Harness, make_settings
 from test_cli import cli_env, invoke, jsonl
 
-from worker.suppression import add_suppression
+from worker.cli.suppression import add_suppression
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 DUNNING = "ar@acme.example"

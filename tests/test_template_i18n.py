@@ -7,11 +7,11 @@ import gettext
 import jinja2
 import pytest
 
-from settings import load_settings
-from worker.locales import SUPPORTED_LOCALES
-from worker.preview import PREVIEW_CONTEXTS, preview_context
-from worker.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer
-from worker.template_i18n import PretranslatingEnvironment
+from worker.settings import load_settings
+from worker.domain.locales import SUPPORTED_LOCALES
+from worker.emails.preview import PREVIEW_CONTEXTS, preview_context
+from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer
+from worker.emails.template_i18n import PretranslatingEnvironment
 
 
 class Catalog(gettext.NullTranslations):

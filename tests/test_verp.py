@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.verp import InvalidVerpToken, VerpTarget, decode_token, encode_token, parse_return_path, return_path
+from worker.domain.verp import InvalidVerpToken, VerpTarget, decode_token, encode_token, parse_return_path, return_path
 
 SECRET = b"test-secret-0123456789"
 

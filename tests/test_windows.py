@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from worker.windows import ClosedWindow, evaluate_windows
+from worker.domain.windows import ClosedWindow, evaluate_windows
 
 
 def at(day: int, month: int = 1, hour: int = 9) -> datetime:

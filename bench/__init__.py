@@ -1,0 +1,1 @@
+"""The benchmarks (README "Performance"): `python -m bench`, run from the checkout."""

@@ -1,0 +1,439 @@
+"""`invoice-worker bench`: the whole pipeline under load on this machine, against its raw limit.
+
+One run: a real Redis (embedded unless REDIS_URL), an SMTP server (`--smtp`, or the fast sink of
+`bench.sink` in its own process), N `invoice-worker run` processes; M orders across every
+locale and country fed through `ingest_lines` as producers would (accounts and orders first, then
+the activations, timed). It measures throughput, latency from an order's last activation to SMTP
+acceptance, peak RSS per worker, the raw send limit of the same SMTP client and connections,
+rendering cost, and Redis memory per open window; and it checks that every expected email
+arrived exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from worker.settings import Settings, load_settings
+from worker.services.context import App
+from bench.load import generate_orders
+from bench.raw import Envelope, measure_raw_send
+from bench.sink import read_log
+from bench.windows import measure_windows
+from worker.dev.embedded_redis import start_embedded_redis
+from worker.emails.kinds import CONTEXT_BUILDERS
+from worker.services.ingest import ingest_lines
+from worker.emails.mime import build_message, envelope_address
+from worker.emails.rendering import render
+from worker.runtime.runner import is_idle, make_pipeline
+from worker.services.sending import _envelope_sender, message_id_for, recipients_from
+
+#: The checkout: `python -m bench.sink` is run from here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Defaults sized so that one run takes under about three minutes on a 2-core machine.
+DEFAULT_ORDERS = 2000
+DEFAULT_WORKERS = 2
+DEFAULT_WINDOW_SIZES = (1_000, 100_000)
+#: Invoices of the run rendered (render + MIME) for the rendering cost, each timed once: a worker
+#: formats mostly new amounts, so timing one invoice again would flatter the format caches.
+RENDER_SAMPLES = 1000
+#: Longest wait for set-up, for the pipeline to deliver everything, and for a process to stop (s).
+SETUP_TIMEOUT_S = 120.0
+DELIVERY_TIMEOUT_S = 600.0
+STOP_TIMEOUT_S = 30.0
+POLL_S = 0.1
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    orders: int = DEFAULT_ORDERS
+    workers: int = DEFAULT_WORKERS
+    smtp: tuple[str, int] | None = None
+    json_out: Path | None = None
+    window_sizes: tuple[int, ...] = DEFAULT_WINDOW_SIZES
+
+
+class BenchFailed(RuntimeError):
+    """The pipeline did not deliver what was expected (missing, duplicate or unaccepted emails)."""
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """VmHWM (peak resident set) of a live process, in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds a live process has used so far (/proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def _start_sink(stack: ExitStack, log_path: Path) -> tuple[int, int]:
+    sink = subprocess.Popen([sys.executable, "-m", "bench.sink", "--log", str(log_path)],
+                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    stack.callback(_stop_process, sink)
+    ready = sink.stdout.readline().split() if sink.stdout else []
+    if len(ready) != 2 or ready[0] != "ready":
+        raise BenchFailed(f"the SMTP sink did not start: {ready!r}")
+    return int(ready[1]), sink.pid
+
+
+def _stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _start_workers(stack: ExitStack, settings: Settings, count: int, log_dir: Path) -> list[subprocess.Popen]:
+    env = {**os.environ, "REDIS_URL": settings.redis_url or "", "REDIS_PREFIX": settings.redis_prefix,
+           "SMTP_HOST": settings.smtp_host or "", "SMTP_PORT": str(settings.smtp_port),
+           "SMTP_TLS": settings.smtp_tls, "MAIL_FROM": settings.mail_from, "LOG_LEVEL": "WARNING"}
+    workers = []
+    for n in range(count):
+        log = stack.enter_context(open(log_dir / f"worker-{n}.log", "w"))
+        process = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=PROJECT_ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        stack.callback(_stop_process, process)
+        workers.append(process)
+    return workers
+
+
+def redis_command_calls(url: str) -> Counter:
+    """Calls per command so far (INFO commandstats), to count round trips per email."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return Counter({name.removeprefix("cmdstat_"): stats["calls"] for name, stats in client.info("commandstats").items()})
+    finally:
+        client.close()
+
+
+def _wait(predicate, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise BenchFailed(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(POLL_S)
+
+
+def _ingest(pipeline, events: list[dict[str, Any]]) -> None:
+    report = ingest_lines(pipeline, [json.dumps(e) for e in events])
+    if report.rejections:
+        raise BenchFailed(f"generated events rejected: {report.rejections[0].error}")
+
+
+async def _deliveries(settings: Settings, run_orders: set[str]) -> dict[str, dict[str, Any]]:
+    """Message-ID -> the delivery of each invoice of the run's orders, with its recipient states."""
+    app = App(settings)
+    try:
+        store, out = app.store, {}
+        for number in await store.invoice_numbers():
+            invoice = await store.load_invoice(number)
+            if invoice is None or invoice.order_id not in run_orders:
+                continue
+            delivery_id = f"invoice:{number}"
+            delivery = await store.load_delivery(delivery_id)
+            states = await store.recipient_states(delivery_id)
+            out[message_id_for(delivery_id, settings.mail_from)] = {
+                "order_id": invoice.order_id, "delivery_id": delivery_id, "delivery": delivery,
+                "states": {a: str(s.state) for a, s in states.items()},
+                "accepted_at": max((s.updated_at or 0.0) for s in states.values()) if states else 0.0,
+            }
+        return out
+    finally:
+        await app.aclose()
+
+
+def verify(expected: dict[str, dict[str, Any]], orders: int, arrivals: list[tuple[float, str, int]] | None) -> dict[str, Any]:
+    """Every order invoiced once, every recipient accepted, every email arrived exactly once.
+
+    Raises:
+      BenchFailed: naming what is missing, extra or duplicated.
+    """
+    invoiced = Counter(d["order_id"] for d in expected.values())
+    problems = []
+    if len(invoiced) != orders or any(n != 1 for n in invoiced.values()):
+        problems.append(f"{len(invoiced)} of {orders} orders invoiced, {sum(invoiced.values())} invoices")
+    unaccepted = [mid for mid, d in expected.items() if any(s != "accepted" for s in d["states"].values())]
+    if unaccepted:
+        problems.append(f"{len(unaccepted)} deliveries with a recipient not accepted, e.g. {unaccepted[0]}")
+    result: dict[str, Any] = {"invoices": len(expected), "orders_invoiced": len(invoiced)}
+    if arrivals is not None:
+        received = Counter(mid for _, mid, _ in arrivals)
+        missing = set(expected) - set(received)
+        extra = set(received) - set(expected)
+        duplicated = [mid for mid, n in received.items() if n > 1]
+        if missing or extra or duplicated:
+            problems.append(f"sink: {len(missing)} missing, {len(extra)} unexpected, {len(duplicated)} duplicated")
+        result.update(received=len(arrivals), distinct=len(received), missing=len(missing), unexpected=len(extra),
+                      duplicated=len(duplicated))
+    if problems:
+        raise BenchFailed("; ".join(problems))
+    result["exactly_once"] = True
+    return result
+
+
+async def _render_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median ms per invoice email for render + MIME build (templates already compiled), elapsed
+    and CPU time of this thread, over distinct invoices of the run."""
+    app = App(settings)
+    try:
+        prepared = []
+        for d in deliveries[:RENDER_SAMPLES]:
+            delivery = d["delivery"]
+            context = await CONTEXT_BUILDERS[delivery["kind"]](app.store, delivery)
+            prepared.append((d["delivery_id"], delivery, context))
+    finally:
+        await app.aclose()
+
+    def build(delivery_id: str, delivery: dict[str, Any], context: dict[str, Any]) -> bytes:
+        rendered = render(delivery["kind"], context, delivery["locale"])
+        return build_message(rendered, recipients_from(delivery["recipients"]), mail_from=settings.mail_from,
+                             message_id=message_id_for(delivery_id, settings.mail_from),
+                             sent_at=datetime.fromtimestamp(delivery["created_at"], UTC))
+
+    # A worker compiles each (kind, locale) once, at start: not part of the cost per email.
+    warmed = {}
+    for item in prepared:
+        warmed.setdefault((item[1]["kind"], item[1]["locale"]), item)
+    for item in warmed.values():
+        build(*item)
+    wall, cpu = [], []
+    for item in prepared:
+        started, started_cpu = time.perf_counter_ns(), time.thread_time_ns()
+        build(*item)
+        cpu.append((time.thread_time_ns() - started_cpu) / 1e6)
+        wall.append((time.perf_counter_ns() - started) / 1e6)
+    locales = sorted({delivery["locale"] for _, delivery, _ in prepared})
+    return {"samples": len(wall), "median_ms": median(wall) if wall else None, "p99_ms": percentile(wall, 0.99),
+            "cpu_median_ms": median(cpu) if cpu else None, "cpu_p99_ms": percentile(cpu, 0.99), "locales": locales}
+
+
+def _raw_envelopes(settings: Settings, deliveries: list[dict[str, Any]]) -> list[Envelope]:
+    app = App(settings)
+    mail_from = _envelope_sender(app)
+    return [
+        Envelope(mail_from, [envelope_address(a) for a in d["states"]], d["delivery"]["message"])
+        for d in deliveries
+    ]
+
+
+def run_bench(options: BenchOptions) -> dict[str, Any]:
+    """Run the benchmark; returns the report (also written to `options.json_out`).
+
+    Raises:
+      BenchFailed: the emails that arrived are not exactly the expected ones, once each.
+    """
+    tag = uuid.uuid4().hex[:8]
+    with ExitStack() as stack:
+        work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="iw-bench-")))
+        base = load_settings()
+        redis_url = base.redis_url
+        processes: dict[str, int] = {"bench (ingest)": os.getpid()}
+        if not redis_url:
+            server = start_embedded_redis(work_dir / "redis")
+            stack.callback(server.stop)
+            if server.pid:
+                processes["redis"] = server.pid
+            redis_url = server.url
+        sink_log = None
+        if options.smtp is None:
+            sink_log = work_dir / "sink.log"
+            sink_log.touch()
+            smtp_port, processes["smtp sink"] = _start_sink(stack, sink_log)
+            smtp_host = "127.0.0.1"
+        else:
+            smtp_host, smtp_port = options.smtp
+        settings = base.model_copy(update={"redis_url": redis_url, "smtp_host": smtp_host, "smtp_port": smtp_port,
+                                           "smtp_tls": "none" if options.smtp is None else base.smtp_tls,
+                                           "redis_prefix": f"iwbench-{tag}"})
+        pipeline = make_pipeline(settings)
+        workers = _start_workers(stack, settings, options.workers, work_dir)
+        orders = generate_orders(options.orders, run_tag=tag, now=datetime.now(UTC))
+
+        # Accounts and orders first, untimed: a window whose account is missing waits for it.
+        _ingest(pipeline, [e for o in orders for e in o.setup])
+        _wait(lambda: is_idle(pipeline), SETUP_TIMEOUT_S, "accounts and orders to be applied")
+
+        ingested_at: dict[str, float] = {}
+        calls_before = redis_command_calls(redis_url)
+        processes.update({f"worker {n}": w.pid for n, w in enumerate(workers)})
+        cpu_before = {name: cpu_s(pid) for name, pid in processes.items()}
+        started = time.time()
+        for order in orders:
+            _ingest(pipeline, order.activations)
+            ingested_at[order.order_id] = time.time()
+        ingest_s = time.time() - started
+        sink_lines = lambda: len(read_log(sink_log)) if sink_log else 0  # noqa: E731
+        if sink_log is not None:
+            _wait(lambda: sink_lines() >= options.orders, DELIVERY_TIMEOUT_S, "every email to reach the sink")
+        _wait(lambda: is_idle(pipeline), DELIVERY_TIMEOUT_S, "the pipeline to finish")
+        rss = [peak_rss_mb(w.pid) for w in workers]
+        # CPU per email of each process over the timed phase: where the machine's time went.
+        cpu_ms = {name: round((after - before) * 1000 / options.orders, 2)
+                  for name, pid in processes.items()
+                  if (before := cpu_before[name]) is not None and (after := cpu_s(pid)) is not None}
+        calls = redis_command_calls(redis_url) - calls_before
+        arrivals = read_log(sink_log) if sink_log else None
+
+        expected = asyncio.run(_deliveries(settings, {o.order_id for o in orders}))
+        checked = verify(expected, options.orders, arrivals)
+        by_message = {mid: d for mid, d in expected.items()}
+        if arrivals is not None:
+            accepted_at = {mid: at for at, mid, _ in arrivals}
+        else:
+            accepted_at = {mid: d["accepted_at"] for mid, d in by_message.items()}
+        latencies = [accepted_at[mid] - ingested_at[d["order_id"]] for mid, d in by_message.items()]
+        elapsed_s = max(accepted_at.values()) - started
+        throughput = options.orders / elapsed_s
+        # Once emails flow: from the first acceptance to the last. The end-to-end figure above
+        # also holds the wait before the first invoice (EVENT_GATHER_S, then a scheduler look).
+        flow_s = max(accepted_at.values()) - min(accepted_at.values())
+        flowing = (options.orders - 1) / flow_s if flow_s > 0 else float("nan")
+        for process in workers:
+            _stop_process(process)
+
+        deliveries = list(by_message.values())
+        before_raw = sink_lines()
+        raw = measure_raw_send(App(settings).smtp, _raw_envelopes(settings, deliveries), options.workers)
+        if sink_log is not None and sink_lines() - before_raw != raw.messages:
+            raise BenchFailed(f"raw send: {sink_lines() - before_raw} of {raw.messages} messages arrived")
+        rendering = asyncio.run(_render_cost(settings, deliveries))
+        windows = [asdict(asyncio.run(measure_windows(settings, n, tag=tag))) for n in options.window_sizes]
+
+        report = {
+            "machine": machine(),
+            "options": {"orders": options.orders, "workers": options.workers,
+                        "smtp": "bench sink" if options.smtp is None else f"{smtp_host}:{smtp_port}",
+                        "smtp_connections_per_worker": settings.smtp_connections,
+                        "worker_threads": settings.worker_threads,
+                        "event_gather_s": getattr(settings, "event_gather_s", 0.0)},
+            "verification": checked,
+            "pipeline": {"emails": options.orders, "elapsed_s": elapsed_s, "emails_per_s": throughput, "flowing_emails_per_s": flowing,
+                         "ingest_s": ingest_s, "latency_p50_s": percentile(latencies, 0.5),
+                         "latency_p99_s": percentile(latencies, 0.99)},
+            "raw_send": {**asdict(raw), "emails_per_s": raw.emails_per_s},
+            "pipeline_to_raw_ratio": throughput / raw.emails_per_s if raw.emails_per_s else None,
+            "worker_peak_rss_mb": rss,
+            "cpu_ms_per_email": cpu_ms,
+            # Every client of the server counts (the bench's own ingest included): exact on the
+            # embedded Redis, an upper bound on a shared one.
+            "redis": {"commands_per_email": sum(calls.values()) / options.orders,
+                      "top_commands_per_email": {k: v / options.orders for k, v in calls.most_common(8)}},
+            "rendering": rendering,
+            "windows": windows,
+        }
+        if base.redis_url:  # a shared Redis: leave it as it was found
+            stack.callback(_drop_prefix, settings)
+    if options.json_out:
+        options.json_out.parent.mkdir(parents=True, exist_ok=True)
+        options.json_out.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def _drop_prefix(settings: Settings) -> None:
+    """Remove the run's keys from an external Redis."""
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url or "")
+    try:
+        for key in client.scan_iter(match=f"{settings.redis_prefix}:*", count=5000):
+            client.unlink(key)
+    finally:
+        client.close()
+
+
+def format_report(report: dict[str, Any]) -> str:
+    p, raw, r = report["pipeline"], report["raw_send"], report["rendering"]
+    m = report["machine"]
+    rows = [
+        ("machine", f"{m['nproc']} x {m['cpu_model']}, Python {m['python']}"),
+        ("load", f"{report['options']['orders']} invoice emails, {report['options']['workers']} worker(s), "
+                 f"{report['options']['smtp']}"),
+        ("exactly once", f"{report['verification']['invoices']} invoices, all accepted, none missing or duplicated"),
+        ("pipeline throughput", f"{p['emails_per_s']:.1f} emails/s ({p['elapsed_s']:.1f} s)"),
+        ("  once flowing", f"{p['flowing_emails_per_s']:.1f} emails/s (first to last acceptance)"),
+        ("raw send limit", f"{raw['emails_per_s']:.1f} emails/s ({raw['elapsed_s']:.1f} s)"),
+        ("pipeline / raw", f"{report['pipeline_to_raw_ratio']:.0%}"),
+        ("latency p50 / p99", f"{p['latency_p50_s']:.2f} s / {p['latency_p99_s']:.2f} s"),
+        ("render + MIME median", f"{r['median_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms; CPU {r['cpu_median_ms']:.2f} ms)"),
+        ("Redis commands / email", f"{report['redis']['commands_per_email']:.0f} (inside Lua scripts too)"),
+        ("CPU ms / email", ", ".join(f"{k} {v:.1f}" for k, v in report["cpu_ms_per_email"].items())),
+        ("worker peak RSS", ", ".join(f"{v:.0f} MB" if v else "?" for v in report["worker_peak_rss_mb"])),
+    ]
+    for w in report["windows"]:
+        rows.append((f"Redis per window @{w['windows']:,}",
+                     f"{w['bytes_per_window']:.0f} B; due lookup {w['due_lookup_median_us']:.0f} us"))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def parse_smtp(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--smtp must be HOST:PORT, not {value!r}")
+    return host, int(port)
+
+
+def main_from_args(args) -> int:
+    options = BenchOptions(
+        orders=args.orders, workers=args.workers, smtp=parse_smtp(args.smtp) if args.smtp else None,
+        json_out=Path(args.json) if args.json else None,
+        window_sizes=tuple(int(n) for n in args.windows.split(",") if n),
+    )
+    try:
+        report = run_bench(options)
+    except BenchFailed as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    print(format_report(report))
+    return 0
+

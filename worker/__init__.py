@@ -1,0 +1,1 @@
+"""invoice-worker: billing events in, localized invoices and emails out, delivered once."""

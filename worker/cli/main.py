@@ -1,0 +1,234 @@
+"""The `invoice-worker` command (shared/CONTRACT.md): ingest, run, demo, status, preview."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from worker.settings import Settings, load_settings
+from worker.errors import InvoiceWorkerError
+
+log = logging.getLogger("invoice-worker")
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # dramatiq logs every worker thread's start and stop at INFO: noise for operators.
+    logging.getLogger("dramatiq").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # aiosmtpd logs every SMTP command of the local server at INFO.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.services.ingest import ingest_lines
+    from worker.runtime.runner import make_pipeline
+
+    with _environment(settings) as resolved:
+        pipeline = make_pipeline(resolved)
+        stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
+        with stream:
+            report = ingest_lines(pipeline, stream)
+    for rejection in report.rejections:
+        print(f"line {rejection.line_no}: {rejection.error}", file=sys.stderr)
+    print(f"accepted {report.accepted}, rejected {len(report.rejections)}")
+    return 1 if report.rejections else 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.runtime.runner import make_pipeline, run
+
+    with _environment(settings) as resolved:
+        run(make_pipeline(resolved), burst=args.burst, handle_signals=True)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.dev.demo import run_demo
+
+    if "log_level" not in settings.model_fields_set:
+        logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own summary
+    return run_demo(settings, out_dir=Path(args.out) if args.out else None)
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.services.status import collect_status, format_status
+
+    with _environment(settings, need_smtp=False) as resolved:
+        rows = asyncio.run(collect_status(resolved, invoice=args.invoice))
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
+    else:
+        print(format_status(rows, history=bool(args.invoice)))
+    if args.invoice and not rows:
+        print(f"no invoice {args.invoice}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.emails.preview import preview
+
+    if args.all:
+        from worker.emails.gallery import write_gallery
+
+        index, entries = write_gallery(Path(args.out), settings)
+        for entry in entries:
+            if entry.error:
+                print(f"{entry.kind} {entry.locale}: {entry.error}", file=sys.stderr)
+        print(index)
+        return 1 if any(entry.error for entry in entries) else 0
+    if not (args.kind and args.locale):
+        print("preview: give --kind and --locale, or --all", file=sys.stderr)
+        return 2
+    for path in preview(args.kind, args.locale, Path(args.out), settings):
+        print(path)
+    return 0
+
+
+def _print_entries(entries: list[dict], *, as_json: bool, line: str, noun: str) -> int:
+    """Event lists (dead letters, skipped events) as JSON, or one formatted line per entry."""
+    if as_json:
+        print(json.dumps(entries, indent=2, ensure_ascii=False))
+    else:
+        for entry in entries:
+            print(line.format(**entry))
+        print(f"{len(entries)} {noun}")
+    return 0
+
+
+def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.services.status import collect_dead_letters
+
+    with _environment(settings, need_smtp=False) as resolved:
+        entries = asyncio.run(collect_dead_letters(resolved))
+    return _print_entries(entries, as_json=args.json, line="{at}  {event_id}  {type}  {field}: {reason}", noun="dead-lettered event(s)")
+
+
+def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import threading
+
+    from worker.services.context import App
+    from worker.inbound.listener import BounceListener
+    from worker.services.bounce_settings import check_bounce_settings
+
+    if settings.bounces_port is None:
+        settings = settings.model_copy(update={"bounces_port": 2525})
+    check_bounce_settings(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with _environment(settings, need_smtp=False) as resolved:
+        with BounceListener(App(resolved), host=resolved.bounces_host, port=resolved.bounces_port or 2525):
+            print(f"bounce listener on {resolved.bounces_host}:{resolved.bounces_port}", flush=True)
+            stop.wait()
+    return 0
+
+
+def cmd_suppression(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from worker.cli import suppression
+
+    now = datetime.now(UTC)
+    with _environment(settings, need_smtp=False) as resolved:
+        if args.action == "list":
+            entries = asyncio.run(suppression.list_suppressions(resolved, now))
+            print(json.dumps(entries, indent=2) if args.json else suppression.format_suppressions(entries))
+            return 0
+        if not args.address:
+            print(f"invoice-worker: suppression {args.action} needs an ADDRESS", file=sys.stderr)
+            return 2
+        if args.action == "add":
+            asyncio.run(suppression.add_suppression(resolved, args.address, reason=args.reason, now=now))
+            print(f"suppressed {args.address}")
+            return 0
+        removed = asyncio.run(suppression.remove_suppression(resolved, args.address))
+        print(f"removed {args.address}" if removed else f"{args.address} was not suppressed")
+        return 0 if removed else 1
+
+
+def cmd_skipped(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.services.status import collect_skipped
+
+    with _environment(settings, need_smtp=False) as resolved:
+        entries = asyncio.run(collect_skipped(resolved))
+    return _print_entries(entries, as_json=args.json, line="{at}  {event_id}  {type}: {reason}", noun="skipped event(s)")
+
+
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.contract.events import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def _environment(settings: Settings, *, need_smtp: bool = True):
+    from worker.dev.environment import resolved_environment
+
+    return resolved_environment(settings, need_smtp=need_smtp)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="invoice-worker", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="validate JSON Lines events and hand them to the broker")
+    p.add_argument("file", help="a JSON Lines file, or - for standard input")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("run", help="consume and deliver")
+    p.add_argument("--burst", action="store_true", help="exit once every queue is empty and nothing is due")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="the whole pipeline on embedded defaults, fed by fixtures/")
+    p.add_argument("--out", help="directory for the .eml files (default: out/demo/<time>)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("status", help="what was sent, to whom, and how each delivery went")
+    p.add_argument("--invoice", help="only this invoice number")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("preview", help="render an email from fixtures without sending it")
+    p.add_argument("--kind")
+    p.add_argument("--locale")
+    p.add_argument("--all", action="store_true", help="every kind in every locale, with DIR/index.html side by side")
+    p.add_argument("--out", default="out/preview")
+    p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("dead-letters", help="events rejected, with the reason")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_dead_letters)
+    p = sub.add_parser("bounces", help="receive bounce reports on BOUNCES_HOST:BOUNCES_PORT (default 2525)")
+    p.set_defaults(func=cmd_bounces)
+
+    p = sub.add_parser("suppression", help="addresses not sent to: list, add or remove")
+    p.add_argument("action", choices=("list", "add", "remove"))
+    p.add_argument("address", nargs="?")
+    p.add_argument("--reason", default="added by an operator")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_suppression)
+
+    p = sub.add_parser("skipped", help="valid events that had no effect by rule (e.g. not eligible for rewards), with why")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_skipped)
+    p = sub.add_parser("schema", help="print the JSON Schema of the event contract")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    _setup_logging(settings)
+    try:
+        return args.func(args, settings)
+    except InvoiceWorkerError as exc:
+        print(f"invoice-worker: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,210 @@
+"""Build the MIME message of a rendered email: multipart/alternative, text then HTML.
+
+Every header value is checked for line breaks before anything is built (header injection), display
+names are RFC 2047 encoded by the email package, and IDN domains are turned into punycode.
+
+Two builders, one output contract. Messages whose addresses are all ASCII (after punycode) are
+written directly: the same headers and quoted-printable parts, RFC 2047 names via the email
+package's `formataddr`/`Header`, bodies encoded by worker.emails.quoted_printable (binascii, with the HTML
+part's fixed markup encoded once per template rather than once per email). `EmailMessage` with a
+modern policy cost several ms per email in header parsing and refolding, the largest share of a
+worker's CPU (see README, Performance). A non-ASCII local part needs SMTPUTF8 raw UTF-8 headers,
+which the modern policy writes, so those few keep the `EmailMessage` path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP, SMTPUTF8
+from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
+
+from worker.errors import HeaderInjection
+from worker.domain.model import Contact, Recipients, RenderedEmail
+from worker.emails.quoted_printable import quoted_printable, quoted_printable_parts
+
+_LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def refuse_line_breaks(header: str, value: str) -> str:
+    """Raises HeaderInjection when `value` holds any line break."""
+    if _LINE_BREAK.search(value):
+        raise HeaderInjection(header)
+    return value
+
+
+def ascii_domain(domain: str) -> str:
+    """An IDN domain in punycode (IDNA 2003 via the stdlib codec), an ASCII one unchanged."""
+    try:
+        domain.encode("ascii")
+        return domain
+    except UnicodeEncodeError:
+        return domain.encode("idna").decode("ascii")
+
+
+def envelope_address(email: str) -> str:
+    """The address as used on the SMTP envelope: the domain in punycode, the local part as is."""
+    local, _, domain = refuse_line_breaks("address", email).rpartition("@")
+    return f"{local}@{ascii_domain(domain)}"
+
+
+def needs_smtputf8(email: str) -> bool:
+    return not envelope_address(email).isascii()
+
+
+def _address(header: str, contact: Contact) -> Address:
+    refuse_line_breaks(header, contact.name)
+    local, _, domain = envelope_address(contact.email).rpartition("@")
+    return Address(display_name=contact.name, username=local, domain=domain)
+
+
+def _mailbox(header: str, value: str) -> Address:
+    name, email = parseaddr(refuse_line_breaks(header, value))
+    return _address(header, Contact(name=name, email=email))
+
+
+def build_message(
+    rendered: RenderedEmail,
+    recipients: Recipients,
+    *,
+    mail_from: str,
+    message_id: str,
+    sent_at: datetime,
+) -> bytes:
+    """The message bytes, ready for DATA.
+
+    Raises:
+      HeaderInjection: a name, subject or address holds a line break.
+    """
+    if not any(needs_smtputf8(c.email) for c in (*recipients.to, *recipients.cc)):
+        return _build_ascii_message(rendered, recipients, mail_from=mail_from, message_id=message_id, sent_at=sent_at)
+    msg = EmailMessage()
+    msg["Subject"] = refuse_line_breaks("Subject", rendered.subject)
+    msg["From"] = _mailbox("From", mail_from)
+    msg["To"] = [_address("To", c) for c in recipients.to]
+    if recipients.cc:
+        msg["Cc"] = [_address("Cc", c) for c in recipients.cc]
+    msg["Date"] = format_datetime(sent_at)
+    msg["Message-ID"] = refuse_line_breaks("Message-ID", message_id)
+    msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    # After the parts exist: making the message multipart moves Content-* headers into a part.
+    msg["Content-Language"] = rendered.locale
+    any_utf8 = any(needs_smtputf8(c.email) for c in (*recipients.to, *recipients.cc))
+    return msg.as_bytes(policy=SMTPUTF8 if any_utf8 else SMTP)
+
+
+#: Longest header line written before folding (RFC 5322 2.1.1 recommends 78).
+MAX_HEADER_LINE = 78
+_CRLF = "\r\n"
+
+
+#: Display names remembered in their header form (RFC 2047 encoding them is ~5 µs each).
+DISPLAY_NAMES_CACHED = 4096
+# Any ASCII address: formataddr writes the name the same way whatever the address.
+_ANY_ADDRESS = "x@x.invalid"
+
+
+def _formatted(header: str, contact: Contact) -> str:
+    """``Name <local@punycode>``, the name RFC 2047 encoded when not ASCII, quoted when needed."""
+    refuse_line_breaks(header, contact.name)
+    address = envelope_address(contact.email)
+    address.encode("ascii")  # as formataddr does: raises UnicodeError for a non-ASCII address
+    return f"{_display_name(contact.name)} <{address}>" if contact.name else address
+
+
+@lru_cache(maxsize=DISPLAY_NAMES_CACHED)
+def _display_name(name: str) -> str:
+    return formataddr((name, _ANY_ADDRESS), charset="utf-8").removesuffix(f" <{_ANY_ADDRESS}>")
+
+
+@lru_cache(maxsize=16)
+def _from_line(mail_from: str) -> str:
+    """The From header of ``mail_from`` (one per process, in practice); raises HeaderInjection."""
+    name, email = parseaddr(refuse_line_breaks("From", mail_from))
+    return _header_line("From", _formatted("From", Contact(name=name, email=email)))
+
+
+def _address_list_line(name: str, addresses: list[str]) -> str:
+    """One address-list header, folded after a comma only when it is too long."""
+    line = f"{name}: " + ", ".join(addresses)
+    if len(line) <= MAX_HEADER_LINE:
+        return line
+    # As many addresses on a line as fit, the space after a comma starting the next line: what
+    # email.header writes, except that it never folds inside an address (a quoted name).
+    lines, current = [], f"{name}: {addresses[0]}"
+    for address in addresses[1:]:
+        if len(current) + len(", ") + len(address) < MAX_HEADER_LINE:
+            current += ", " + address
+        else:
+            lines.append(current + ",")
+            current = " " + address
+    lines.append(current)
+    if any(len(folded) > MAX_HEADER_LINE for folded in lines):
+        # An address longer than a line: the email package folds inside it.
+        return _header_line(name, ", ".join(addresses))
+    return _CRLF.join(lines)
+
+
+def _header_line(name: str, value: str, *, encode: bool = False) -> str:
+    """One header, RFC 2047 encoded if asked and not ASCII, folded only when it is too long."""
+    if encode and not value.isascii():
+        return f"{name}: " + Header(value, "utf-8", header_name=name).encode(linesep=_CRLF, maxlinelen=MAX_HEADER_LINE)
+    line = f"{name}: {value}"
+    if len(line) <= MAX_HEADER_LINE:
+        return line
+    return f"{name}: " + Header(value, header_name=name).encode(splitchars=",", linesep=_CRLF, maxlinelen=MAX_HEADER_LINE)
+
+
+def _boundary(message_id: str) -> str:
+    # "=" never occurs unescaped in a quoted-printable body, so a boundary starting with "==" can
+    # not collide with the parts (why email.generator's own boundaries look like this too). Derived
+    # from the Message-ID, so the same delivery always builds the same bytes.
+    return "==_" + hashlib.sha256(message_id.encode()).hexdigest()[:32] + "=="
+
+
+def _build_ascii_message(
+    rendered: RenderedEmail, recipients: Recipients, *, mail_from: str, message_id: str, sent_at: datetime
+) -> bytes:
+    """The message for ASCII-only addresses, written directly as multipart/alternative bytes.
+
+    Raises:
+      HeaderInjection: a name, subject or address holds a line break.
+    """
+    subject = refuse_line_breaks("Subject", rendered.subject)
+    headers = [
+        _header_line("Subject", subject, encode=True),
+        _from_line(mail_from),
+        _address_list_line("To", [_formatted("To", c) for c in recipients.to]),
+    ]
+    if recipients.cc:
+        headers.append(_address_list_line("Cc", [_formatted("Cc", c) for c in recipients.cc]))
+    boundary = _boundary(refuse_line_breaks("Message-ID", message_id))
+    headers += [
+        f"Date: {format_datetime(sent_at)}",
+        _header_line("Message-ID", message_id),
+        _header_line("Content-Language", refuse_line_breaks("Content-Language", rendered.locale)),
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+    ]
+    # The body is written with "\n" line ends, turned into CRLF at once: every line break in it
+    # is one that the quoted-printable encoder or this function wrote (a bare CR never gets in).
+    body = b"".join(
+        f'--{boundary}\nContent-Type: text/{subtype}; charset="utf-8"\nContent-Transfer-Encoding: quoted-printable\n\n'.encode("ascii")
+        # The "\n" after a part belongs to the boundary that follows it.
+        + encoded + b"\n"
+        for encoded, subtype in ((quoted_printable(rendered.text), "plain"), (_html_encoded(rendered), "html"))
+    ) + f"--{boundary}--\n".encode("ascii")
+    return (_CRLF.join(headers) + _CRLF + _CRLF).encode("ascii") + body.replace(b"\n", b"\r\n")
+
+
+def _html_encoded(rendered: RenderedEmail) -> bytes:
+    # The pieces are used only when they are the HTML: a RenderedEmail built by hand may lack them.
+    if rendered.html_parts and "".join(rendered.html_parts) == rendered.html:
+        return quoted_printable_parts(rendered.html_parts)
+    return quoted_printable(rendered.html)

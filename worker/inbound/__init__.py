@@ -1,0 +1,2 @@
+"""Inbound mail: the bounce listener (an SMTP server for VERP return paths).
+"""

@@ -1,0 +1,2 @@
+"""A worker process: broker, actors, scheduler and runner.
+"""

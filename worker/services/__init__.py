@@ -1,0 +1,2 @@
+"""The use cases: apply an event, close invoice windows, invoice periods, send, handle bounces.
+"""

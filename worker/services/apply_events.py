@@ -1,0 +1,164 @@
+"""Apply one contract event to the store. Idempotent: the same event twice has the effect of once.
+
+Events may arrive late and out of order: an activation before its order is kept and applied when
+the order arrives; an account that arrives after its orders is picked up by their windows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from worker.services.context import App
+from worker.services.card_failures import apply_card_failed
+from worker.services.rewards import apply_rewards_accrued, apply_rewards_redeemed, forget_unused_code
+from worker.contract.sealed import sealed_tokens
+from worker.store.due_members import period_member, window_member
+from worker.errors import InvalidEvent
+from worker.contract.events import Event, parse_event, redact
+from worker.domain.model import Account, Order
+from worker.store.orders import ActivationToApply
+from worker.domain.schedules import frequency_error
+
+log = logging.getLogger(__name__)
+
+#: The commonest event, several per order: applied in runs, one Redis round trip per run.
+ACTIVATED = "service.activated"
+
+
+async def apply_event(app: App, raw: dict[str, Any]) -> list[str]:
+    """Validate and apply; returns the due members the event made due now.
+
+    Raises:
+      InvalidEvent: the event breaks the contract (the caller dead-letters it).
+    """
+    event = parse_event(raw)
+    if event.type == ACTIVATED:
+        members, rejected = await apply_activations(app, [event])
+        if rejected:
+            raise rejected[0][1]
+        return members
+    store = app.store
+    if await store.event_done(event.id):
+        log.info("event %s (%s) seen before: no effect", event.id, event.type)
+        await forget_unused_code(app, event)
+        return []
+    handler = HANDLERS.get(event.type)
+    if handler is None:
+        raise InvalidEvent(event.id, "type", f"event type {event.type!r} is not handled by this worker yet")
+    members = await handler(app, event)
+    await store.mark_event_done(event.id)
+    return members
+
+
+def gather_until(app: App) -> float:
+    """When an order touched by an event is looked at: a moment later, so that a batch of late
+    events for one order (say, all its activations, delivered together) yields one invoice."""
+    return app.clock().timestamp() + app.settings.event_gather_s
+
+
+async def _account_updated(app: App, event: Event) -> list[str]:
+    account = event.data.to_model()
+    store = app.store
+    if not await store.save_account(account, event.occurred_at):
+        log.info("event %s: account %s has a newer snapshot; kept that", event.id, account.account_id)
+        return []
+    members = []
+    for order_id in await store.account_orders(account.account_id):
+        order = await store.load_order(order_id)
+        if order is not None and await reject_booked_order(app, order, account):
+            continue
+        members.append(window_member(order_id))
+        await store.mark_due(window_member(order_id), gather_until(app))
+        if order is not None:  # later billing periods wait for the account
+            await store.mark_due(period_member(order.subscription_id), gather_until(app))
+    return members
+
+
+async def _order_booked(app: App, event: Event) -> list[str]:
+    order = event.data.to_model()
+    store = app.store
+    account = await store.load_account(order.account_id)
+    reason = frequency_error(order, account) if account else None
+    if reason:
+        raise InvalidEvent(event.id, "data.billing_frequency", reason)
+    # An account that arrives later is checked by `_account_updated` and `invoice_periods`.
+    await store.save_order(order, event.id)
+    known = {line.line_id for line in order.lines}
+    for line_id, entry in (await store.load_activations(order.order_id)).items():
+        if line_id not in known:
+            error = InvalidEvent(entry["event_id"], "data.line_id", f"line {line_id!r} is not on order {order.order_id!r}")
+            await dead_letter(app, {"id": entry["event_id"], "type": "service.activated"}, error)
+    await store.mark_due(window_member(order.order_id), gather_until(app))
+    await store.mark_due(period_member(order.subscription_id), gather_until(app))
+    return [window_member(order.order_id)]
+
+
+async def apply_activations(app: App, events: list[Event]) -> tuple[list[str], list[tuple[Event, InvalidEvent]]]:
+    """Apply validated service.activated events in one Redis round trip, in order.
+
+    Returns the due members they made due now (none while events are gathered: the scheduler
+    takes them when due) and the events refused, each with its error: a line that is not on its
+    booked order. An activation before its order is kept; order.booked checks it later.
+    """
+    due_at = gather_until(app)
+    outcomes = await app.store.apply_activations(
+        [ActivationToApply(e.id, e.data.order_id, e.data.line_id, e.data.activated_at) for e in events], due_at=due_at
+    )
+    members, rejected = [], []
+    for event, outcome in zip(events, outcomes):
+        order_id, line_id = event.data.order_id, event.data.line_id
+        if outcome == "unknown_line":
+            rejected.append((event, InvalidEvent(event.id, "data.line_id", f"line {line_id!r} is not on order {order_id!r}")))
+        elif outcome == "seen":
+            log.info("event %s (%s) seen before: no effect", event.id, event.type)
+        elif due_at <= app.clock().timestamp():
+            members.append(window_member(order_id))
+    return list(dict.fromkeys(members)), rejected
+
+
+HANDLERS = {
+    "account.updated": _account_updated,
+    "order.booked": _order_booked,
+    "payment.card_failed": apply_card_failed,
+    "rewards.accrued": apply_rewards_accrued,
+    "rewards.redeemed": apply_rewards_redeemed,
+}
+
+
+async def reject_booked_order(app: App, order: Order, account: Account) -> bool:
+    """Dead-letter an order whose billing frequency the account may not book; False if it may.
+
+    The account may arrive after the order: then the order was stored, and is removed here, so
+    the state is as if its event had been rejected on arrival (field `data.billing_frequency`).
+    """
+    reason = frequency_error(order, account)
+    if reason is None:
+        return False
+    event_id = await app.store.order_event_id(order.order_id)
+    error = InvalidEvent(event_id, "data.billing_frequency", reason)
+    await dead_letter(app, {"id": event_id, "type": "order.booked", "data": {"order_id": order.order_id}}, error)
+    await app.store.remove_order(order)
+    return True
+
+
+async def dead_letter(app: App, raw: Any, error: InvalidEvent) -> None:
+    """Log the error naming the event and field, and keep the event (secrets redacted) with it."""
+    event_type = raw.get("type", "?") if isinstance(raw, dict) else "?"
+    log.error("rejected %s", error)
+    # An event without a usable id is still kept once: key it by its content.
+    entry_id = error.event_id
+    if entry_id == "?":
+        entry_id = "sha256:" + hashlib.sha256(json.dumps(redact(raw), sort_keys=True, default=str).encode()).hexdigest()
+    await app.store.dead_letter(
+        event_id=entry_id,
+        event_type=str(event_type),
+        field=error.field,
+        reason=error.reason,
+        event=redact(raw),
+        at=app.clock(),
+    )
+    for token in sealed_tokens(raw):  # a rejected event's secret is never needed
+        await app.store.forget_sealed(token)

@@ -1,0 +1,148 @@
+"""Apply an inbound bounce to the store: the thin adapter between the bounce listener and the
+pure parts (verp.py names delivery and recipient, bounce_reports.py reads the report,
+bounce_policy.py decides).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from worker.services.context import App
+from worker.domain.bounce_policy import BounceDecision, decide_bounce
+from worker.domain.bounce_reports import BounceReport, classify_bounce
+from worker.services.bounce_settings import bounce_secret
+from worker.data.countries import default_locale
+from worker.domain.delivery import RecipientState
+from worker.store.due_members import deliver_member
+from worker.domain.locales import choose_locale
+from worker.domain.model import Contact
+from worker.domain.verp import InvalidVerpToken, VerpTarget, parse_return_path
+
+log = logging.getLogger(__name__)
+
+#: How long a bounce message is remembered, so that a redelivered copy has no second effect (s).
+BOUNCE_SEEN_TTL_S = 30 * 86400
+#: How long to wait for a delivery's lock held by a worker sending it (s).
+LOCK_WAIT_S = 10.0
+
+
+@dataclass(frozen=True)
+class BounceResult:
+    target: VerpTarget | None
+    report: BounceReport | None
+    decision: BounceDecision | None
+    #: Deliveries created to tell the account contacts (empty when none, or within the period).
+    notices: tuple[str, ...] = ()
+    duplicate: bool = False
+
+
+def target_of(app: App, rcpt: str) -> VerpTarget:
+    """Raises InvalidVerpToken: not our return path, forged, or bounces are not configured."""
+    secret = bounce_secret(app.settings)
+    if secret is None:
+        raise InvalidVerpToken("bounces are not configured (no BOUNCE_SECRET)")
+    return parse_return_path(rcpt, secret)
+
+
+async def apply_bounce(app: App, rcpt: str, raw: bytes) -> BounceResult:
+    """Record what the bounce for return path `rcpt` reports, and act on it.
+
+    Raises:
+      InvalidVerpToken: `rcpt` is not a genuine return path of ours.
+    """
+    target = target_of(app, rcpt)
+    store = app.store
+    digest = hashlib.sha256(rcpt.lower().encode() + b"\0" + raw).hexdigest()
+    if not await store.first_sight_of_bounce(digest, BOUNCE_SEEN_TTL_S):
+        log.info("bounce for %s (%s) seen before: no effect", target.delivery_id, target.recipient)
+        return BounceResult(target, None, None, duplicate=True)
+    # compat32 Message: what flufl.bounce's detectors expect.
+    report = classify_bounce(email.message_from_bytes(raw, policy=email.policy.compat32))
+    now = app.clock().timestamp()
+    token = await _lock(app, target.delivery_id)
+    try:
+        states = await store.recipient_states(target.delivery_id)
+        current = states.get(target.recipient)
+        decision = decide_bounce(
+            report, target.recipient, current,
+            now=now,
+            resend_delay_s=app.settings.bounce_resend_delay_s,
+            resend_max=app.settings.bounce_resend_max,
+        )
+        log_entry = {"at": now, "bounce": decision.record}
+        if current is not None and decision.new_state is not None:
+            await store.save_recipient_states(target.delivery_id, {target.recipient: decision.new_state}, log=log_entry)
+        else:
+            await store.append_delivery_log(target.delivery_id, log_entry)
+        if decision.resend_at is not None:
+            await store.mark_due(deliver_member(target.delivery_id), decision.resend_at)
+    finally:
+        await store.release_lock(f"delivery:{target.delivery_id}", token)
+    log.info("bounce for %s -> %s: %s", target.delivery_id, target.recipient, decision.summary)
+    notices: tuple[str, ...] = ()
+    if decision.suppress:
+        until = now + app.settings.suppression_ttl_s
+        await store.suppress(target.recipient, reason=decision.summary, source=target.delivery_id, at=now, until=until)
+        if current is not None and current.role == "to":
+            notices = await _notify_account_contacts(app, target, decision, now)
+    return BounceResult(target, report, decision, notices)
+
+
+async def _lock(app: App, delivery_id: str) -> str:
+    """The delivery's lock: a bounce must not interleave with an attempt on the same delivery."""
+    deadline = asyncio.get_running_loop().time() + LOCK_WAIT_S
+    while True:
+        token = await app.store.acquire_lock(f"delivery:{delivery_id}", app.settings.due_lease_s)
+        if token is not None:
+            return token
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"delivery {delivery_id} stayed locked for {LOCK_WAIT_S} s")
+        await asyncio.sleep(0.05)
+
+
+async def _notify_account_contacts(app: App, target: VerpTarget, decision: BounceDecision, now: float) -> tuple[str, ...]:
+    """Tell the account-level contacts (the invoice's Cc) that invoice mail to the billing
+    address fails; at most once per address per BOUNCE_NOTICE_PERIOD_S."""
+    store = app.store
+    delivery = await store.load_delivery(target.delivery_id)
+    if delivery is None or delivery["kind"] != "invoice":
+        return ()
+    invoice = await store.load_invoice(delivery["key"])
+    account = await store.load_account(invoice.account_id) if invoice else None
+    cc = [Contact(c["name"], c["email"]) for c in delivery["recipients"].get("cc", [])]
+    if not cc or not await store.claim_bounce_notice(target.recipient, app.settings.bounce_notice_period_s):
+        return ()
+    known = {c.email.casefold(): c for c in (account.dunning, account.account_relationship) if c} if account else {}
+    country_locale = default_locale(account.country if account else None)
+    reported_on = datetime.fromtimestamp(now, UTC).date().isoformat()
+    created = []
+    for contact in cc:
+        full = known.get(contact.email.casefold(), contact)
+        notice_id = f"bounce_notice:{target.recipient}:{contact.email}:{int(now)}"
+        context = {
+            "recipient": {"name": full.name, "email": full.email},
+            "bounced_address": target.recipient,
+            "account_name": account.name if account else (invoice.account_name if invoice else ""),
+            "status": decision.status,
+            "reported_on": reported_on,
+        }
+        made = await store.create_delivery(
+            notice_id,
+            kind="bounce_notice",
+            key=target.recipient,
+            recipients={"to": [{"name": full.name, "email": full.email}], "cc": []},
+            locale=choose_locale(full.locale, country_locale),
+            context=context,
+            states={full.email: RecipientState(address=full.email, role="to")},
+            now=datetime.fromtimestamp(now, UTC),
+        )
+        if made:
+            created.append(notice_id)
+    log.info("billing address %s bounces: notice to %s", target.recipient, ", ".join(c.email for c in cc))
+    return tuple(created)

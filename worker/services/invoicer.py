@@ -1,0 +1,103 @@
+"""Close an order's invoice windows: load its state, ask the pure core, settle atomically."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from worker.services.context import App
+from worker.data.countries import default_locale
+from worker.domain.delivery import RecipientState
+from worker.store.deliveries import Settlement
+from worker.store.due_members import window_member
+from worker.domain.invoicing import plan_invoices
+from worker.domain.locales import choose_locale
+from worker.domain.model import Account, Contact, Invoice, Recipients
+from worker.domain.recipients import resolve_recipients
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Settled:
+    invoice_number: str
+    delivery_id: str
+    #: The delivery's due member is claimed by the settler until then (it sends it next).
+    lease: float
+
+
+def recipients_payload(recipients: Recipients) -> dict[str, list[dict[str, str]]]:
+    return {
+        role: [{"name": c.name, "email": c.email} for c in contacts]
+        for role, contacts in (("to", recipients.to), ("cc", recipients.cc))
+    }
+
+
+def initial_states(recipients: Recipients) -> dict[str, RecipientState]:
+    states = {c.email: RecipientState(address=c.email, role="to") for c in recipients.to}
+    states.update({c.email: RecipientState(address=c.email, role="cc") for c in recipients.cc})
+    return states
+
+
+async def settle_invoice(
+    settle: Callable[[Invoice | None, Settlement], Awaitable[str | None]],
+    invoice: Invoice | None,
+    billing_contact: Contact,
+    account: Account | None,
+    *,
+    now: datetime,
+    lease_s: float,
+) -> Settled | None:
+    """Settle a draft through `settle` (a store method bound to what it settles) with its
+    recipients and locale; returns the new invoice, or None (nothing billable, or settled first
+    by another worker)."""
+    recipients = resolve_recipients(billing_contact, account)
+    locale = choose_locale(billing_contact.locale, default_locale(account.country if account else None))
+    lease = now.timestamp() + lease_s
+    settlement = Settlement(recipients_payload(recipients), locale, initial_states(recipients), now, lease)
+    number = await settle(invoice, settlement)
+    return Settled(number, f"invoice:{number}", lease) if number else None
+
+
+async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
+    """Invoice every closed window of the order; re-arm the due time of the one still open."""
+    store, now = app.store, app.clock()
+    member = window_member(order_id)
+    state = await store.load_window(order_id)
+    if state is None:  # activations wait for their order; order.booked marks it due again
+        await store.finish_due(member, lease, None)
+        return []
+    order, account, settled = state.order, state.account, state.settled
+    activations = {line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in state.activations.items()}
+    # The subscription's first order anchors the billing periods and is what a split differs from.
+    original = min([order, *state.other_orders], key=lambda o: (o.term_start, o.order_id))
+    plan = plan_invoices(
+        order,
+        account,
+        activations,
+        settled,
+        now=now,
+        window_days=app.settings.window_days,
+        payment_term_days=app.settings.payment_term_days,
+        original=original,
+        account_grace=timedelta(seconds=app.settings.account_grace_s),
+    )
+    next_at = plan.next_close_at.timestamp() if plan.next_close_at else None
+    if plan.account_wait_until is not None:
+        log.info("order %s: window closed, waiting for account %s", order_id, order.account_id)
+        await store.finish_due(member, lease, plan.account_wait_until.timestamp())
+        return []
+    if account is None and plan.drafts:
+        log.warning("order %s: account %s unknown; invoicing the billing contact alone", order_id, order.account_id)
+    done = []
+    for draft in plan.drafts:
+        settle = partial(store.settle_window, order_id, draft.line_ids)
+        settled = await settle_invoice(settle, draft.invoice, order.billing_contact, account, now=now,
+                                       lease_s=app.settings.due_lease_s)
+        if settled:
+            log.info("order %s: invoice %s for lines %s", order_id, settled.invoice_number, ",".join(draft.line_ids))
+            done.append(settled)
+    await store.finish_due(member, lease, next_at)
+    return done

@@ -1,0 +1,123 @@
+"""`invoice-worker status`: what was sent, to whom, and each recipient's delivery state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from worker.settings import Settings
+from worker.store.store import Store
+
+
+async def collect_status(settings: Settings, *, invoice: str | None = None) -> list[dict[str, Any]]:
+    store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
+    try:
+        ids = [f"invoice:{invoice}"] if invoice else await store.delivery_ids()
+        rows = []
+        for delivery_id in ids:
+            delivery = await store.load_delivery(delivery_id)
+            if delivery is None:
+                continue
+            states = await store.recipient_states(delivery_id)
+            row: dict[str, Any] = {
+                "delivery": delivery_id,
+                "kind": delivery["kind"],
+                "key": delivery["key"],
+                "locale": delivery["locale"],
+                "created_at": datetime.fromtimestamp(delivery["created_at"], UTC).isoformat(),
+                "message_id": delivery.get("message_id"),
+                "recipients": [
+                    {
+                        "address": address,
+                        "role": st.role,
+                        "state": str(st.state),
+                        "attempts": st.attempts,
+                        "last_reply": st.reply,
+                        "next_attempt_at": (
+                            datetime.fromtimestamp(st.next_attempt_at, UTC).isoformat() if st.next_attempt_at else None
+                        ),
+                    }
+                    for address, st in _in_envelope_order(delivery["recipients"], states)
+                ],
+            }
+            if delivery["kind"] == "invoice":
+                inv = await store.load_invoice(delivery["key"])
+                if inv is not None:
+                    row["invoice"] = {
+                        "number": inv.number,
+                        "order_id": inv.order_id,
+                        "issued_on": inv.issued_on.isoformat(),
+                        "due_on": inv.due_on.isoformat(),
+                        "currency": inv.currency,
+                        "total": str(inv.total),
+                        "split_reason": inv.split_reason,
+                    }
+            row["history"] = await store.delivery_log(delivery_id)
+            rows.append(row)
+        return rows
+    finally:
+        await store.close()
+
+
+def _in_envelope_order(payload: dict[str, list[dict[str, str]]], states: dict) -> list:
+    """Recipients as addressed (To first, then Cc), whatever order Redis keeps them in."""
+    order = [c["email"] for role in ("to", "cc") for c in payload.get(role, [])]
+    ordered = [(a, states[a]) for a in order if a in states]
+    return ordered + [(a, st) for a, st in states.items() if a not in order]
+
+
+def _history_lines(entries: list[dict[str, Any]]) -> list[str]:
+    """Each attempt or report of a delivery, oldest first, one line per recipient touched."""
+    lines = []
+    for entry in entries:
+        at = entry.get("at")
+        when = datetime.fromtimestamp(float(at), UTC).isoformat(timespec="seconds") if isinstance(at, (int, float)) else str(at or "")
+        details = {k: v for k, v in entry.items() if k != "at"}
+        for what, value in details.items():
+            if isinstance(value, dict):
+                for address, outcome in value.items():
+                    text = " ".join(str(v) for v in outcome.values()) if isinstance(outcome, dict) else str(outcome)
+                    lines.append(f"      {when}  {what:<9} {address}: {text}")
+            else:
+                lines.append(f"      {when}  {what:<9} {value}")
+    return lines
+
+
+def format_status(rows: list[dict[str, Any]], *, history: bool = False) -> str:
+    if not rows:
+        return "nothing sent yet"
+    out = []
+    for row in rows:
+        head = f"{row['delivery']}  [{row['locale']}]"
+        if "invoice" in row:
+            inv = row["invoice"]
+            head += f"  order {inv['order_id']}  {inv['currency']} {inv['total']}  issued {inv['issued_on']}  due {inv['due_on']}"
+            if inv.get("split_reason"):
+                head += f"  ({inv['split_reason']})"
+        out.append(head)
+        for r in row["recipients"]:
+            line = f"    {r['role']:<2} {r['address']:<36} {r['state']:<10} attempts={r['attempts']}  {r['last_reply']}"
+            if r["next_attempt_at"]:
+                line += f"  next try {r['next_attempt_at']}"
+            out.append(line)
+        if history and row.get("history"):
+            out.append("    history:")
+            out.extend(_history_lines(row["history"]))
+    return "\n".join(out)
+
+
+async def collect_dead_letters(settings: Settings) -> list[dict[str, Any]]:
+    store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
+    try:
+        return await store.dead_letters()
+    finally:
+        await store.close()
+
+
+async def collect_skipped(settings: Settings) -> list[dict[str, Any]]:
+    """Valid events that had no effect by rule (e.g. an account not eligible for rewards), with why."""
+    store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
+    try:
+        return await store.skipped()
+    finally:
+        await store.close()

@@ -1,0 +1,2 @@
+"""The Redis store: key names, Lua scripts and one module per aggregate.
+"""

@@ -1,0 +1,2 @@
+"""Outbound mail: the SMTP client.
+"""
