@@ -18,9 +18,14 @@ from worker.domain.locales import SUPPORTED_LOCALES
 
 _COUNTRIES_FILE = COUNTRIES_FILE
 _PRODUCTS = (
-    ("Compute", "iaas"), ("Block Storage", "iaas"), ("Autonomous Database", "paas"),
-    ("Integration Cloud", "paas"), ("Fusion ERP", "saas"), ("HCM Cloud", "saas"),
-    ("Premier Support", "support"), ("Pooled Capacity", "pooled"),
+    ("Compute", "iaas"),
+    ("Block Storage", "iaas"),
+    ("Autonomous Database", "paas"),
+    ("Integration Cloud", "paas"),
+    ("Fusion ERP", "saas"),
+    ("HCM Cloud", "saas"),
+    ("Premier Support", "support"),
+    ("Pooled Capacity", "pooled"),
 )
 # Names with accents and an apostrophe: RFC 2047 encoded words and escaping are exercised.
 _NAMES = ("Els de Vries", "Jürgen Müller", "Zoë O'Brien", "Anaïs Lefèvre", "Jan Jansen", "Siobhán Ní Bhriain")
@@ -70,35 +75,64 @@ def generate_orders(
         account_id, order_id = f"A-{run_tag}-{i}", f"O-{run_tag}-{i}"
         domain = f"customer{i}.example"
         load = OrderLoad(order_id)
-        load.setup.append({
-            "id": f"{run_tag}-acc-{i}", "type": "account.updated", "occurred_at": occurred,
-            "data": {
-                "account_id": account_id, "name": f"Customer {i} B.V.", "country": country,
-                "sector": "commercial", "ula": False, "pay_as_you_go": False,
-                "contacts": {"dunning": _contact(rng, f"ar@{domain}"),
-                             "account_relationship": _contact(rng, f"rel@{domain}")},
-            },
-        })
+        load.setup.append(
+            {
+                "id": f"{run_tag}-acc-{i}",
+                "type": "account.updated",
+                "occurred_at": occurred,
+                "data": {
+                    "account_id": account_id,
+                    "name": f"Customer {i} B.V.",
+                    "country": country,
+                    "sector": "commercial",
+                    "ula": False,
+                    "pay_as_you_go": False,
+                    "contacts": {
+                        "dunning": _contact(rng, f"ar@{domain}"),
+                        "account_relationship": _contact(rng, f"rel@{domain}"),
+                    },
+                },
+            }
+        )
         lines = []
         for n in range(rng.randint(*lines_per_order)):
             product, kind = _PRODUCTS[rng.randrange(len(_PRODUCTS))]
-            lines.append({"line_id": f"L{n + 1}", "product": product, "kind": kind,
-                          "annual_amount": f"{rng.randint(1, 400) * 250}.00", "tax_rate": "0.21"})
-        load.setup.append({
-            "id": f"{run_tag}-ord-{i}", "type": "order.booked", "occurred_at": occurred,
-            "data": {
-                "order_id": order_id, "account_id": account_id, "subscription_id": f"S-{run_tag}-{i}",
-                "billing_contact": _contact(rng, f"billing@{domain}", locale),
-                "po_number": f"PO-{i}" if i % 2 else None, "payment_method": "invoice",
-                "currency": info.get("currency", "USD"), "billing_frequency": "annual_in_advance",
-                "term": term, "lines": lines,
-            },
-        })
+            lines.append(
+                {
+                    "line_id": f"L{n + 1}",
+                    "product": product,
+                    "kind": kind,
+                    "annual_amount": f"{rng.randint(1, 400) * 250}.00",
+                    "tax_rate": "0.21",
+                }
+            )
+        load.setup.append(
+            {
+                "id": f"{run_tag}-ord-{i}",
+                "type": "order.booked",
+                "occurred_at": occurred,
+                "data": {
+                    "order_id": order_id,
+                    "account_id": account_id,
+                    "subscription_id": f"S-{run_tag}-{i}",
+                    "billing_contact": _contact(rng, f"billing@{domain}", locale),
+                    "po_number": f"PO-{i}" if i % 2 else None,
+                    "payment_method": "invoice",
+                    "currency": info.get("currency", "USD"),
+                    "billing_frequency": "annual_in_advance",
+                    "term": term,
+                    "lines": lines,
+                },
+            }
+        )
         load.activations = [
-            {"id": f"{run_tag}-act-{i}-{line['line_id']}", "type": "service.activated", "occurred_at": _iso(now),
-             "data": {"order_id": order_id, "line_id": line["line_id"], "activated_at": _iso(now)}}
+            {
+                "id": f"{run_tag}-act-{i}-{line['line_id']}",
+                "type": "service.activated",
+                "occurred_at": _iso(now),
+                "data": {"order_id": order_id, "line_id": line["line_id"], "activated_at": _iso(now)},
+            }
             for line in lines
         ]
         orders.append(load)
     return orders
-

@@ -29,19 +29,19 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from worker.settings import Settings, load_settings
-from worker.services.context import App
 from bench.load import generate_orders
 from bench.raw import Envelope, measure_raw_send
 from bench.sink import read_log
 from bench.windows import measure_windows
 from worker.dev.embedded_redis import start_embedded_redis
 from worker.emails.kinds import CONTEXT_BUILDERS
-from worker.services.ingest import ingest_lines
 from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import render
 from worker.runtime.runner import is_idle, make_pipeline
+from worker.services.context import App
+from worker.services.ingest import ingest_lines
 from worker.services.sending import _envelope_sender, message_id_for, recipients_from
+from worker.settings import Settings, load_settings
 
 #: The checkout: `python -m bench.sink` is run from here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -82,8 +82,12 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
-            "platform": platform.platform()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def peak_rss_mb(pid: int) -> float | None:
@@ -112,8 +116,12 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def _start_sink(stack: ExitStack, log_path: Path) -> tuple[int, int]:
-    sink = subprocess.Popen([sys.executable, "-m", "bench.sink", "--log", str(log_path)],
-                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "bench.sink", "--log", str(log_path)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     stack.callback(_stop_process, sink)
     ready = sink.stdout.readline().split() if sink.stdout else []
     if len(ready) != 2 or ready[0] != "ready":
@@ -132,14 +140,22 @@ def _stop_process(process: subprocess.Popen) -> None:
 
 
 def _start_workers(stack: ExitStack, settings: Settings, count: int, log_dir: Path) -> list[subprocess.Popen]:
-    env = {**os.environ, "REDIS_URL": settings.redis_url or "", "REDIS_PREFIX": settings.redis_prefix,
-           "SMTP_HOST": settings.smtp_host or "", "SMTP_PORT": str(settings.smtp_port),
-           "SMTP_TLS": settings.smtp_tls, "MAIL_FROM": settings.mail_from, "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "REDIS_URL": settings.redis_url or "",
+        "REDIS_PREFIX": settings.redis_prefix,
+        "SMTP_HOST": settings.smtp_host or "",
+        "SMTP_PORT": str(settings.smtp_port),
+        "SMTP_TLS": settings.smtp_tls,
+        "MAIL_FROM": settings.mail_from,
+        "LOG_LEVEL": "WARNING",
+    }
     workers = []
     for n in range(count):
-        log = stack.enter_context(open(log_dir / f"worker-{n}.log", "w"))
-        process = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=PROJECT_ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        log = stack.enter_context(open(log_dir / f"worker-{n}.log", "w"))  # noqa: SIM115 - closed by the stack
+        process = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "run"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         stack.callback(_stop_process, process)
         workers.append(process)
     return workers
@@ -151,7 +167,9 @@ def redis_command_calls(url: str) -> Counter:
 
     client = redis.Redis.from_url(url)
     try:
-        return Counter({name.removeprefix("cmdstat_"): stats["calls"] for name, stats in client.info("commandstats").items()})
+        return Counter(
+            {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in client.info("commandstats").items()}
+        )
     finally:
         client.close()
 
@@ -183,7 +201,9 @@ async def _deliveries(settings: Settings, run_orders: set[str]) -> dict[str, dic
             delivery = await store.load_delivery(delivery_id)
             states = await store.recipient_states(delivery_id)
             out[message_id_for(delivery_id, settings.mail_from)] = {
-                "order_id": invoice.order_id, "delivery_id": delivery_id, "delivery": delivery,
+                "order_id": invoice.order_id,
+                "delivery_id": delivery_id,
+                "delivery": delivery,
                 "states": {a: str(s.state) for a, s in states.items()},
                 "accepted_at": max((s.updated_at or 0.0) for s in states.values()) if states else 0.0,
             }
@@ -192,7 +212,9 @@ async def _deliveries(settings: Settings, run_orders: set[str]) -> dict[str, dic
         await app.aclose()
 
 
-def verify(expected: dict[str, dict[str, Any]], orders: int, arrivals: list[tuple[float, str, int]] | None) -> dict[str, Any]:
+def verify(
+    expected: dict[str, dict[str, Any]], orders: int, arrivals: list[tuple[float, str, int]] | None
+) -> dict[str, Any]:
     """Every order invoiced once, every recipient accepted, every email arrived exactly once.
 
     Raises:
@@ -213,8 +235,13 @@ def verify(expected: dict[str, dict[str, Any]], orders: int, arrivals: list[tupl
         duplicated = [mid for mid, n in received.items() if n > 1]
         if missing or extra or duplicated:
             problems.append(f"sink: {len(missing)} missing, {len(extra)} unexpected, {len(duplicated)} duplicated")
-        result.update(received=len(arrivals), distinct=len(received), missing=len(missing), unexpected=len(extra),
-                      duplicated=len(duplicated))
+        result.update(
+            received=len(arrivals),
+            distinct=len(received),
+            missing=len(missing),
+            unexpected=len(extra),
+            duplicated=len(duplicated),
+        )
     if problems:
         raise BenchFailed("; ".join(problems))
     result["exactly_once"] = True
@@ -236,9 +263,13 @@ async def _render_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> 
 
     def build(delivery_id: str, delivery: dict[str, Any], context: dict[str, Any]) -> bytes:
         rendered = render(delivery["kind"], context, delivery["locale"])
-        return build_message(rendered, recipients_from(delivery["recipients"]), mail_from=settings.mail_from,
-                             message_id=message_id_for(delivery_id, settings.mail_from),
-                             sent_at=datetime.fromtimestamp(delivery["created_at"], UTC))
+        return build_message(
+            rendered,
+            recipients_from(delivery["recipients"]),
+            mail_from=settings.mail_from,
+            message_id=message_id_for(delivery_id, settings.mail_from),
+            sent_at=datetime.fromtimestamp(delivery["created_at"], UTC),
+        )
 
     # A worker compiles each (kind, locale) once, at start: not part of the cost per email.
     warmed = {}
@@ -253,16 +284,21 @@ async def _render_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> 
         cpu.append((time.thread_time_ns() - started_cpu) / 1e6)
         wall.append((time.perf_counter_ns() - started) / 1e6)
     locales = sorted({delivery["locale"] for _, delivery, _ in prepared})
-    return {"samples": len(wall), "median_ms": median(wall) if wall else None, "p99_ms": percentile(wall, 0.99),
-            "cpu_median_ms": median(cpu) if cpu else None, "cpu_p99_ms": percentile(cpu, 0.99), "locales": locales}
+    return {
+        "samples": len(wall),
+        "median_ms": median(wall) if wall else None,
+        "p99_ms": percentile(wall, 0.99),
+        "cpu_median_ms": median(cpu) if cpu else None,
+        "cpu_p99_ms": percentile(cpu, 0.99),
+        "locales": locales,
+    }
 
 
 def _raw_envelopes(settings: Settings, deliveries: list[dict[str, Any]]) -> list[Envelope]:
     app = App(settings)
     mail_from = _envelope_sender(app)
     return [
-        Envelope(mail_from, [envelope_address(a) for a in d["states"]], d["delivery"]["message"])
-        for d in deliveries
+        Envelope(mail_from, [envelope_address(a) for a in d["states"]], d["delivery"]["message"]) for d in deliveries
     ]
 
 
@@ -292,9 +328,15 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             smtp_host = "127.0.0.1"
         else:
             smtp_host, smtp_port = options.smtp
-        settings = base.model_copy(update={"redis_url": redis_url, "smtp_host": smtp_host, "smtp_port": smtp_port,
-                                           "smtp_tls": "none" if options.smtp is None else base.smtp_tls,
-                                           "redis_prefix": f"iwbench-{tag}"})
+        settings = base.model_copy(
+            update={
+                "redis_url": redis_url,
+                "smtp_host": smtp_host,
+                "smtp_port": smtp_port,
+                "smtp_tls": "none" if options.smtp is None else base.smtp_tls,
+                "redis_prefix": f"iwbench-{tag}",
+            }
+        )
         pipeline = make_pipeline(settings)
         workers = _start_workers(stack, settings, options.workers, work_dir)
         orders = generate_orders(options.orders, run_tag=tag, now=datetime.now(UTC))
@@ -318,15 +360,17 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         _wait(lambda: is_idle(pipeline), DELIVERY_TIMEOUT_S, "the pipeline to finish")
         rss = [peak_rss_mb(w.pid) for w in workers]
         # CPU per email of each process over the timed phase: where the machine's time went.
-        cpu_ms = {name: round((after - before) * 1000 / options.orders, 2)
-                  for name, pid in processes.items()
-                  if (before := cpu_before[name]) is not None and (after := cpu_s(pid)) is not None}
+        cpu_ms = {
+            name: round((after - before) * 1000 / options.orders, 2)
+            for name, pid in processes.items()
+            if (before := cpu_before[name]) is not None and (after := cpu_s(pid)) is not None
+        }
         calls = redis_command_calls(redis_url) - calls_before
         arrivals = read_log(sink_log) if sink_log else None
 
         expected = asyncio.run(_deliveries(settings, {o.order_id for o in orders}))
         checked = verify(expected, options.orders, arrivals)
-        by_message = {mid: d for mid, d in expected.items()}
+        by_message = dict(expected.items())
         if arrivals is not None:
             accepted_at = {mid: at for at, mid, _ in arrivals}
         else:
@@ -351,23 +395,34 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
 
         report = {
             "machine": machine(),
-            "options": {"orders": options.orders, "workers": options.workers,
-                        "smtp": "bench sink" if options.smtp is None else f"{smtp_host}:{smtp_port}",
-                        "smtp_connections_per_worker": settings.smtp_connections,
-                        "worker_threads": settings.worker_threads,
-                        "event_gather_s": getattr(settings, "event_gather_s", 0.0)},
+            "options": {
+                "orders": options.orders,
+                "workers": options.workers,
+                "smtp": "bench sink" if options.smtp is None else f"{smtp_host}:{smtp_port}",
+                "smtp_connections_per_worker": settings.smtp_connections,
+                "worker_threads": settings.worker_threads,
+                "event_gather_s": getattr(settings, "event_gather_s", 0.0),
+            },
             "verification": checked,
-            "pipeline": {"emails": options.orders, "elapsed_s": elapsed_s, "emails_per_s": throughput, "flowing_emails_per_s": flowing,
-                         "ingest_s": ingest_s, "latency_p50_s": percentile(latencies, 0.5),
-                         "latency_p99_s": percentile(latencies, 0.99)},
+            "pipeline": {
+                "emails": options.orders,
+                "elapsed_s": elapsed_s,
+                "emails_per_s": throughput,
+                "flowing_emails_per_s": flowing,
+                "ingest_s": ingest_s,
+                "latency_p50_s": percentile(latencies, 0.5),
+                "latency_p99_s": percentile(latencies, 0.99),
+            },
             "raw_send": {**asdict(raw), "emails_per_s": raw.emails_per_s},
             "pipeline_to_raw_ratio": throughput / raw.emails_per_s if raw.emails_per_s else None,
             "worker_peak_rss_mb": rss,
             "cpu_ms_per_email": cpu_ms,
             # Every client of the server counts (the bench's own ingest included): exact on the
             # embedded Redis, an upper bound on a shared one.
-            "redis": {"commands_per_email": sum(calls.values()) / options.orders,
-                      "top_commands_per_email": {k: v / options.orders for k, v in calls.most_common(8)}},
+            "redis": {
+                "commands_per_email": sum(calls.values()) / options.orders,
+                "top_commands_per_email": {k: v / options.orders for k, v in calls.most_common(8)},
+            },
             "rendering": rendering,
             "windows": windows,
         }
@@ -396,22 +451,32 @@ def format_report(report: dict[str, Any]) -> str:
     m = report["machine"]
     rows = [
         ("machine", f"{m['nproc']} x {m['cpu_model']}, Python {m['python']}"),
-        ("load", f"{report['options']['orders']} invoice emails, {report['options']['workers']} worker(s), "
-                 f"{report['options']['smtp']}"),
+        (
+            "load",
+            f"{report['options']['orders']} invoice emails, {report['options']['workers']} worker(s), "
+            f"{report['options']['smtp']}",
+        ),
         ("exactly once", f"{report['verification']['invoices']} invoices, all accepted, none missing or duplicated"),
         ("pipeline throughput", f"{p['emails_per_s']:.1f} emails/s ({p['elapsed_s']:.1f} s)"),
         ("  once flowing", f"{p['flowing_emails_per_s']:.1f} emails/s (first to last acceptance)"),
         ("raw send limit", f"{raw['emails_per_s']:.1f} emails/s ({raw['elapsed_s']:.1f} s)"),
         ("pipeline / raw", f"{report['pipeline_to_raw_ratio']:.0%}"),
         ("latency p50 / p99", f"{p['latency_p50_s']:.2f} s / {p['latency_p99_s']:.2f} s"),
-        ("render + MIME median", f"{r['median_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms; CPU {r['cpu_median_ms']:.2f} ms)"),
+        (
+            "render + MIME median",
+            f"{r['median_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms; CPU {r['cpu_median_ms']:.2f} ms)",
+        ),
         ("Redis commands / email", f"{report['redis']['commands_per_email']:.0f} (inside Lua scripts too)"),
         ("CPU ms / email", ", ".join(f"{k} {v:.1f}" for k, v in report["cpu_ms_per_email"].items())),
         ("worker peak RSS", ", ".join(f"{v:.0f} MB" if v else "?" for v in report["worker_peak_rss_mb"])),
     ]
     for w in report["windows"]:
-        rows.append((f"Redis per window @{w['windows']:,}",
-                     f"{w['bytes_per_window']:.0f} B; due lookup {w['due_lookup_median_us']:.0f} us"))
+        rows.append(
+            (
+                f"Redis per window @{w['windows']:,}",
+                f"{w['bytes_per_window']:.0f} B; due lookup {w['due_lookup_median_us']:.0f} us",
+            )
+        )
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -425,7 +490,9 @@ def parse_smtp(value: str) -> tuple[str, int]:
 
 def main_from_args(args) -> int:
     options = BenchOptions(
-        orders=args.orders, workers=args.workers, smtp=parse_smtp(args.smtp) if args.smtp else None,
+        orders=args.orders,
+        workers=args.workers,
+        smtp=parse_smtp(args.smtp) if args.smtp else None,
         json_out=Path(args.json) if args.json else None,
         window_sizes=tuple(int(n) for n in args.windows.split(",") if n),
     )
@@ -436,4 +503,3 @@ def main_from_args(args) -> int:
         return 1
     print(format_report(report))
     return 0
-

@@ -21,14 +21,13 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from bench.pipeline import percentile
 from bench.load import generate_orders
-from worker.data.countries import default_locale
+from bench.pipeline import percentile
+from worker.data.countries import default_locale, invoice_payment_options
 from worker.domain.locales import choose_locale
-from worker.emails.mime import build_message
 from worker.domain.model import Contact, Invoice, Recipients
 from worker.domain.money import round_money
-from worker.data.countries import invoice_payment_options
+from worker.emails.mime import build_message
 from worker.emails.rendering import render
 
 #: Invoices per round, and rounds (each with other amounts: seeds DEFAULT_SEED, +1, ...).
@@ -59,27 +58,46 @@ def invoice_emails(count: int = DEFAULT_INVOICES, *, seed: int = DEFAULT_SEED) -
         lines = []
         for line in order["lines"]:
             amount = Decimal(line["annual_amount"])
-            lines.append({
-                "line_id": line["line_id"], "order_id": order["order_id"], "product": line["product"],
-                "kind": line["kind"], "period_start": order["term"]["start"], "period_end": order["term"]["end"],
-                "amount": str(round_money(amount, order["currency"])), "tax_rate": line["tax_rate"],
-                "tax": str(round_money(amount * Decimal(line["tax_rate"]), order["currency"])),
-            })
-        invoice = TypeAdapter(Invoice).validate_python({
-            "number": f"INV-{i:07d}", "order_id": order["order_id"], "account_id": account["account_id"],
-            "subscription_id": order["subscription_id"], "currency": order["currency"],
-            "issued_on": start.isoformat(), "due_on": (start + timedelta(days=30)).isoformat(),
-            "po_number": order["po_number"], "lines": lines, "billing_contact": order["billing_contact"],
-            "account_name": account["name"], "country": account["country"], "payment_method": "invoice",
-        })
+            lines.append(
+                {
+                    "line_id": line["line_id"],
+                    "order_id": order["order_id"],
+                    "product": line["product"],
+                    "kind": line["kind"],
+                    "period_start": order["term"]["start"],
+                    "period_end": order["term"]["end"],
+                    "amount": str(round_money(amount, order["currency"])),
+                    "tax_rate": line["tax_rate"],
+                    "tax": str(round_money(amount * Decimal(line["tax_rate"]), order["currency"])),
+                }
+            )
+        invoice = TypeAdapter(Invoice).validate_python(
+            {
+                "number": f"INV-{i:07d}",
+                "order_id": order["order_id"],
+                "account_id": account["account_id"],
+                "subscription_id": order["subscription_id"],
+                "currency": order["currency"],
+                "issued_on": start.isoformat(),
+                "due_on": (start + timedelta(days=30)).isoformat(),
+                "po_number": order["po_number"],
+                "lines": lines,
+                "billing_contact": order["billing_contact"],
+                "account_name": account["name"],
+                "country": account["country"],
+                "payment_method": "invoice",
+            }
+        )
         contact = invoice.billing_contact
         copied = tuple(Contact(c["name"], c["email"]) for c in account["contacts"].values())
-        emails.append(InvoiceEmail(
-            locale=choose_locale(contact.locale, default_locale(invoice.country)),
-            context={"invoice": invoice, "recipient": contact, "payment": invoice_payment_options(invoice)},
-            recipients=Recipients(to=(Contact(contact.name, contact.email),), cc=copied),
-            message_id=f"<render.{i}@invoice-worker.example>",
-        ))
+        emails.append(
+            InvoiceEmail(
+                locale=choose_locale(contact.locale, default_locale(invoice.country)),
+                context={"invoice": invoice, "recipient": contact, "payment": invoice_payment_options(invoice)},
+                recipients=Recipients(to=(Contact(contact.name, contact.email),), cc=copied),
+                message_id=f"<render.{i}@invoice-worker.example>",
+            )
+        )
     return emails
 
 
@@ -129,13 +147,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rounds = [invoice_emails(args.invoices, seed=DEFAULT_SEED + n) for n in range(args.rounds)]
     samples = measure(rounds)
     result = {
-        "samples": len(samples.wall_ms), "median_ms": median(samples.wall_ms), "p99_ms": percentile(samples.wall_ms, 0.99),
-        "cpu_median_ms": median(samples.cpu_ms), "cpu_p99_ms": percentile(samples.cpu_ms, 0.99),
+        "samples": len(samples.wall_ms),
+        "median_ms": median(samples.wall_ms),
+        "p99_ms": percentile(samples.wall_ms, 0.99),
+        "cpu_median_ms": median(samples.cpu_ms),
+        "cpu_p99_ms": percentile(samples.cpu_ms, 0.99),
         "locales": sorted({email.locale for email in rounds[0]}),
     }
-    print(f"render + MIME per invoice email: median {result['median_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms "
-          f"(CPU: median {result['cpu_median_ms']:.3f} ms, p99 {result['cpu_p99_ms']:.3f} ms; "
-          f"{result['samples']} samples, {len(result['locales'])} locales)")
+    print(
+        f"render + MIME per invoice email: median {result['median_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms "
+        f"(CPU: median {result['cpu_median_ms']:.3f} ms, p99 {result['cpu_p99_ms']:.3f} ms; "
+        f"{result['samples']} samples, {len(result['locales'])} locales)"
+    )
     return result
 
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
-from worker.settings import Settings
 from worker.services import apply_events as ingestion
 from worker.services import invoicer
 from worker.services.context import App
+from worker.settings import Settings
 
 #: Windows opened concurrently (bounded: each holds a few Redis round trips in flight).
 CONCURRENCY = 64
@@ -52,16 +52,35 @@ def _ident(i: int) -> str:
 def _window_events(tag: str, i: int, occurred: str, term: dict[str, str]) -> list[dict[str, Any]]:
     i = _ident(i)  # type: ignore[assignment]
     order_id = f"W-{tag}-{i}"
-    lines = [{"line_id": f"L{n}", "product": "Compute", "kind": "paas", "annual_amount": "12000.00",
-              "tax_rate": "0.21"} for n in (1, 2, 3)]
+    lines = [
+        {"line_id": f"L{n}", "product": "Compute", "kind": "paas", "annual_amount": "12000.00", "tax_rate": "0.21"}
+        for n in (1, 2, 3)
+    ]
     contact = {"name": "Els de Vries", "email": f"billing@w{i}.example", "locale": "nl-NL"}
     return [
-        {"id": f"{tag}-wo-{i}", "type": "order.booked", "occurred_at": occurred,
-         "data": {"order_id": order_id, "account_id": f"WA-{tag}", "subscription_id": f"WS-{tag}-{i}",
-                  "billing_contact": contact, "po_number": None, "payment_method": "invoice",
-                  "currency": "EUR", "billing_frequency": "annual_in_advance", "term": term, "lines": lines}},
-        {"id": f"{tag}-wa-{i}", "type": "service.activated", "occurred_at": occurred,
-         "data": {"order_id": order_id, "line_id": "L1", "activated_at": occurred}},
+        {
+            "id": f"{tag}-wo-{i}",
+            "type": "order.booked",
+            "occurred_at": occurred,
+            "data": {
+                "order_id": order_id,
+                "account_id": f"WA-{tag}",
+                "subscription_id": f"WS-{tag}-{i}",
+                "billing_contact": contact,
+                "po_number": None,
+                "payment_method": "invoice",
+                "currency": "EUR",
+                "billing_frequency": "annual_in_advance",
+                "term": term,
+                "lines": lines,
+            },
+        },
+        {
+            "id": f"{tag}-wa-{i}",
+            "type": "service.activated",
+            "occurred_at": occurred,
+            "data": {"order_id": order_id, "line_id": "L1", "activated_at": occurred},
+        },
     ]
 
 
@@ -101,10 +120,23 @@ async def measure_windows(settings: Settings, count: int, *, tag: str) -> Window
     term = {"start": now.date().isoformat(), "end": (now.date() + timedelta(days=364)).isoformat()}
     try:
         # The account exists first (its contacts would be copied); it is not a per-window cost.
-        await ingestion.apply_event(app, {
-            "id": f"{prefix}-acc", "type": "account.updated", "occurred_at": occurred,
-            "data": {"account_id": f"WA-{tag}", "name": "Windows B.V.", "country": "NL", "sector": "commercial",
-                     "ula": False, "pay_as_you_go": False, "contacts": {}}})
+        await ingestion.apply_event(
+            app,
+            {
+                "id": f"{prefix}-acc",
+                "type": "account.updated",
+                "occurred_at": occurred,
+                "data": {
+                    "account_id": f"WA-{tag}",
+                    "name": "Windows B.V.",
+                    "country": "NL",
+                    "sector": "commercial",
+                    "ula": False,
+                    "pay_as_you_go": False,
+                    "contacts": {},
+                },
+            },
+        )
         before = await _used_memory(app)
         started = time.perf_counter()
         pending: set[asyncio.Task] = set()
@@ -112,7 +144,9 @@ async def measure_windows(settings: Settings, count: int, *, tag: str) -> Window
         for i in range(real):
             if len(pending) >= CONCURRENCY:
                 _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            pending.add(asyncio.ensure_future(_open_window(app, _window_events(tag, i, occurred, term), settings.due_lease_s)))
+            pending.add(
+                asyncio.ensure_future(_open_window(app, _window_events(tag, i, occurred, term), settings.due_lease_s))
+            )
         if pending:
             await asyncio.gather(*pending)
         await _clone_window(app, prefix, _ident(0), [_ident(i) for i in range(real, count)])
@@ -148,13 +182,13 @@ async def _clone_window(app: App, prefix: str, template: str, idents: list[str])
             shared.append((key, kind, items))
     for start in range(0, len(idents), CLONE_BATCH):
         pipe = redis.pipeline(transaction=False)
-        for ident in idents[start:start + CLONE_BATCH]:
+        for ident in idents[start : start + CLONE_BATCH]:
             for key, ttl_ms, dumped in own:
                 pipe.restore(key.replace(template, ident), ttl_ms, dumped)
             for key, kind, items in shared:
                 renamed = [(m.replace(template.encode(), ident.encode()), v) for m, v in items]
                 if kind == "zset":
-                    pipe.zadd(key, {m: v for m, v in renamed})
+                    pipe.zadd(key, dict(renamed))
                 elif kind == "set":
                     pipe.sadd(key, *(m for m, _ in renamed))
                 else:
@@ -172,4 +206,3 @@ async def _delete_prefix(app: App, prefix: str) -> None:
             batch = []
     if batch:
         await redis.unlink(*batch)
-

@@ -13,7 +13,7 @@ ELS = Contact(name="Els de Vries", email="els@acme.example", locale="nl-NL")
 
 
 def order_line(line_id: str = "L1", product: str = "Compute", kind: str = "paas", **overrides: Any) -> OrderLine:
-    values: dict[str, Any] = dict(line_id=line_id, product=product, kind=kind, tax_rate=Decimal("0.21"))
+    values: dict[str, Any] = {"line_id": line_id, "product": product, "kind": kind, "tax_rate": Decimal("0.21")}
     if "total_contract_value" not in overrides:
         values["annual_amount"] = Decimal("24000.00")
     values.update(overrides)
@@ -40,7 +40,7 @@ def order(*lines: OrderLine, **overrides: Any) -> Order:
 
 def three_year_order(**overrides: Any) -> Order:
     """Contract value USD 120,000 over a three-year term, annual in advance."""
-    values: dict[str, Any] = dict(term_end=date(2028, 12, 31))
+    values: dict[str, Any] = {"term_end": date(2028, 12, 31)}
     values.update(overrides)
     return order(order_line(annual_amount=Decimal("40000.00")), **values)
 

@@ -35,13 +35,35 @@ def account_updated(
         "dunning": dunning if dunning is not None else contact("Debiteuren", "ar@acme.example"),
         "account_relationship": relationship if relationship is not None else contact("Jan Jansen", "jan@acme.example"),
     }
-    data = {"account_id": account_id, "name": name, "country": country, "sector": sector, "ula": False,
-            "pay_as_you_go": False, "contacts": contacts, **extra}
+    data = {
+        "account_id": account_id,
+        "name": name,
+        "country": country,
+        "sector": sector,
+        "ula": False,
+        "pay_as_you_go": False,
+        "contacts": contacts,
+        **extra,
+    }
     return _event("account.updated", occurred_at, data, event_id)
 
 
-def line(line_id: str, product: str, kind: str = "paas", annual_amount: str = "24000.00", tax_rate: str = "0.21", **extra: Any) -> dict[str, Any]:
-    return {"line_id": line_id, "product": product, "kind": kind, "annual_amount": annual_amount, "tax_rate": tax_rate, **extra}
+def line(
+    line_id: str,
+    product: str,
+    kind: str = "paas",
+    annual_amount: str = "24000.00",
+    tax_rate: str = "0.21",
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "line_id": line_id,
+        "product": product,
+        "kind": kind,
+        "annual_amount": annual_amount,
+        "tax_rate": tax_rate,
+        **extra,
+    }
 
 
 def order_booked(
@@ -99,8 +121,13 @@ def card_failed(
     at: str = "2026-02-16T10:15:00Z",
     event_id: str | None = None,
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"invoice_number": invoice_number, "account_id": account_id, "amount": amount,
-                            "currency": currency, "failed_at": at}
+    data: dict[str, Any] = {
+        "invoice_number": invoice_number,
+        "account_id": account_id,
+        "amount": amount,
+        "currency": currency,
+        "failed_at": at,
+    }
     if reason is not None:
         data["reason"] = reason
     if billing_contact is not None:

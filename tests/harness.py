@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from worker.settings import Settings
+from worker.runtime.runner import Pipeline, make_pipeline, run
 from worker.services.context import App
 from worker.services.ingest import IngestReport, ingest_lines
-from worker.runtime.runner import Pipeline, make_pipeline, run
 from worker.services.status import collect_dead_letters, collect_status
+from worker.settings import Settings
 
 
 class FakeClock:
@@ -27,18 +27,18 @@ class FakeClock:
 
 
 def make_settings(redis_url: str, smtp_port: int, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(
-        redis_url=redis_url,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        smtp_tls="none",
-        smtp_timeout_s=5.0,
-        scheduler_interval_s=0.05,
-        worker_threads=4,
-        retry_first_s=300.0,
+    values: dict[str, Any] = {
+        "redis_url": redis_url,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port,
+        "smtp_tls": "none",
+        "smtp_timeout_s": 5.0,
+        "scheduler_interval_s": 0.05,
+        "worker_threads": 4,
+        "retry_first_s": 300.0,
         # The fake clock does not move by itself: look at touched orders at once.
-        event_gather_s=0.0,
-    )
+        "event_gather_s": 0.0,
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -49,7 +49,7 @@ class Harness:
     clock: FakeClock
 
     @classmethod
-    def build(cls, settings: Settings, now: datetime) -> "Harness":
+    def build(cls, settings: Settings, now: datetime) -> Harness:
         clock = FakeClock(now)
         return cls(make_pipeline(settings, App(settings, clock=clock)), clock)
 

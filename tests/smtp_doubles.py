@@ -219,9 +219,7 @@ class ScriptedSmtpServer:
             while len(self._messages) < count:
                 remaining_s = deadline - time.monotonic()
                 if remaining_s <= 0:
-                    raise TimeoutError(
-                        f"{len(self._messages)} of {count} messages arrived within {timeout_s} s"
-                    )
+                    raise TimeoutError(f"{len(self._messages)} of {count} messages arrived within {timeout_s} s")
                 self._messages_changed.wait(remaining_s)
             return list(self._messages)
 
@@ -308,9 +306,7 @@ class ScriptedSmtpServer:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CONTROL_TIMEOUT_S)
 
     async def _listen(self, port: int) -> None:
-        self._listener = await asyncio.get_running_loop().create_server(
-            self._new_connection, host=self.host, port=port
-        )
+        self._listener = await asyncio.get_running_loop().create_server(self._new_connection, host=self.host, port=port)
         self._port = self._listener.sockets[0].getsockname()[1]
 
     async def _go_down(self) -> None:
@@ -376,9 +372,7 @@ class ScriptedSmtpServer:
             mail_options=tuple(envelope.mail_options),
             tls=session.ssl is not None,
             auth_login=(
-                auth_data.login.decode("utf-8", errors="replace")
-                if isinstance(auth_data, LoginPassword)
-                else None
+                auth_data.login.decode("utf-8", errors="replace") if isinstance(auth_data, LoginPassword) else None
             ),
         )
         with self._messages_changed:

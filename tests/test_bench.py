@@ -20,15 +20,41 @@ def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_on
 
     # Then the JSON report holds every figure, and the sink got exactly the expected emails, once each
     report = json.loads(out.read_text())
-    assert report["verification"] == {"invoices": 20, "orders_invoiced": 20, "received": 20, "distinct": 20,
-                                      "missing": 0, "unexpected": 0, "duplicated": 0, "exactly_once": True}
-    assert set(report) >= {"machine", "options", "pipeline", "raw_send", "pipeline_to_raw_ratio",
-                           "worker_peak_rss_mb", "rendering", "windows", "redis"}
-    assert set(report["pipeline"]) >= {"emails_per_s", "flowing_emails_per_s", "latency_p50_s", "latency_p99_s", "elapsed_s"}
+    assert report["verification"] == {
+        "invoices": 20,
+        "orders_invoiced": 20,
+        "received": 20,
+        "distinct": 20,
+        "missing": 0,
+        "unexpected": 0,
+        "duplicated": 0,
+        "exactly_once": True,
+    }
+    assert set(report) >= {
+        "machine",
+        "options",
+        "pipeline",
+        "raw_send",
+        "pipeline_to_raw_ratio",
+        "worker_peak_rss_mb",
+        "rendering",
+        "windows",
+        "redis",
+    }
+    assert set(report["pipeline"]) >= {
+        "emails_per_s",
+        "flowing_emails_per_s",
+        "latency_p50_s",
+        "latency_p99_s",
+        "elapsed_s",
+    }
     assert report["pipeline"]["flowing_emails_per_s"] >= report["pipeline"]["emails_per_s"]
     assert report["raw_send"]["messages"] == 20 and report["raw_send"]["accepted"] == 20
     assert len(report["worker_peak_rss_mb"]) == 1 and report["worker_peak_rss_mb"][0] > 0
-    assert report["rendering"]["samples"] == 20 and 0 < report["rendering"]["cpu_median_ms"] <= report["rendering"]["p99_ms"]
+    assert (
+        report["rendering"]["samples"] == 20
+        and 0 < report["rendering"]["cpu_median_ms"] <= report["rendering"]["p99_ms"]
+    )
     (windows,) = report["windows"]
     assert windows["windows"] == 30 and windows["bytes_per_window"] > 0
     assert report["machine"]["nproc"] >= 1

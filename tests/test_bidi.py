@@ -17,7 +17,9 @@ def test_every_non_blank_line_opens_right_to_left_once() -> None:
 
 
 def test_placeholders_are_isolated_and_literal_text_is_not() -> None:
-    assert isolate_placeholders("الفاتورة %(number)s: %(total)s") == f"الفاتورة {FSI}%(number)s{PDI}: {FSI}%(total)s{PDI}"
+    assert (
+        isolate_placeholders("الفاتورة %(number)s: %(total)s") == f"الفاتورة {FSI}%(number)s{PDI}: {FSI}%(total)s{PDI}"
+    )
     assert isolate_placeholders("100%% paid") == "100%% paid"
 
 

@@ -20,7 +20,8 @@ def test_whole_calendar_months_count_one_each_and_a_partial_month_by_its_days() 
 
 def test_a_three_year_term_has_three_annual_periods_and_a_55_month_term_ends_short() -> None:
     assert billing_periods(date(2026, 1, 1), date(2028, 12, 31), "annual_in_advance") == [
-        Period(date(2026, 1, 1), date(2026, 12, 31)), Period(date(2027, 1, 1), date(2027, 12, 31)),
+        Period(date(2026, 1, 1), date(2026, 12, 31)),
+        Period(date(2027, 1, 1), date(2027, 12, 31)),
         Period(date(2028, 1, 1), date(2028, 12, 31)),
     ]
     periods = billing_periods(date(2026, 1, 1), date(2030, 7, 31), "annual_in_advance")
@@ -37,7 +38,9 @@ def test_a_non_standard_term_charges_contract_value_over_term_months() -> None:
 
 
 def test_tax_is_rounded_half_up_per_line_on_the_rounded_amount() -> None:
-    priced = priced_line(order(), order_line(tax_rate=Decimal("0.21")), date(2026, 1, 1), date(2026, 12, 31), Decimal("0.50"))
+    priced = priced_line(
+        order(), order_line(tax_rate=Decimal("0.21")), date(2026, 1, 1), date(2026, 12, 31), Decimal("0.50")
+    )
     assert priced.tax == Decimal("0.11")  # 0.105 -> 0.11
 
 

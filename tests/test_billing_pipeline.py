@@ -27,8 +27,14 @@ def htmls(smtp_server) -> list[str]:
 
 
 def us_account(**extra):
-    return account_updated("A-2", country="US", name="Globex", dunning=contact("AR", "ar@globex.example"),
-                           relationship=contact("Rel", "rel@globex.example"), **extra)
+    return account_updated(
+        "A-2",
+        country="US",
+        name="Globex",
+        dunning=contact("AR", "ar@globex.example"),
+        relationship=contact("Rel", "rel@globex.example"),
+        **extra,
+    )
 
 
 def us_order(order_id="O-2", *, lines, **extra):
@@ -38,8 +44,11 @@ def us_order(order_id="O-2", *, lines, **extra):
 def three_year_events(*, po_number="PO-77"):
     return [
         us_account(),
-        us_order(lines=[line("L1", "Compute", annual_amount="40000.00", tax_rate="0")], term=("2026-01-01", "2028-12-31"),
-                 po_number=po_number),
+        us_order(
+            lines=[line("L1", "Compute", annual_amount="40000.00", tax_rate="0")],
+            term=("2026-01-01", "2028-12-31"),
+            po_number=po_number,
+        ),
         service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
     ]
 
@@ -75,11 +84,16 @@ def test_a_three_year_subscription_is_invoiced_40000_as_each_annual_period_falls
 
 def test_quarterly_in_arrears_for_the_public_sector_is_invoiced_after_each_quarter(harness, smtp_server):
     # Given a public-sector account and a quarterly-in-arrears order activated on 1 February
-    harness.ingest([
-        us_account(sector="public"),
-        us_order(lines=[line("L1", "Compute", annual_amount="24000.00", tax_rate="0")], billing_frequency="quarterly_in_arrears"),
-        service_activated("O-2", "L1", "2026-02-01T09:00:00Z"),
-    ])
+    harness.ingest(
+        [
+            us_account(sector="public"),
+            us_order(
+                lines=[line("L1", "Compute", annual_amount="24000.00", tax_rate="0")],
+                billing_frequency="quarterly_in_arrears",
+            ),
+            service_activated("O-2", "L1", "2026-02-01T09:00:00Z"),
+        ]
+    )
     harness.clock.now = datetime(2026, 2, 1, 10, 0, tzinfo=UTC)
     harness.drain()
     # Then nothing is invoiced at activation
@@ -98,11 +112,13 @@ def test_quarterly_in_arrears_for_the_public_sector_is_invoiced_after_each_quart
 
 def test_quarterly_in_arrears_for_a_commercial_account_is_rejected_naming_event_and_field(harness, smtp_server):
     # Given a commercial account, then its quarterly-in-arrears order
-    harness.ingest([
-        us_account(),
-        us_order(lines=[line("L1", "Compute")], billing_frequency="quarterly_in_arrears", event_id="qa-1"),
-        service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
-    ])
+    harness.ingest(
+        [
+            us_account(),
+            us_order(lines=[line("L1", "Compute")], billing_frequency="quarterly_in_arrears", event_id="qa-1"),
+            service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
+        ]
+    )
     harness.clock.now = datetime(2026, 7, 1, tzinfo=UTC)
     harness.drain()
     # Then the order is dead-lettered with the field and the reason, and nothing is invoiced
@@ -114,10 +130,12 @@ def test_quarterly_in_arrears_for_a_commercial_account_is_rejected_naming_event_
 
 def test_quarterly_in_arrears_booked_before_its_commercial_account_arrives_is_rejected_then(harness, smtp_server):
     # Given the order and its activation before the account is known
-    harness.ingest([
-        us_order(lines=[line("L1", "Compute")], billing_frequency="quarterly_in_arrears", event_id="qa-2"),
-        service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
-    ])
+    harness.ingest(
+        [
+            us_order(lines=[line("L1", "Compute")], billing_frequency="quarterly_in_arrears", event_id="qa-2"),
+            service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
+        ]
+    )
     harness.drain()
     assert harness.dead_letters() == []
     # When the account arrives and says commercial, and quarters end
@@ -132,12 +150,18 @@ def test_quarterly_in_arrears_booked_before_its_commercial_account_arrives_is_re
 
 def test_an_add_on_with_another_po_number_is_invoiced_separately_and_status_says_why(harness, smtp_server):
     # Given the three-year subscription and an add-on order of it with another PO number
-    harness.ingest([
-        *three_year_events(),
-        us_order("O-3", lines=[line("A1", "Analytics", annual_amount="12000.00", tax_rate="0")], po_number="PO-88",
-                 term=("2026-01-01", "2028-12-31")),
-        service_activated("O-3", "A1", "2026-01-01T09:00:00Z"),
-    ])
+    harness.ingest(
+        [
+            *three_year_events(),
+            us_order(
+                "O-3",
+                lines=[line("A1", "Analytics", annual_amount="12000.00", tax_rate="0")],
+                po_number="PO-88",
+                term=("2026-01-01", "2028-12-31"),
+            ),
+            service_activated("O-3", "A1", "2026-01-01T09:00:00Z"),
+        ]
+    )
     harness.drain()
     assert len(smtp_server.messages) == 2  # one activation invoice per order
     # When the second year falls due
@@ -150,18 +174,22 @@ def test_an_add_on_with_another_po_number_is_invoiced_separately_and_status_says
     assert later[0]["split_reason"] == ""
     assert later[1]["split_reason"] == "PO number PO-88 differs from PO-77 on order O-2"
     # (sent concurrently: told apart by their numbers, not by which arrived first)
-    third, fourth = (next(t for t in texts(smtp_server)[2:] if f"invoice {n}" in t) for n in ("INV-0000003", "INV-0000004"))
+    third, fourth = (
+        next(t for t in texts(smtp_server)[2:] if f"invoice {n}" in t) for n in ("INV-0000003", "INV-0000004")
+    )
     assert "PO-77" in third and "Analytics" not in third
     assert "PO-88" in fourth and "Analytics" in fourth
 
 
 def test_a_small_invoice_in_a_card_country_offers_the_card_only(harness, smtp_server):
     # Given a US order whose invoice totals USD 1,200.00 (under USD 2,000.00)
-    harness.ingest([
-        us_account(),
-        us_order(lines=[line("L1", "Compute", annual_amount="1200.00", tax_rate="0")]),
-        service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
-    ])
+    harness.ingest(
+        [
+            us_account(),
+            us_order(lines=[line("L1", "Compute", annual_amount="1200.00", tax_rate="0")]),
+            service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
+        ]
+    )
     harness.drain()
     (text,) = texts(smtp_server)
     (html,) = htmls(smtp_server)
@@ -176,11 +204,13 @@ def test_a_small_invoice_in_a_card_country_offers_the_card_only(harness, smtp_se
 
 def test_an_invoice_above_the_card_limit_offers_bank_transfer_and_no_card(harness, smtp_server):
     # Given a US order whose invoice totals USD 120,000.00 (above USD 99,999.99)
-    harness.ingest([
-        us_account(),
-        us_order(lines=[line("L1", "Compute", annual_amount="120000.00", tax_rate="0")]),
-        service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
-    ])
+    harness.ingest(
+        [
+            us_account(),
+            us_order(lines=[line("L1", "Compute", annual_amount="120000.00", tax_rate="0")]),
+            service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
+        ]
+    )
     harness.drain()
     (text,) = texts(smtp_server)
     # Then bank transfer to the US remittance details, and the portal without the card
@@ -193,15 +223,28 @@ def test_an_invoice_above_the_card_limit_offers_bank_transfer_and_no_card(harnes
 
 def test_a_jpy_invoice_has_no_minor_unit_and_jpy_remittance_without_online_payment(harness, smtp_server):
     # Given a Japanese account and a JPY order (JP offers no online payment in the portal)
-    harness.ingest([
-        account_updated("A-3", country="JP", name="Nippon KK", dunning=contact("AR", "ar@nippon.example"),
-                       relationship=contact("Rel", "rel@nippon.example")),
-        order_booked("O-4", account_id="A-3", subscription_id="S-4", currency="JPY", po_number=None,
-                     billing_contact=contact("Taro Yamada", "taro@nippon.example", "en-US"),
-                     billing_frequency="quarterly_in_advance",
-                     lines=[line("L1", "Compute", annual_amount="1000005", tax_rate="0.1")]),
-        service_activated("O-4", "L1", "2026-01-01T09:00:00Z"),
-    ])
+    harness.ingest(
+        [
+            account_updated(
+                "A-3",
+                country="JP",
+                name="Nippon KK",
+                dunning=contact("AR", "ar@nippon.example"),
+                relationship=contact("Rel", "rel@nippon.example"),
+            ),
+            order_booked(
+                "O-4",
+                account_id="A-3",
+                subscription_id="S-4",
+                currency="JPY",
+                po_number=None,
+                billing_contact=contact("Taro Yamada", "taro@nippon.example", "en-US"),
+                billing_frequency="quarterly_in_advance",
+                lines=[line("L1", "Compute", annual_amount="1000005", tax_rate="0.1")],
+            ),
+            service_activated("O-4", "L1", "2026-01-01T09:00:00Z"),
+        ]
+    )
     harness.drain()
     (text,) = texts(smtp_server)
     # Then a quarter of JPY 1,000,005 is ¥250,001 and the tax ¥25,000, whole yen, rounded half-up

@@ -51,15 +51,23 @@ def test_an_out_of_office_reply_is_not_a_bounce():
 
 
 def test_a_plain_message_is_unrecognised_and_changes_nothing():
-    msg = email.message_from_string("From: a@b.example\nSubject: hello\n\nJust saying hi.\n", policy=email.policy.compat32)
+    msg = email.message_from_string(
+        "From: a@b.example\nSubject: hello\n\nJust saying hi.\n", policy=email.policy.compat32
+    )
     report = classify_bounce(msg)
     assert report.kind is ReportKind.UNRECOGNISED
     assert decide_bounce(report, "els@acme.example", ACCEPTED, now=0, resend_delay_s=60, resend_max=3).new_state is None
 
 
 def test_a_permanent_failure_bounces_the_recipient_and_suppresses_the_address():
-    decision = decide_bounce(classify_bounce(load("postfix_user_unknown.eml")), "els@acme.example", ACCEPTED,
-                             now=100.0, resend_delay_s=60, resend_max=3)
+    decision = decide_bounce(
+        classify_bounce(load("postfix_user_unknown.eml")),
+        "els@acme.example",
+        ACCEPTED,
+        now=100.0,
+        resend_delay_s=60,
+        resend_max=3,
+    )
     assert decision.suppress and decision.new_state.state is Outcome.BOUNCED
     assert "5.1.1" in decision.new_state.reply and decision.record["status"] == "5.1.1"
 
@@ -77,7 +85,13 @@ def test_a_temporary_failure_resends_later_up_to_the_limit_then_fails():
 
 
 def test_a_delayed_report_is_only_recorded():
-    decision = decide_bounce(classify_bounce(load("postfix_delayed.eml")), "els@acme.example", ACCEPTED,
-                             now=0, resend_delay_s=60, resend_max=3)
+    decision = decide_bounce(
+        classify_bounce(load("postfix_delayed.eml")),
+        "els@acme.example",
+        ACCEPTED,
+        now=0,
+        resend_delay_s=60,
+        resend_max=3,
+    )
     assert decision.new_state is None and decision.resend_at is None and not decision.suppress
     assert decision.record["action"] == "delayed" and decision.record["effect"] == "recorded"

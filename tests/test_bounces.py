@@ -12,9 +12,9 @@ import pytest
 from contract_events import contract_example, service_activated
 from harness import Harness, make_settings
 
-from worker.inbound.listener import BounceListener
-from worker.errors import UnsafeBounceConfiguration
 from worker.dev.local_smtp import find_free_port
+from worker.errors import UnsafeBounceConfiguration
+from worker.inbound.listener import BounceListener
 from worker.runtime.runner import run
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -24,8 +24,15 @@ BILLING, DUNNING, RELATIONSHIP = "els@acme.example", "ar@acme.example", "jan@acm
 
 
 def bounce_settings(redis_url, smtp_port, **overrides):
-    return make_settings(redis_url, smtp_port, bounce_secret=SECRET, bounce_domain="bounces.invoice-worker.example",
-                         bounce_resend_delay_s=600.0, bounce_resend_max=2, **overrides)
+    return make_settings(
+        redis_url,
+        smtp_port,
+        bounce_secret=SECRET,
+        bounce_domain="bounces.invoice-worker.example",
+        bounce_resend_delay_s=600.0,
+        bounce_resend_max=2,
+        **overrides,
+    )
 
 
 @pytest.fixture
@@ -66,14 +73,18 @@ def test_every_recipient_gets_its_own_signed_return_path_and_the_same_message_id
     messages = smtp_server.messages
     assert sorted(r for m in messages for r in m.rcpt_tos) == sorted([BILLING, DUNNING, RELATIONSHIP])
     assert all(len(m.rcpt_tos) == 1 for m in messages)
-    assert all(m.mail_from.startswith("bounces+") and m.mail_from.endswith("@bounces.invoice-worker.example") for m in messages)
+    assert all(
+        m.mail_from.startswith("bounces+") and m.mail_from.endswith("@bounces.invoice-worker.example") for m in messages
+    )
     assert len({m.mail_from for m in messages}) == 3
     assert len({m.message["Message-ID"] for m in messages}) == 1
     # the header recipients are unchanged: everyone sees To the billing contact, Cc the others
     assert BILLING in messages[0].message["To"] and DUNNING in messages[0].message["Cc"]
 
 
-def test_a_permanent_bounce_of_the_billing_contact_suppresses_it_and_tells_the_account_contacts_once(harness, smtp_server, listener):
+def test_a_permanent_bounce_of_the_billing_contact_suppresses_it_and_tells_the_account_contacts_once(
+    harness, smtp_server, listener
+):
     # Given an invoice accepted by the relay for all three recipients
     harness.ingest(contract_example()[:3])
     harness.drain()
@@ -202,8 +213,13 @@ def test_the_bounces_command_listens_and_refuses_to_start_without_a_secret(redis
     assert refused.returncode == 2 and "BOUNCE_SECRET" in refused.stderr
     invoke(["ingest", "-"], env, stdin=jsonl(contract_example()[:3]))
     assert invoke(["run", "--burst"], env).returncode == 0
-    listener = subprocess.Popen(CLI + ["bounces"], env={**env, "BOUNCES_PORT": str(port)},
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    listener = subprocess.Popen(
+        CLI + ["bounces"],
+        env={**env, "BOUNCES_PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert "bounce listener on" in listener.stdout.readline()
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:

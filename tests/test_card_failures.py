@@ -26,7 +26,9 @@ def html_of(message) -> str:
     return message.message.get_body(("html",)).get_content()
 
 
-def test_a_failed_card_payment_of_an_issued_invoice_goes_to_its_billing_contact_cc_dunning(harness, smtp_server, redis_client):
+def test_a_failed_card_payment_of_an_issued_invoice_goes_to_its_billing_contact_cc_dunning(
+    harness, smtp_server, redis_client
+):
     # Given invoice INV-0000001 issued by this worker (To Els, Cc dunning and relationship)
     harness.ingest(contract_example()[:3])
     harness.drain()
@@ -53,7 +55,10 @@ def test_a_failed_card_payment_of_an_issued_invoice_goes_to_its_billing_contact_
         assert form.encode() not in everything_in_redis(redis_client)
     (row,) = [r for r in harness.status() if r["kind"] == "card_failed"]
     assert row["delivery"] == "card_failed:cf-1" and row["key"] == "INV-0000001"
-    assert {r["address"]: r["state"] for r in row["recipients"]} == {"els@acme.example": "accepted", "ar@acme.example": "accepted"}
+    assert {r["address"]: r["state"] for r in row["recipients"]} == {
+        "els@acme.example": "accepted",
+        "ar@acme.example": "accepted",
+    }
 
 
 def test_an_invoice_not_issued_here_uses_the_billing_contact_of_the_event(harness, smtp_server):

@@ -8,21 +8,21 @@ import html
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import pytest
 from babel.dates import format_date, format_skeleton
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_percent
 
-from worker.settings import Settings
-from worker.emails.bidi import RLM
 from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
 from worker.domain.model import RenderedEmail
+from worker.emails.bidi import RLM
 from worker.emails.preview import preview_context
 from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, render
-from babel.numbers import format_currency, format_percent
+from worker.settings import Settings
 
 KINDS = sorted(p.name for p in DEFAULT_TEMPLATES_DIR.iterdir() if p.is_dir() and p.name[0] != "_")
 HTML_TAG = re.compile(r"<\s*[/!]?\s*[a-zA-Z]")
@@ -37,7 +37,7 @@ def right_to_left(locale: str) -> bool:
     return babel_locale(locale).character_order == "right-to-left"
 
 
-@lru_cache(maxsize=None)
+@cache
 def rendered(kind: str, locale: str) -> tuple[dict[str, Any], RenderedEmail]:
     context = preview_context(kind, Settings())
     return context, render(kind, context, locale)
@@ -122,7 +122,11 @@ def test_every_kind_renders_in_every_locale_as_one_subject_line_and_plain_text(k
 def test_no_english_text_is_left_in_another_language(kind: str, locale: str) -> None:
     _, email = rendered(kind, locale)
 
-    for part_name, part in (("subject", visible(email.subject)), ("text", visible(email.text)), ("html", html_text(email.html))):
+    for part_name, part in (
+        ("subject", visible(email.subject)),
+        ("text", visible(email.text)),
+        ("html", html_text(email.html)),
+    ):
         left = sorted(fragment for fragment in english_fragments() if fragment in part)
         assert not left, f"{kind} in {locale}, {part_name}: English left: {left}"
 
@@ -198,6 +202,9 @@ def _catalog(language: str) -> Catalog:
 @pytest.mark.parametrize("locale", [loc for loc in SUPPORTED_LOCALES if not loc.startswith("en")])
 def test_no_long_message_is_copied_untranslated(locale: str) -> None:
     # A msgstr equal to its (long) msgid is an English sentence that slipped through as "done".
-    copied = [m.id for m in _catalog(catalog_language(locale)) 
-              if m.id and len(PLACEHOLDER.sub("", m.id).strip()) >= MIN_ENGLISH_FRAGMENT and m.string == m.id]
+    copied = [
+        m.id
+        for m in _catalog(catalog_language(locale))
+        if m.id and len(PLACEHOLDER.sub("", m.id).strip()) >= MIN_ENGLISH_FRAGMENT and m.string == m.id
+    ]
     assert not copied, f"{locale}: copied untranslated: {copied}"

@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-
 from contract_events import contract_example
 
 CLI = [sys.executable, "-m", "worker.cli"]
@@ -18,12 +17,21 @@ CLI = [sys.executable, "-m", "worker.cli"]
 
 def cli_env(redis_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_"))}
-    env.update(REDIS_URL=redis_url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), SMTP_TLS="none",
-               SCHEDULER_INTERVAL_S="0.05", LOG_LEVEL="WARNING", **extra)
+    env.update(
+        REDIS_URL=redis_url,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp_port),
+        SMTP_TLS="none",
+        SCHEDULER_INTERVAL_S="0.05",
+        LOG_LEVEL="WARNING",
+        **extra,
+    )
     return env
 
 
-def invoke(args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def invoke(
+    args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
     return subprocess.run(CLI + args, env=env, input=stdin, capture_output=True, text=True, timeout=timeout)
 
 
@@ -57,7 +65,10 @@ def test_ingest_from_stdin_then_run_burst_then_status_shows_each_recipient(env, 
     rows = json.loads(status.stdout)
     assert [r["key"] for r in rows] == ["INV-0000001", "INV-0000002"]
     assert {r["address"]: r["state"] for r in rows[0]["recipients"]} == {
-        "els@acme.example": "accepted", "ar@acme.example": "accepted", "jan@acme.example": "accepted"}
+        "els@acme.example": "accepted",
+        "ar@acme.example": "accepted",
+        "jan@acme.example": "accepted",
+    }
     assert rows[0]["recipients"][0]["last_reply"].startswith("250")
     one = invoke(["status", "--invoice", "INV-0000002"], env)
     assert "INV-0000002" in one.stdout and "INV-0000001" not in one.stdout
@@ -83,9 +94,18 @@ def _states(redis_client) -> list[bytes]:
 
 
 @pytest.mark.parametrize("kill_point", ["smtp_stalled_at_rcpt", "smtp_down_with_retries_pending"])
-def test_worker_killed_mid_run_and_restarted_delivers_every_invoice_exactly_once(redis_client, redis_url, smtp_server, kill_point):
-    env = cli_env(redis_url, smtp_server.port, DUE_LEASE_S="2", BROKER_HEARTBEAT_TIMEOUT_MS="1000",
-                  SMTP_TIMEOUT_S="30", RETRY_FIRST_S="0.5", RETRY_MAX_S="1")
+def test_worker_killed_mid_run_and_restarted_delivers_every_invoice_exactly_once(
+    redis_client, redis_url, smtp_server, kill_point
+):
+    env = cli_env(
+        redis_url,
+        smtp_server.port,
+        DUE_LEASE_S="2",
+        BROKER_HEARTBEAT_TIMEOUT_MS="1000",
+        SMTP_TIMEOUT_S="30",
+        RETRY_FIRST_S="0.5",
+        RETRY_MAX_S="1",
+    )
     assert invoke(["ingest", "-"], env, stdin=jsonl(contract_example())).returncode == 0
     # Given a worker caught in the middle of its work
     if kill_point == "smtp_stalled_at_rcpt":

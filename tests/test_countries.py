@@ -6,10 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from worker.data.countries import countries, default_locale
+from worker.data.countries import card_limits, countries, default_locale
 from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language, choose_locale, normalize_locale
 from worker.domain.money import MINOR_UNITS, minor_unit_digits
-from worker.data.countries import card_limits
 from worker.domain.payments import ONLINE_METHODS, REMITTANCE_FIELDS
 
 COUNTRIES = sorted(countries())

@@ -11,16 +11,19 @@ import pytest
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, parse_pattern
 
-from worker.data.countries import COUNTRIES_FILE
-from worker.emails.currency_format import CurrencyFormat, currency_format
+from worker.data.countries import CARD_LIMITS_FILE, COUNTRIES_FILE
 from worker.domain.locales import SUPPORTED_LOCALES, babel_locale
 from worker.domain.money import minor_unit_digits
-from worker.data.countries import CARD_LIMITS_FILE
+from worker.emails.currency_format import CurrencyFormat, currency_format
 
 #: Every currency an invoice can be in, and a few with unusual digits (none, three, four), and
 #: some whose CLDR display digits differ from ISO 4217's minor unit (COP, HUF, IDR, IQD).
 CURRENCIES = sorted(
-    {facts["currency"] for facts in json.loads(COUNTRIES_FILE.read_text(encoding="utf-8")).values() if "currency" in facts}
+    {
+        facts["currency"]
+        for facts in json.loads(COUNTRIES_FILE.read_text(encoding="utf-8")).values()
+        if "currency" in facts
+    }
     | set(json.loads(CARD_LIMITS_FILE.read_text(encoding="utf-8")))
     | {"USD", "EUR", "JPY", "KRW", "BHD", "KWD", "CLF", "COP", "HUF", "IDR", "IQD"}
 )
@@ -32,9 +35,22 @@ OTHER_LOCALES = ("en-IN", "de-CH", "fr-CH", "he-IL", "fa", "ar-EG", "sv-SE", "pl
 def amounts() -> list[Decimal | int | float | str]:
     rng = random.Random(20261122)
     edge_cases: list[Decimal | int | float | str] = [
-        Decimal("0"), Decimal("-0"), Decimal("0.005"), Decimal("0.015"), Decimal("-0.015"), Decimal("1E+3"),
-        Decimal("999.995"), Decimal("1000000"), Decimal("123456789012.345"), Decimal("-26620.00"),
-        Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity"), 5, 0.1, "12.5",
+        Decimal("0"),
+        Decimal("-0"),
+        Decimal("0.005"),
+        Decimal("0.015"),
+        Decimal("-0.015"),
+        Decimal("1E+3"),
+        Decimal("999.995"),
+        Decimal("1000000"),
+        Decimal("123456789012.345"),
+        Decimal("-26620.00"),
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        Decimal("-Infinity"),
+        5,
+        0.1,
+        "12.5",
     ]
     invoice_like = [Decimal(rng.randint(1, 400) * 250) * Decimal("1.21") for _ in range(50)]
     anything = [Decimal(rng.randint(-(10**12), 10**12)).scaleb(-rng.randint(0, 6)) for _ in range(150)]

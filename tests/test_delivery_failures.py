@@ -45,7 +45,11 @@ def test_partial_acceptance_retries_only_the_deferred_recipient_and_never_resend
     assert [m.rcpt_tos for m in smtp_server.messages] == [(BILLING,), (DUNNING,)]
     assert smtp_server.messages[1].message["Message-ID"] == first.message["Message-ID"]
     final = recipients(harness)
-    assert {a: r["state"] for a, r in final.items()} == {BILLING: "accepted", DUNNING: "accepted", RELATIONSHIP: "rejected"}
+    assert {a: r["state"] for a, r in final.items()} == {
+        BILLING: "accepted",
+        DUNNING: "accepted",
+        RELATIONSHIP: "rejected",
+    }
     assert final[BILLING]["attempts"] == 1 and final[DUNNING]["attempts"] == 2 and final[RELATIONSHIP]["attempts"] == 1
 
 
@@ -85,7 +89,9 @@ def test_a_timeout_after_data_is_unknown_and_the_retry_carries_the_same_message_
     assert {r["state"] for r in recipients(harness).values()} == {"accepted"}
 
 
-def test_a_reply_lost_after_the_relay_kept_the_message_is_the_one_duplicate_with_the_same_message_id(harness, smtp_server):
+def test_a_reply_lost_after_the_relay_kept_the_message_is_the_one_duplicate_with_the_same_message_id(
+    harness, smtp_server
+):
     # Given a relay that keeps the message and then drops the connection instead of saying 250
     smtp_server.hang_up_after = "data_accepted"
     harness.ingest(contract_example()[:3])
@@ -123,7 +129,9 @@ def test_a_server_down_for_a_while_then_up_delivers_each_recipient_once(harness,
         harness.clock.advance(seconds=700)
         harness.drain()
     rows = harness.status()
-    assert len(rows) == 2 and all(r["state"] == "deferred" and r["attempts"] == 3 for row in rows for r in row["recipients"])
+    assert len(rows) == 2 and all(
+        r["state"] == "deferred" and r["attempts"] == 3 for row in rows for r in row["recipients"]
+    )
     # When it comes back
     smtp_server.up()
     harness.clock.advance(seconds=1500)  # the third retry: 1200 s +/- 10% jitter

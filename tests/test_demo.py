@@ -11,8 +11,13 @@ from email import policy
 
 def test_demo_sends_every_fixture_email_once_and_prints_who_got_what(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_"))}
-    result = subprocess.run([sys.executable, "-m", "worker.cli", "demo", "--out", str(tmp_path)],
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "demo", "--out", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     # The table names each invoice with order, To, Cc, locale and total

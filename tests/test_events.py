@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 from contract_events import account_updated, contract_example, order_booked, service_activated
 
-from worker.errors import InvalidEvent
 from worker.contract.events import json_schema, parse_event, parse_event_json, redact
+from worker.errors import InvalidEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "schema" / "events.schema.json"
@@ -47,13 +47,39 @@ def test_the_schema_rejects_what_the_models_reject():
 @pytest.mark.parametrize(
     ("event", "field", "reason"),
     [
-        (dict(service_activated("O-1", "L1", "2026-01-01T09:00:00Z", event_id="x1"), type="service.exploded"), "type", "unknown event type"),
-        ({**order_booked(event_id="x2"), "data": {**order_booked()["data"], "currency": "XYZ"}}, "data.currency", "unknown ISO 4217"),
-        (account_updated(event_id="x3", dunning={"name": "D", "email": "nope"}), "data.contacts.dunning.email", "not a valid email"),
-        ({**order_booked(event_id="x4"), "data": {k: v for k, v in order_booked()["data"].items() if k != "term"}}, "data.term", "Field required"),
+        (
+            dict(service_activated("O-1", "L1", "2026-01-01T09:00:00Z", event_id="x1"), type="service.exploded"),
+            "type",
+            "unknown event type",
+        ),
+        (
+            {**order_booked(event_id="x2"), "data": {**order_booked()["data"], "currency": "XYZ"}},
+            "data.currency",
+            "unknown ISO 4217",
+        ),
+        (
+            account_updated(event_id="x3", dunning={"name": "D", "email": "nope"}),
+            "data.contacts.dunning.email",
+            "not a valid email",
+        ),
+        (
+            {**order_booked(event_id="x4"), "data": {k: v for k, v in order_booked()["data"].items() if k != "term"}},
+            "data.term",
+            "Field required",
+        ),
         (service_activated("O-1", "L1", "2026-01-01T09:00:00", event_id="x5"), "occurred_at", "zone"),
         (account_updated(event_id="x6", name="Acme\r\nBcc: victim@example.com"), "data.name", "line breaks"),
-        ({**order_booked(event_id="x7"), "data": {**order_booked()["data"], "lines": [{"line_id": "L1", "product": "P", "kind": "paas", "tax_rate": "0.21"}]}}, "data.lines.0", "annual_amount"),
+        (
+            {
+                **order_booked(event_id="x7"),
+                "data": {
+                    **order_booked()["data"],
+                    "lines": [{"line_id": "L1", "product": "P", "kind": "paas", "tax_rate": "0.21"}],
+                },
+            },
+            "data.lines.0",
+            "annual_amount",
+        ),
     ],
 )
 def test_a_bad_event_names_its_id_and_field(event, field, reason):

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from worker.settings import Settings
-from worker.emails.gallery import write_gallery
 from worker.domain.locales import SUPPORTED_LOCALES
+from worker.emails.gallery import write_gallery
 from worker.emails.preview import PREVIEW_CONTEXTS
+from worker.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ def test_the_gallery_shows_every_kind_in_every_locale(tmp_path: Path) -> None:
         assert f"{entry.kind}/{entry.locale}/body.html" in frames
         assert (tmp_path / entry.kind / entry.locale / "body.txt").read_text(encoding="utf-8") == entry.text
     # The subject and text are shown escaped, right-to-left where the language is
-    assert '<div class="subject" dir="rtl">' in page and "<pre dir=\"rtl\">" in page
+    assert '<div class="subject" dir="rtl">' in page and '<pre dir="rtl">' in page
     assert "<script" not in page
 
 

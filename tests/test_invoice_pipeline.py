@@ -60,12 +60,14 @@ def test_invoice_date_is_the_sending_date_and_due_date_is_net_30(harness, smtp_s
 def test_all_lines_active_sends_one_invoice_at_once(harness, smtp_server):
     # Given an order whose two lines were both activated an hour ago
     harness.clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    harness.ingest([
-        account_updated(),
-        order_booked(term=("2026-03-01", "2027-02-28")),
-        service_activated("O-1", "L1", "2026-03-02T10:00:00Z"),
-        service_activated("O-1", "L2", "2026-03-02T11:00:00Z"),
-    ])
+    harness.ingest(
+        [
+            account_updated(),
+            order_booked(term=("2026-03-01", "2027-02-28")),
+            service_activated("O-1", "L1", "2026-03-02T10:00:00Z"),
+            service_activated("O-1", "L2", "2026-03-02T11:00:00Z"),
+        ]
+    )
     harness.drain()
     # Then one invoice with both lines was sent at once
     (msg,) = smtp_server.messages
@@ -96,7 +98,9 @@ def test_open_window_sends_nothing_until_fifteen_days_pass_then_a_partial_invoic
 
 
 def test_activation_before_its_order_is_kept_and_invoiced_when_the_order_arrives(harness, smtp_server):
-    harness.ingest([service_activated("O-1", "L1", "2026-01-01T09:00:00Z"), service_activated("O-1", "L2", "2026-01-02T09:00:00Z")])
+    harness.ingest(
+        [service_activated("O-1", "L1", "2026-01-01T09:00:00Z"), service_activated("O-1", "L2", "2026-01-02T09:00:00Z")]
+    )
     harness.drain()
     assert smtp_server.messages == []
     harness.ingest([order_booked(), account_updated()])
@@ -134,7 +138,9 @@ def test_a_bad_event_is_dead_lettered_with_its_reason_and_blocks_nothing(harness
 
 
 def test_an_activation_of_a_line_not_on_the_order_is_dead_lettered(harness, smtp_server):
-    harness.ingest([account_updated(), order_booked(), service_activated("O-1", "L9", "2026-01-01T09:00:00Z", event_id="x9")])
+    harness.ingest(
+        [account_updated(), order_booked(), service_activated("O-1", "L9", "2026-01-01T09:00:00Z", event_id="x9")]
+    )
     harness.drain()
     (dead,) = harness.dead_letters()
     assert dead["event_id"] == "x9" and dead["field"] == "data.line_id"
@@ -142,18 +148,23 @@ def test_an_activation_of_a_line_not_on_the_order_is_dead_lettered(harness, smtp
 
 def test_a_run_of_activations_applies_the_good_ones_once_and_dead_letters_each_bad_one(harness, smtp_server):
     # Given a booked order with two lines
-    harness.ingest([account_updated(), order_booked(lines=[line("L1", "Compute"), line("L2", "Fusion ERP", kind="saas")])])
+    harness.ingest(
+        [account_updated(), order_booked(lines=[line("L1", "Compute"), line("L2", "Fusion ERP", kind="saas")])]
+    )
     # When one batch of activations holds a good one, its replay, a line not on the order,
     # a malformed one and the second line's activation
     good = service_activated("O-1", "L1", "2026-01-01T09:00:00Z", event_id="a1")
     malformed = service_activated("O-1", "L2", "2026-01-01T09:00:00Z", event_id="a-bad")
     malformed["data"]["activated_at"] = "yesterday"
-    report = harness.ingest([
-        good, good,
-        service_activated("O-1", "L7", "2026-01-01T09:00:00Z", event_id="a-wrong"),
-        malformed,
-        service_activated("O-1", "L2", "2026-01-02T09:00:00Z", event_id="a2"),
-    ])
+    report = harness.ingest(
+        [
+            good,
+            good,
+            service_activated("O-1", "L7", "2026-01-01T09:00:00Z", event_id="a-wrong"),
+            malformed,
+            service_activated("O-1", "L2", "2026-01-02T09:00:00Z", event_id="a2"),
+        ]
+    )
     harness.drain()
     # Then one invoice bills both lines, and each bad event is dead-lettered with its field
     (msg,) = smtp_server.messages
@@ -164,23 +175,32 @@ def test_a_run_of_activations_applies_the_good_ones_once_and_dead_letters_each_b
 
 
 def test_one_address_is_sent_once_even_when_it_is_both_billing_and_account_contact(harness, smtp_server):
-    harness.ingest([
-        account_updated(relationship={"name": "Els", "email": "ELS@acme.example"}),
-        order_booked(lines=[line("L1", "Compute")]),
-        service_activated("O-1", "L1", "2026-01-01T09:00:00Z"),
-    ])
+    harness.ingest(
+        [
+            account_updated(relationship={"name": "Els", "email": "ELS@acme.example"}),
+            order_booked(lines=[line("L1", "Compute")]),
+            service_activated("O-1", "L1", "2026-01-01T09:00:00Z"),
+        ]
+    )
     harness.drain()
     (msg,) = smtp_server.messages
     assert sorted(msg.rcpt_tos) == ["ar@acme.example", "els@acme.example"]
 
 
 def test_english_contact_gets_english_formats_and_poef_reference_without_po(harness, smtp_server):
-    harness.ingest([
-        account_updated("A-2", country="US", name="Globex"),
-        order_booked("O-2", account_id="A-2", po_number=None, lines=[line("L1", "Compute")],
-                     billing_contact={"name": "Jane", "email": "jane@globex.example"}),
-        service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
-    ])
+    harness.ingest(
+        [
+            account_updated("A-2", country="US", name="Globex"),
+            order_booked(
+                "O-2",
+                account_id="A-2",
+                po_number=None,
+                lines=[line("L1", "Compute")],
+                billing_contact={"name": "Jane", "email": "jane@globex.example"},
+            ),
+            service_activated("O-2", "L1", "2026-01-01T09:00:00Z"),
+        ]
+    )
     harness.drain()
     (msg,) = smtp_server.messages
     text, _ = bodies(msg)

@@ -9,10 +9,16 @@ from worker.domain.invoicing import plan_invoices
 from worker.domain.model import Account, Contact, Order, OrderLine
 
 ORDER = Order(
-    order_id="O-1", account_id="A-1", subscription_id="S-1",
-    billing_contact=Contact("Els de Vries", "els@acme.example", "nl-NL"), po_number=None,
-    payment_method="invoice", currency="USD", billing_frequency="annual_in_advance",
-    term_start=date(2026, 1, 1), term_end=date(2026, 12, 31),
+    order_id="O-1",
+    account_id="A-1",
+    subscription_id="S-1",
+    billing_contact=Contact("Els de Vries", "els@acme.example", "nl-NL"),
+    po_number=None,
+    payment_method="invoice",
+    currency="USD",
+    billing_frequency="annual_in_advance",
+    term_start=date(2026, 1, 1),
+    term_end=date(2026, 12, 31),
     lines=(OrderLine("L1", "Compute", "paas", Decimal("0.21"), annual_amount=Decimal("24000.00")),),
 )
 ACTIVATED = {"L1": datetime(2026, 1, 1, 9, tzinfo=UTC)}
@@ -20,7 +26,9 @@ GRACE = timedelta(hours=1)
 
 
 def plan(account, now):
-    return plan_invoices(ORDER, account, ACTIVATED, [], now=now, window_days=15, payment_term_days=30, account_grace=GRACE)
+    return plan_invoices(
+        ORDER, account, ACTIVATED, [], now=now, window_days=15, payment_term_days=30, account_grace=GRACE
+    )
 
 
 def test_a_closed_window_waits_for_its_unknown_account_within_the_grace():

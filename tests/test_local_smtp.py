@@ -38,9 +38,7 @@ def parse(path: Path) -> EmailMessage:
     return parsed
 
 
-def test_a_sent_message_becomes_exactly_one_eml_file(
-    local_smtp: LocalSmtpServer, eml_dir: Path
-) -> None:
+def test_a_sent_message_becomes_exactly_one_eml_file(local_smtp: LocalSmtpServer, eml_dir: Path) -> None:
     # Given
     message = invoice_email(to="alice@customer.example")
 
@@ -61,13 +59,10 @@ def test_a_sent_message_becomes_exactly_one_eml_file(
     assert delivered.get_content() == "Amount due: 12.50 EUR\r\n"
 
 
-def test_the_message_bytes_follow_the_trace_headers_unaltered(
-    local_smtp: LocalSmtpServer, eml_dir: Path
-) -> None:
+def test_the_message_bytes_follow_the_trace_headers_unaltered(local_smtp: LocalSmtpServer, eml_dir: Path) -> None:
     # Given raw bytes, including a line that SMTP dot-stuffs on the wire
     raw = (
-        b"From: billing@shop.example\r\nTo: alice@customer.example\r\n"
-        b"Subject: raw\r\n\r\nline one\r\n.leading dot\r\n"
+        b"From: billing@shop.example\r\nTo: alice@customer.example\r\nSubject: raw\r\n\r\nline one\r\n.leading dot\r\n"
     )
 
     # When
@@ -88,9 +83,7 @@ def test_the_message_bytes_follow_the_trace_headers_unaltered(
     )
 
 
-def test_non_ascii_subject_and_smtputf8_address_survive(
-    local_smtp: LocalSmtpServer, eml_dir: Path
-) -> None:
+def test_non_ascii_subject_and_smtputf8_address_survive(local_smtp: LocalSmtpServer, eml_dir: Path) -> None:
     # Given a UTF-8 mailbox, which needs SMTPUTF8, and a non-ASCII subject
     message = invoice_email(to="zoë@kunde.example", subject="Rechnung Nr. 42 – fällig am 15.03.")
 
@@ -121,9 +114,7 @@ def test_server_advertises_8bitmime_smtputf8_and_a_25_mb_limit(local_smtp: Local
     assert extensions["size"] == str(25 * 1024 * 1024)
 
 
-def test_messages_keep_arriving_in_order_as_separate_files(
-    local_smtp: LocalSmtpServer, eml_dir: Path
-) -> None:
+def test_messages_keep_arriving_in_order_as_separate_files(local_smtp: LocalSmtpServer, eml_dir: Path) -> None:
     # When
     for number in (1, 2, 3):
         send(invoice_email(to=f"c{number}@customer.example"), local_smtp.port)

@@ -63,12 +63,8 @@ def test_the_country_default_is_used_when_the_contact_language_is_unsupported(
     assert choose_locale(contact, "nl_be") == "nl-BE"
 
 
-@pytest.mark.parametrize(
-    ("contact", "country"), [(None, None), ("pl-PL", "pl-PL"), ("sv", None), (None, "xx")]
-)
-def test_the_default_locale_is_used_when_nothing_else_is_supported(
-    contact: str | None, country: str | None
-) -> None:
+@pytest.mark.parametrize(("contact", "country"), [(None, None), ("pl-PL", "pl-PL"), ("sv", None), (None, "xx")])
+def test_the_default_locale_is_used_when_nothing_else_is_supported(contact: str | None, country: str | None) -> None:
     assert choose_locale(contact, country) == DEFAULT_LOCALE
 
 
@@ -86,9 +82,7 @@ def test_every_supported_locale_is_spelled_canonically_and_known_to_cldr() -> No
     ("locale", "catalog"),
     [("nl-BE", "nl"), ("nl-NL", "nl"), ("en-GB", "en"), ("ar", "ar"), ("pt-BR", "pt_BR"), ("zh-CN", "zh_CN")],
 )
-def test_catalogs_are_per_language_unless_the_region_changes_the_text(
-    locale: str, catalog: str
-) -> None:
+def test_catalogs_are_per_language_unless_the_region_changes_the_text(locale: str, catalog: str) -> None:
     assert catalog_language(locale) == catalog
 
 

@@ -9,16 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker.settings import Settings
-from worker.errors import HeaderInjection
-from worker.emails.mime import MAX_HEADER_LINE, build_message
 from worker.domain.model import Contact, Recipients, RenderedEmail
+from worker.emails.mime import MAX_HEADER_LINE, build_message
 from worker.emails.preview import preview_context
 from worker.emails.rendering import render
+from worker.errors import HeaderInjection
+from worker.settings import Settings
 
 SENT_AT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 RENDERED = RenderedEmail(
-    kind="invoice", locale="nl-NL",
+    kind="invoice",
+    locale="nl-NL",
     subject="Factuur INV-0000001: € 24.000,00 — te betalen vóór 21 december 2026",
     text="Beste Zoë,\n\nFrom the first line = a test; trailing space \n" + "é" * 60 + "\n",
     html="<p>Beste Zoë, <b>€ 24.000,00</b></p>\n",
@@ -26,8 +27,13 @@ RENDERED = RenderedEmail(
 
 
 def build(recipients: Recipients, rendered: RenderedEmail = RENDERED) -> bytes:
-    return build_message(rendered, recipients, mail_from="Invoice Worker Cloud <billing@invoice-worker.example>",
-                         message_id="<invoice.INV-0000001.abc@invoice-worker.example>", sent_at=SENT_AT)
+    return build_message(
+        rendered,
+        recipients,
+        mail_from="Invoice Worker Cloud <billing@invoice-worker.example>",
+        message_id="<invoice.INV-0000001.abc@invoice-worker.example>",
+        sent_at=SENT_AT,
+    )
 
 
 def content(part) -> str:
@@ -41,7 +47,10 @@ def parsed(raw: bytes) -> email.message.EmailMessage:
 
 ASCII_RECIPIENTS = Recipients(
     to=(Contact("Zoë O'Brien", "zoe@bücher.example"),),
-    cc=(Contact("Debiteuren, afdeling", "ar@acme.example"), Contact("Siobhán Ní Bhriain van de relatie", "rel@acme.example")),
+    cc=(
+        Contact("Debiteuren, afdeling", "ar@acme.example"),
+        Contact("Siobhán Ní Bhriain van de relatie", "rel@acme.example"),
+    ),
 )
 
 
@@ -114,8 +123,10 @@ def test_html_pieces_that_are_not_the_html_are_not_sent():
 
 def test_many_copied_contacts_fold_into_short_lines_and_read_back():
     # Given ten contacts on Cc, with accented and quoted names
-    cc = tuple(Contact(name, f"contact{i}@acme.example") for i, name in
-               enumerate(["Zoë O'Brien", "Debiteuren, afdeling", "Jan Jansen", "Anaïs Lefèvre", ""] * 2))
+    cc = tuple(
+        Contact(name, f"contact{i}@acme.example")
+        for i, name in enumerate(["Zoë O'Brien", "Debiteuren, afdeling", "Jan Jansen", "Anaïs Lefèvre", ""] * 2)
+    )
 
     raw = build(Recipients(to=(Contact("Els", "els@acme.example"),), cc=cc))
 
@@ -129,5 +140,10 @@ def test_a_line_break_in_the_sender_is_refused_every_time():
     # The From line is built once per sender; a refusal must not be remembered as a success.
     for _ in range(2):
         with pytest.raises(HeaderInjection):
-            build_message(RENDERED, ASCII_RECIPIENTS, mail_from="Billing <billing@x.example>\r\nBcc: evil@x.example",
-                          message_id="<m@x.example>", sent_at=SENT_AT)
+            build_message(
+                RENDERED,
+                ASCII_RECIPIENTS,
+                mail_from="Billing <billing@x.example>\r\nBcc: evil@x.example",
+                message_id="<m@x.example>",
+                sent_at=SENT_AT,
+            )

@@ -10,12 +10,12 @@ import jinja2
 import mjml
 import pytest
 
-from worker.settings import Settings
-from worker.emails import mjml_layout
 from worker.domain.locales import SUPPORTED_LOCALES
 from worker.domain.model import Contact
+from worker.emails import mjml_layout
 from worker.emails.preview import PREVIEW_CONTEXTS, preview_context
 from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer
+from worker.settings import Settings
 
 #: Customer-supplied text that looks like markup and like template code.
 HOSTILE = "<script>alert(\"x\")</script> & 'q' {{ 7*7 }} {% if %} é"
@@ -67,7 +67,10 @@ def test_the_html_is_what_mjml_built_from_each_email(renderer: Renderer, kind: s
 def test_customer_text_is_escaped_and_never_run_as_template_code(renderer: Renderer) -> None:
     email = renderer.render("invoice", hostile_context("invoice"), "en-US")
 
-    assert "<script>" not in email.html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;q&#39;" in email.html
+    assert (
+        "<script>" not in email.html
+        and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;q&#39;" in email.html
+    )
     assert "{{ 7*7 }} {% if %}" in email.html
 
 
@@ -80,7 +83,9 @@ def test_the_screen_reader_label_is_the_subject_as_written(renderer: Renderer) -
 def test_mjml_runs_once_per_kind_and_locale_not_per_email(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a fresh renderer that counts MJML runs
     runs = []
-    monkeypatch.setattr(mjml_layout.mjml, "mjml2html", lambda source, _build=mjml.mjml2html: runs.append(1) or _build(source))
+    monkeypatch.setattr(
+        mjml_layout.mjml, "mjml2html", lambda source, _build=mjml.mjml2html: runs.append(1) or _build(source)
+    )
     renderer = Renderer(DEFAULT_TEMPLATES_DIR, DEFAULT_LOCALES_DIR)
     context = preview_context("invoice", Settings())
 

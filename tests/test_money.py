@@ -7,9 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from worker.data.countries import COUNTRIES_FILE
+from worker.data.countries import CARD_LIMITS_FILE, COUNTRIES_FILE
 from worker.domain.money import MINOR_UNITS, UnknownCurrency, minor_unit_digits, round_money
-from worker.data.countries import CARD_LIMITS_FILE
 
 #: ISO 4217 list one, column "Minor unit", for every currency the data files use: written out
 #: here, so that a change of the table (or of a library) shows up as a failing test.

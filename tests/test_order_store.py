@@ -30,7 +30,9 @@ def test_the_earliest_activation_wins_over_one_stored_in_the_older_json_format(r
     # Given an activation stored as JSON, as before 2026-11-22
     keys = Keys("os-test")
     later = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    redis_client.hset(keys.activations("O-1"), "L1", json.dumps({"ts": later.timestamp(), "at": later.isoformat(), "event_id": "old"}))
+    redis_client.hset(
+        keys.activations("O-1"), "L1", json.dumps({"ts": later.timestamp(), "at": later.isoformat(), "event_id": "old"})
+    )
 
     async def scenario():
         store = Store.from_url(redis_url, prefix="os-test")

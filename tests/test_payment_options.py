@@ -6,14 +6,19 @@ from decimal import Decimal
 
 import pytest
 
-from worker.data.countries import countries
-from worker.data.countries import card_limits
+from worker.data.countries import card_limits, countries
 from worker.domain.payments import ONLINE_METHODS, REMITTANCE_FIELDS, payment_options
 
 
 def options(total: str, country: str | None = "US", currency: str = "USD"):
-    return payment_options(total=Decimal(total), currency=currency, country=country, reference="INV-0000001",
-                           country_facts=countries(), limits=card_limits())
+    return payment_options(
+        total=Decimal(total),
+        currency=currency,
+        country=country,
+        reference="INV-0000001",
+        country_facts=countries(),
+        limits=card_limits(),
+    )
 
 
 def test_under_2000_in_a_card_country_the_card_is_the_only_option() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from worker.emails.preview import preview
 from worker.resources import fixtures_dir
 from worker.settings import Settings
-from worker.emails.preview import preview
 
 DUTCH_SUBJECTS = {
     "card_failed": "Creditcardbetaling voor factuur INV-0000001 mislukt",

@@ -8,11 +8,11 @@ import random
 import pytest
 from markupsafe import Markup
 
-from worker.settings import Settings
 from worker.domain.locales import SUPPORTED_LOCALES
 from worker.emails.preview import PREVIEW_CONTEXTS, preview_context
 from worker.emails.quoted_printable import MAX_LINE, quoted_printable, quoted_printable_parts
 from worker.emails.rendering import render
+from worker.settings import Settings
 
 #: Characters that each have a rule: "=", non-ASCII, spaces and tabs (escaped at a line end),
 #: line breaks, a control character, a quote.

@@ -55,8 +55,12 @@ def test_a_redis_restart_mid_run_loses_nothing_and_sends_each_email_once(own_red
     worker = threading.Thread(target=run, args=(harness.pipeline,), kwargs={"stop": stop})
     worker.start()
     try:
-        _wait_for(lambda: len(harness.status()) == 2 and all(
-            r["state"] == "deferred" for row in harness.status() for r in row["recipients"]))
+        _wait_for(
+            lambda: (
+                len(harness.status()) == 2
+                and all(r["state"] == "deferred" for row in harness.status() for r in row["recipients"])
+            )
+        )
         # When Redis restarts (its AOF restores the data) and then the relay comes back
         own_redis.restart()
         smtp_server.up()

@@ -17,12 +17,12 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from examples import ELS, compute_line, contract_invoice
 
-from worker.settings import Settings
-from worker.domain.locales import SUPPORTED_LOCALES, catalog_language
-from worker.emails.preview import preview_context
-from worker.domain.model import Contact
 from worker.data.countries import invoice_payment_options
+from worker.domain.locales import SUPPORTED_LOCALES, catalog_language
+from worker.domain.model import Contact
+from worker.emails.preview import preview_context
 from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer, render
+from worker.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POT_PATH = DEFAULT_LOCALES_DIR / "messages.pot"
@@ -207,9 +207,7 @@ def test_every_template_renders_in_every_supported_locale(kind: str, locale: str
 
 def test_a_right_to_left_language_mirrors_the_layout(tmp_path: Path) -> None:
     # Given a renderer that supports Arabic and English side by side
-    renderer = Renderer(
-        DEFAULT_TEMPLATES_DIR, _copy_locales(tmp_path), supported_locales=("ar", "en-US")
-    )
+    renderer = Renderer(DEFAULT_TEMPLATES_DIR, _copy_locales(tmp_path), supported_locales=("ar", "en-US"))
 
     rtl = renderer.render("invoice", invoice_context(), "ar")
     ltr = renderer.render("invoice", invoice_context(), "en-US")

@@ -42,11 +42,19 @@ def lots(redis_client, account_id: str = "A-100") -> dict[str, str]:
 # --- the rewards-code email -----------------------------------------------------------------------
 
 
-def test_a_monthly_reward_is_sent_to_the_billing_contact_only_with_amount_expiry_and_code(harness, smtp_server, redis_client):
+def test_a_monthly_reward_is_sent_to_the_billing_contact_only_with_amount_expiry_and_code(
+    harness, smtp_server, redis_client
+):
     # Given a known non-ULA account with dunning and relationship contacts
     with_account(harness)
     # When January's usage is accrued: 4000 OCI (counts) and 1000 SaaS (does not)
-    harness.ingest([rewards_accrued("2026-01", usage=[("Compute", "oci", "4000.00"), ("ERP", "saas", "1000.00")], code="RWD-JAN-1")])
+    harness.ingest(
+        [
+            rewards_accrued(
+                "2026-01", usage=[("Compute", "oci", "4000.00"), ("ERP", "saas", "1000.00")], code="RWD-JAN-1"
+            )
+        ]
+    )
     harness.drain()
     # Then one email, To the billing contact alone (no Cc), with 25% of 4000, the expiry and the code
     (msg,) = smtp_server.messages
@@ -78,7 +86,9 @@ def test_a_ula_account_gets_33_percent(harness, smtp_server, redis_client):
         ({"sector": "us_government"}, "US-government sector accounts earn no rewards"),
     ],
 )
-def test_an_ineligible_account_gets_no_reward_and_no_email_and_the_reason_is_recorded(harness, smtp_server, redis_client, account, reason):
+def test_an_ineligible_account_gets_no_reward_and_no_email_and_the_reason_is_recorded(
+    harness, smtp_server, redis_client, account, reason
+):
     with_account(harness, **account)
     harness.ingest([rewards_accrued(code="RWD-NOT-SENT", event_id="acc-x")])
     harness.drain()
@@ -99,7 +109,9 @@ def test_the_same_month_twice_keeps_one_lot_and_sends_once(harness, smtp_server,
     assert b"RWD-TEST-0001" not in everything_in_redis(redis_client)
 
 
-def test_a_code_whose_email_is_deferred_is_kept_only_as_the_built_message_until_it_is_final(harness, smtp_server, redis_client):
+def test_a_code_whose_email_is_deferred_is_kept_only_as_the_built_message_until_it_is_final(
+    harness, smtp_server, redis_client
+):
     # Given the relay defers the first attempt
     with_account(harness)
     smtp_server.data_replies = ["451 4.3.0 Try again later"]
@@ -122,11 +134,17 @@ def test_a_code_whose_email_is_deferred_is_kept_only_as_the_built_message_until_
 # --- redemption -----------------------------------------------------------------------------------
 
 
-def test_a_redemption_uses_the_earliest_expiring_lots_and_confirms_cumulative_and_remaining(harness, smtp_server, redis_client):
+def test_a_redemption_uses_the_earliest_expiring_lots_and_confirms_cumulative_and_remaining(
+    harness, smtp_server, redis_client
+):
     # Given two lots: January 1000.00 (expires 2027-01-31) and February 500.00 (2027-02-28)
     with_account(harness)
-    harness.ingest([rewards_accrued("2026-02", usage=[("Compute", "oci", "2000.00")], code="RWD-FEB"),
-                    rewards_accrued("2026-01", usage=[("Compute", "oci", "4000.00")], code="RWD-JAN")])
+    harness.ingest(
+        [
+            rewards_accrued("2026-02", usage=[("Compute", "oci", "2000.00")], code="RWD-FEB"),
+            rewards_accrued("2026-01", usage=[("Compute", "oci", "4000.00")], code="RWD-JAN"),
+        ]
+    )
     harness.drain()
     smtp_server.clear()
     # When 1200.00 is redeemed on invoice INV-0000001 (24,000.00 + 5,040.00 tax)
@@ -141,7 +159,9 @@ def test_a_redemption_uses_the_earliest_expiring_lots_and_confirms_cumulative_an
     assert "Nu ingewisseld: US$\xa01.200,00" in text
     assert "Tot nu toe ingewisseld op deze factuur: US$\xa01.200,00" in text
     assert "Nog te betalen, inclusief btw: US$\xa027.840,00" in text
-    assert "1.000,00, geldig tot en met 31 januari 2027" in text and "200,00, geldig tot en met 28 februari 2027" in text
+    assert (
+        "1.000,00, geldig tot en met 31 januari 2027" in text and "200,00, geldig tot en met 28 februari 2027" in text
+    )
     assert "Er wordt geen nieuwe factuur met het bijgewerkte saldo verstuurd" in text
     # When a second redemption of 300.00 follows
     harness.ingest([rewards_redeemed("300.00", event_id="red-2", at="2026-03-20T09:00:00Z")])
@@ -153,7 +173,9 @@ def test_a_redemption_uses_the_earliest_expiring_lots_and_confirms_cumulative_an
     assert lots(redis_client) == {"2026-01": "0.00", "2026-02": "0.00"}
 
 
-def test_the_same_redemption_twice_changes_nothing_and_sends_once_even_after_a_crash(harness, smtp_server, redis_client):
+def test_the_same_redemption_twice_changes_nothing_and_sends_once_even_after_a_crash(
+    harness, smtp_server, redis_client
+):
     with_account(harness)
     harness.ingest([rewards_accrued("2026-01")])
     harness.drain()
@@ -179,8 +201,11 @@ def test_a_redemption_above_the_amount_excluding_tax_is_rejected_on_data_amount(
     harness.drain()
     smtp_server.clear()
     # 10,000.00 of rewards, an invoice of 1,000.00 + 210.00 tax: only 1,000.00 may be paid
-    harness.ingest([rewards_redeemed("600.00", excl_tax="1000.00", tax="210.00", event_id="ok-600"),
-                    ])
+    harness.ingest(
+        [
+            rewards_redeemed("600.00", excl_tax="1000.00", tax="210.00", event_id="ok-600"),
+        ]
+    )
     harness.drain()
     harness.ingest([rewards_redeemed("400.01", excl_tax="1000.00", tax="210.00", event_id="too-much")])
     harness.drain()
@@ -191,7 +216,9 @@ def test_a_redemption_above_the_amount_excluding_tax_is_rejected_on_data_amount(
     assert lots(redis_client) == {"2026-01": "9400.00"}
 
 
-def test_a_redemption_without_enough_unexpired_rewards_is_rejected_once_it_has_waited(redis_client, redis_url, smtp_server):
+def test_a_redemption_without_enough_unexpired_rewards_is_rejected_once_it_has_waited(
+    redis_client, redis_url, smtp_server
+):
     harness = Harness.build(make_settings(redis_url, smtp_server.port, rewards_wait_s=0), NOW)
     with_account(harness)
     # A lot from 2024-01 expired at the end of January 2025
@@ -199,7 +226,9 @@ def test_a_redemption_without_enough_unexpired_rewards_is_rejected_once_it_has_w
     harness.drain()
     (dead,) = harness.dead_letters()
     assert dead["field"] == "data.amount" and "unexpired rewards of 0" in dead["reason"]
-    assert [m.message["Subject"] for m in smtp_server.messages] == ["Uw Support Rewards voor januari 2024: US$\xa01.000,00"]
+    assert [m.message["Subject"] for m in smtp_server.messages] == [
+        "Uw Support Rewards voor januari 2024: US$\xa01.000,00"
+    ]
 
 
 # --- the canary -----------------------------------------------------------------------------------
@@ -244,15 +273,19 @@ def test_canary_a_redemption_code_appears_in_the_email_and_nowhere_else(harness,
     # (aiosmtpd's "mail.log" is the receiving server of this test: it logs the DATA it receives,
     # as a recipient's mail server may. The worker's own side is everything else.)
     logged = [
-        r for r in caplog.records
-        if r.name != "mail.log" and (code in r.getMessage() or code in str(r.args) or (r.exc_text and code in r.exc_text))
+        r
+        for r in caplog.records
+        if r.name != "mail.log"
+        and (code in r.getMessage() or code in str(r.args) or (r.exc_text and code in r.exc_text))
     ]
     assert not logged and len(caplog.records) > 10
     assert code.encode() not in everything_in_redis(redis_client)
     assert harness.dead_letters() and code not in json.dumps(harness.dead_letters())
 
 
-def test_a_code_whose_sealed_copy_expired_before_its_email_was_built_fails_clearly(redis_client, redis_url, smtp_server):
+def test_a_code_whose_sealed_copy_expired_before_its_email_was_built_fails_clearly(
+    redis_client, redis_url, smtp_server
+):
     # Given sealed codes that live 1 ms (the worker was down longer than SEALED_SECRET_TTL_S)
     harness = Harness.build(make_settings(redis_url, smtp_server.port, sealed_secret_ttl_s=0.001), NOW)
     with_account(harness)
@@ -285,7 +318,9 @@ def test_a_reward_whose_account_never_arrives_is_dead_lettered_once_it_has_waite
     assert b"RWD-ORPHAN" not in everything_in_redis(redis_client)
 
 
-def test_a_reward_waiting_for_its_account_is_parked_in_redis_and_woken_when_the_account_arrives(harness, smtp_server, redis_client):
+def test_a_reward_waiting_for_its_account_is_parked_in_redis_and_woken_when_the_account_arrives(
+    harness, smtp_server, redis_client
+):
     # Given an accrual whose account is not known yet
     harness.ingest([rewards_accrued("2026-01", code="RWD-PARKED", event_id="early")])
     harness.drain()

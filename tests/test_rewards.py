@@ -85,7 +85,11 @@ def test_expiry_is_the_end_of_the_same_month_a_year_later_leap_years_included():
     assert expiry_of("2023-02") == date(2024, 2, 29)
     assert expiry_of("2026-01") == date(2027, 1, 31)
     reward = accrue(ACME, "2021-12", [Usage("Compute", "oci", D("4.00"))], "USD")
-    assert (reward.accrued_on, reward.expires_on, reward.remaining) == (date(2021, 12, 31), date(2022, 12, 31), D("1.00"))
+    assert (reward.accrued_on, reward.expires_on, reward.remaining) == (
+        date(2021, 12, 31),
+        date(2022, 12, 31),
+        D("1.00"),
+    )
 
 
 # --- redemption ---------------------------------------------------------------------------------
@@ -103,7 +107,7 @@ def test_the_earliest_expiring_lot_is_used_first():
     lots = [lot("2026-03", "300.00", date(2027, 3, 31)), lot("2026-01", "100.00", date(2027, 1, 31))]
     result = plan(lots, "250.00")
     assert [(a.lot_id, a.amount) for a in result.allocations] == [("2026-01", D("100.00")), ("2026-03", D("150.00"))]
-    assert {l.lot_id: l.remaining for l in result.lots_after} == {"2026-01": D("0.00"), "2026-03": D("150.00")}
+    assert {lot.lot_id: lot.remaining for lot in result.lots_after} == {"2026-01": D("0.00"), "2026-03": D("150.00")}
 
 
 def test_expired_lots_are_not_used():

@@ -15,15 +15,15 @@ from harness import Harness, make_settings
 from redis_dump import everything_in_redis
 from smtp_doubles import ScriptedSmtpServer
 
-from worker.services.context import App
 from worker.domain.delivery import RecipientState
-from worker.errors import HeaderInjection, UnsafeSmtpConfiguration
-from worker.emails.mime import build_message, envelope_address
 from worker.domain.model import Contact, Recipients, RenderedEmail
+from worker.domain.smtp_replies import Outcome, classify_reply
+from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import https_url, render
+from worker.errors import HeaderInjection, UnsafeSmtpConfiguration
+from worker.services.context import App
 from worker.services.sending import deliver
 from worker.transport.smtp import SmtpConfig, SmtpSender
-from worker.domain.smtp_replies import Outcome, classify_reply
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 CANARY = "canary-pw-7d1e0b9f"
@@ -32,8 +32,13 @@ BOUNCE_CANARY = "canary-bounce-4a8c2e"
 
 def build(recipients: Recipients, subject: str = "Invoice INV-1") -> bytes:
     rendered = RenderedEmail(kind="invoice", locale="en-US", subject=subject, text="hi\n", html="<p>hi</p>")
-    return build_message(rendered, recipients, mail_from="Billing <billing@invoice-worker.example>",
-                         message_id="<x@invoice-worker.example>", sent_at=NOW)
+    return build_message(
+        rendered,
+        recipients,
+        mail_from="Billing <billing@invoice-worker.example>",
+        message_id="<x@invoice-worker.example>",
+        sent_at=NOW,
+    )
 
 
 # -- TLS and credentials -------------------------------------------------------------------------
@@ -41,13 +46,19 @@ def build(recipients: Recipients, subject: str = "Invoice INV-1") -> bytes:
 
 @pytest.fixture
 def tls_server(tls_material):
-    with ScriptedSmtpServer(tls_context=tls_material.server_context, require_starttls=True,
-                            auth_credentials={"billing": CANARY}, auth_required=True) as server:
+    with ScriptedSmtpServer(
+        tls_context=tls_material.server_context,
+        require_starttls=True,
+        auth_credentials={"billing": CANARY},
+        auth_required=True,
+    ) as server:
         yield server
 
 
 def starttls_settings(redis_url, port, **overrides):
-    return make_settings(redis_url, port, smtp_tls="starttls", smtp_username="billing", smtp_password=CANARY, **overrides)
+    return make_settings(
+        redis_url, port, smtp_tls="starttls", smtp_username="billing", smtp_password=CANARY, **overrides
+    )
 
 
 def test_starttls_verified_against_the_ca_delivers_with_auth(redis_client, redis_url, tls_server, tls_material):
@@ -67,7 +78,10 @@ def test_a_certificate_the_worker_cannot_verify_is_refused_and_nothing_is_sent(r
     assert tls_server.messages == []
     (row,) = harness.status()
     assert {r["state"] for r in row["recipients"]} == {"deferred"}
-    assert all("CERTIFICATE_VERIFY_FAILED" in r["last_reply"] or "certificate" in r["last_reply"].lower() for r in row["recipients"])
+    assert all(
+        "CERTIFICATE_VERIFY_FAILED" in r["last_reply"] or "certificate" in r["last_reply"].lower()
+        for r in row["recipients"]
+    )
 
 
 @pytest.mark.parametrize("host", ["smtp.relay.example", "192.0.2.25"])
@@ -93,7 +107,11 @@ def test_the_password_does_not_show_in_the_config_repr():
     ("recipients", "subject", "header"),
     [
         (Recipients(to=(Contact("Els\r\nBcc: evil@x.example", "els@acme.example"),)), "Invoice", "To"),
-        (Recipients(to=(Contact("Els", "els@acme.example"),), cc=(Contact("Jan\nX", "jan@acme.example"),)), "Invoice", "Cc"),
+        (
+            Recipients(to=(Contact("Els", "els@acme.example"),), cc=(Contact("Jan\nX", "jan@acme.example"),)),
+            "Invoice",
+            "Cc",
+        ),
         (Recipients(to=(Contact("Els", "els@acme.example"),)), "Invoice\r\nBcc: evil@x.example", "Subject"),
         (Recipients(to=(Contact("Els", "els@acme.example\r\nBcc: evil@x.example"),)), "Invoice", "address"),
         (Recipients(to=(Contact("Els\u2028", "els@acme.example"),)), "Invoice", "To"),
@@ -113,11 +131,21 @@ def test_a_header_injection_fails_the_delivery_before_any_network_io(redis_clien
 
     async def scenario():
         await app.store.create_delivery(
-            "bounce_notice:test", kind="bounce_notice", key="els@acme.example",
-            recipients={"to": [bad], "cc": []}, locale="en-US",
-            context={"recipient": bad, "bounced_address": "els@acme.example", "account_name": "Acme",
-                     "status": "5.1.1", "reported_on": "2026-11-21"},
-            states={"jan@acme.example": RecipientState(address="jan@acme.example", role="to")}, now=NOW)
+            "bounce_notice:test",
+            kind="bounce_notice",
+            key="els@acme.example",
+            recipients={"to": [bad], "cc": []},
+            locale="en-US",
+            context={
+                "recipient": bad,
+                "bounced_address": "els@acme.example",
+                "account_name": "Acme",
+                "status": "5.1.1",
+                "reported_on": "2026-11-21",
+            },
+            states={"jan@acme.example": RecipientState(address="jan@acme.example", role="to")},
+            now=NOW,
+        )
         lease = await app.store.claim_member("deliver:bounce_notice:test", NOW.timestamp(), 60)
         result = await deliver(app, "bounce_notice:test", lease)
         await app.aclose()
@@ -140,10 +168,13 @@ def test_non_ascii_names_are_rfc2047_encoded_and_idn_domains_become_punycode():
 @pytest.mark.parametrize("smtputf8", [True, False])
 def test_a_non_ascii_local_part_needs_smtputf8_else_it_fails_permanently(smtputf8):
     with ScriptedSmtpServer(smtputf8=smtputf8) as server:
+
         async def send():
             sender = SmtpSender(SmtpConfig(host="127.0.0.1", port=server.port, timeout_s=5))
             try:
-                return await sender.send("billing@invoice-worker.example", ["jürgen@acme.example"], b"Subject: x\r\n\r\nx\r\n")
+                return await sender.send(
+                    "billing@invoice-worker.example", ["jürgen@acme.example"], b"Subject: x\r\n\r\nx\r\n"
+                )
             finally:
                 await sender.close()
 
@@ -160,8 +191,13 @@ def test_a_non_ascii_local_part_needs_smtputf8_else_it_fails_permanently(smtputf
 
 
 def test_templates_escape_what_customers_and_producers_supply():
-    context = {"recipient": Contact("<b>Jan</b>", "jan@acme.example"), "bounced_address": "x@acme.example",
-               "account_name": "<script>alert(1)</script>", "status": "5.1.1", "reported_on": NOW.date()}
+    context = {
+        "recipient": Contact("<b>Jan</b>", "jan@acme.example"),
+        "bounced_address": "x@acme.example",
+        "account_name": "<script>alert(1)</script>",
+        "status": "5.1.1",
+        "reported_on": NOW.date(),
+    }
     email = render("bounce_notice", context, "en-US")
     assert "<script>alert(1)" not in email.html and "&lt;script&gt;alert(1)" in email.html
     assert "<b>Jan</b>" not in email.html and "&lt;b&gt;Jan" in email.html
@@ -169,9 +205,17 @@ def test_templates_escape_what_customers_and_producers_supply():
 
 @pytest.mark.parametrize(
     ("url", "kept"),
-    [("https://portal.invoice-worker.example/pay?i=1", True), ("http://portal.example/", False),
-     ("javascript:alert(1)", False), ("JaVaScRiPt:alert(1)", False), ("data:text/html,x", False),
-     ("//evil.example/", False), ("https://", False), ("https://a.example/\nx", False), ("", False)],
+    [
+        ("https://portal.invoice-worker.example/pay?i=1", True),
+        ("http://portal.example/", False),
+        ("javascript:alert(1)", False),
+        ("JaVaScRiPt:alert(1)", False),
+        ("data:text/html,x", False),
+        ("//evil.example/", False),
+        ("https://", False),
+        ("https://a.example/\nx", False),
+        ("", False),
+    ],
 )
 def test_only_https_links_are_rendered(url, kept):
     assert https_url(url) == (url if kept else "")
@@ -180,11 +224,18 @@ def test_only_https_links_are_rendered(url, kept):
 # -- secrets canary ------------------------------------------------------------------------------
 
 
-def test_the_smtp_password_and_bounce_secret_appear_in_no_log_line_and_no_redis_key(redis_client, redis_url, tls_server, tls_material, caplog):
+def test_the_smtp_password_and_bounce_secret_appear_in_no_log_line_and_no_redis_key(
+    redis_client, redis_url, tls_server, tls_material, caplog
+):
     # Given AUTH over STARTTLS with a canary password, VERP with a canary secret, DEBUG logging
     caplog.set_level(logging.DEBUG)
-    settings = starttls_settings(redis_url, tls_server.port, smtp_ca_file=tls_material.ca_path,
-                                 bounce_secret=BOUNCE_CANARY, bounce_domain="bounces.invoice-worker.example")
+    settings = starttls_settings(
+        redis_url,
+        tls_server.port,
+        smtp_ca_file=tls_material.ca_path,
+        bounce_secret=BOUNCE_CANARY,
+        bounce_domain="bounces.invoice-worker.example",
+    )
     harness = Harness.build(settings, NOW)
     # When a full run delivers, with a failed first attempt too (tracebacks and retries logged)
     tls_server.data_replies = ["451 4.3.0 try later"]
@@ -194,8 +245,12 @@ def test_the_smtp_password_and_bounce_secret_appear_in_no_log_line_and_no_redis_
     harness.drain()
     assert len(tls_server.messages) == 6 and all(m.auth_login == "billing" for m in tls_server.messages)
     # Then neither secret, nor its base64 form as AUTH sends it, is in any log line or Redis
-    forms = [CANARY, BOUNCE_CANARY, base64.b64encode(b"\0billing\0" + CANARY.encode()).decode(),
-             base64.b64encode(CANARY.encode()).decode()]
+    forms = [
+        CANARY,
+        BOUNCE_CANARY,
+        base64.b64encode(b"\0billing\0" + CANARY.encode()).decode(),
+        base64.b64encode(CANARY.encode()).decode(),
+    ]
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert len(caplog.records) > 20  # DEBUG really was captured
     for form in forms:

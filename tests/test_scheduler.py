@@ -6,11 +6,10 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-
 from harness import FakeClock, make_settings
 
-from worker.services.context import App
 from worker.runtime.scheduler import MIN_LOOK_INTERVAL_S, Scheduler
+from worker.services.context import App
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -34,19 +34,29 @@ def test_paas_activated_on_the_term_start_is_charged_12_months_24000() -> None:
     # Then it bills 1 Jan - 31 Dec, USD 24,000.00 + 21% tax
     assert line is not None
     assert (line.period_start, line.period_end, line.amount, line.tax) == (
-        date(2026, 1, 1), date(2026, 12, 31), Decimal("24000.00"), Decimal("5040.00"))
+        date(2026, 1, 1),
+        date(2026, 12, 31),
+        Decimal("24000.00"),
+        Decimal("5040.00"),
+    )
 
 
 def test_saas_activated_on_1_february_is_co_termed_11_months_22000() -> None:
     saas = order_line("L2", "Fusion ERP", kind="saas")
     line = activation_line(order(saas), saas, date(2026, 2, 1))
     assert line is not None
-    assert (line.period_start, line.period_end, line.amount) == (date(2026, 2, 1), date(2026, 12, 31), Decimal("22000.00"))
+    assert (line.period_start, line.period_end, line.amount) == (
+        date(2026, 2, 1),
+        date(2026, 12, 31),
+        Decimal("22000.00"),
+    )
 
 
 def test_a_partial_month_counts_by_its_days() -> None:
     # 16-31 January is 16/31 of a month; February to December 11 whole months
-    assert service_months(date(2026, 1, 16), date(2026, 12, 31)) == 11 + service_months(date(2026, 1, 16), date(2026, 1, 31))
+    assert service_months(date(2026, 1, 16), date(2026, 12, 31)) == 11 + service_months(
+        date(2026, 1, 16), date(2026, 1, 31)
+    )
     line = activation_line(order(), order_line(), date(2026, 1, 16))
     assert line is not None and line.amount == Decimal("23032.26")  # 24000 * (11 + 16/31) / 12
 
@@ -96,8 +106,10 @@ def test_quarterly_in_advance_bills_a_quarter_of_the_annual_amount_at_each_quart
     contract = order(billing_frequency="quarterly_in_advance")
     schedule = line_schedule(contract, contract.lines[0], date(2026, 1, 1))
     assert [(p.due_on, p.amount) for p in schedule] == [
-        (date(2026, 1, 1), Decimal("6000.00")), (date(2026, 4, 1), Decimal("6000.00")),
-        (date(2026, 7, 1), Decimal("6000.00")), (date(2026, 10, 1), Decimal("6000.00")),
+        (date(2026, 1, 1), Decimal("6000.00")),
+        (date(2026, 4, 1), Decimal("6000.00")),
+        (date(2026, 7, 1), Decimal("6000.00")),
+        (date(2026, 10, 1), Decimal("6000.00")),
     ]
     # The first quarter is on the activation's invoice; the others on scheduled invoices
     assert activation_line(contract, contract.lines[0], date(2026, 1, 1)).amount == Decimal("6000.00")  # type: ignore[union-attr]
@@ -155,7 +167,9 @@ def test_a_later_period_falls_due_at_its_start_and_is_invoiced_once() -> None:
 
 
 def test_periods_missed_while_down_are_all_invoiced_and_a_line_not_active_is_not() -> None:
-    contract = three_year_order(lines=(order_line(annual_amount=Decimal("40000.00")), order_line("L2", "Fusion ERP", kind="saas")))
+    contract = three_year_order(
+        lines=(order_line(annual_amount=Decimal("40000.00")), order_line("L2", "Fusion ERP", kind="saas"))
+    )
     drafts = plan([contract], {"O-1": {"L1": at("2026-01-01T09:00:00")}}, now=at("2028-02-01T00:00:00")).drafts
     assert [d.keys for d in drafts] == [("O-1:L1:2027-01-01",), ("O-1:L1:2028-01-01",)]
 
@@ -168,11 +182,18 @@ def test_a_service_added_later_is_billed_for_the_rest_of_the_period_then_consoli
     # When the add-on is activated on 1 July: the rest of the current period (Jul - Dec), 6,000.00
     first = activation_line(addon, addon_line, date(2026, 7, 1), anchor=original.term_start)
     assert first is not None
-    assert (first.period_start, first.period_end, first.amount) == (date(2026, 7, 1), date(2026, 12, 31), Decimal("6000.00"))
+    assert (first.period_start, first.period_end, first.amount) == (
+        date(2026, 7, 1),
+        date(2026, 12, 31),
+        Decimal("6000.00"),
+    )
     # Then on 1 January 2027 one invoice consolidates both orders of the subscription
     activations = {"O-1": {"L1": at("2026-01-01T09:00:00")}, "O-2": {"A1": at("2026-07-01T09:00:00")}}
     (draft,) = plan([addon, original], activations, now=at("2027-01-01T00:00:00")).drafts
-    assert [(line.order_id, line.amount) for line in draft.invoice.lines] == [("O-1", Decimal("40000.00")), ("O-2", Decimal("12000.00"))]
+    assert [(line.order_id, line.amount) for line in draft.invoice.lines] == [
+        ("O-1", Decimal("40000.00")),
+        ("O-2", Decimal("12000.00")),
+    ]
     assert draft.invoice.order_id == "O-1" and draft.invoice.split_reason == ""
 
 
@@ -181,14 +202,19 @@ def test_an_add_on_with_another_po_number_is_invoiced_separately_with_the_reason
     addon = order(order_line("A1", "Analytics"), order_id="O-2", po_number="PO-88", term_end=date(2028, 12, 31))
     activations = {"O-1": {"L1": at("2026-01-01T09:00:00")}, "O-2": {"A1": at("2026-01-01T09:00:00")}}
     drafts = plan([original, addon], activations, now=at("2027-01-01T00:00:00")).drafts
-    assert [(d.invoice.po_number, d.keys) for d in drafts] == [("PO-77", ("O-1:L1:2027-01-01",)), ("PO-88", ("O-2:A1:2027-01-01",))]
+    assert [(d.invoice.po_number, d.keys) for d in drafts] == [
+        ("PO-77", ("O-1:L1:2027-01-01",)),
+        ("PO-88", ("O-2:A1:2027-01-01",)),
+    ]
     assert drafts[0].invoice.split_reason == ""
     assert drafts[1].invoice.split_reason == "PO number PO-88 differs from PO-77 on order O-1"
 
 
 def test_an_add_on_with_another_payment_method_is_invoiced_separately_with_the_reason() -> None:
     original = three_year_order()
-    addon = order(order_line("A1", "Analytics"), order_id="O-2", payment_method="credit_card", term_end=date(2028, 12, 31))
+    addon = order(
+        order_line("A1", "Analytics"), order_id="O-2", payment_method="credit_card", term_end=date(2028, 12, 31)
+    )
     activations = {"O-1": {"L1": at("2026-01-01T09:00:00")}, "O-2": {"A1": at("2026-01-01T09:00:00")}}
     drafts = plan([original, addon], activations, now=at("2027-01-01T00:00:00")).drafts
     assert len(drafts) == 2
@@ -231,9 +257,17 @@ def contracts(draw):
     if draw(st.booleans()):
         line = order_line(annual_amount=draw(amounts), tax_rate=draw(tax_rates))
     else:
-        line = order_line(total_contract_value=draw(amounts), term_months=draw(st.integers(1, 72)), tax_rate=draw(tax_rates))
-    contract = order(line, term_start=start, term_end=end, currency=draw(currencies), billing_frequency=draw(frequencies),
-                     lines=(replace(line, kind=draw(st.sampled_from(["paas", "saas", "pooled"]))),))
+        line = order_line(
+            total_contract_value=draw(amounts), term_months=draw(st.integers(1, 72)), tax_rate=draw(tax_rates)
+        )
+    contract = order(
+        line,
+        term_start=start,
+        term_end=end,
+        currency=draw(currencies),
+        billing_frequency=draw(frequencies),
+        lines=(replace(line, kind=draw(st.sampled_from(["paas", "saas", "pooled"]))),),
+    )
     activated = start + timedelta(days=draw(st.integers(min_value=0, max_value=term_days - 1)))
     return contract, activated
 

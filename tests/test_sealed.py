@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from contract_events import card_failed, rewards_accrued
 
-from worker.domain.card_numbers import REDACTED_CARD
 from worker.contract.sealed import SEALED_PLACEHOLDER, prepare_for_queue, sealed_token, sealed_tokens
+from worker.domain.card_numbers import REDACTED_CARD
 
 
 def test_a_redemption_code_is_replaced_by_a_reference_to_its_sealed_copy():

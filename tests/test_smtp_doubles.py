@@ -39,9 +39,7 @@ def send(
 
     async def send_then_let_tls_close() -> tuple[dict[str, SMTPResponse], str]:
         try:
-            return await aiosmtplib.send(
-                message or invoice_email(), hostname="127.0.0.1", port=server.port, **kwargs
-            )
+            return await aiosmtplib.send(message or invoice_email(), hostname="127.0.0.1", port=server.port, **kwargs)
         finally:
             if kwargs["start_tls"]:
                 await asyncio.sleep(TLS_CLOSE_GRACE_S)
@@ -141,9 +139,7 @@ def test_a_short_stall_only_delays_the_reply(smtp_server: ScriptedSmtpServer) ->
 
 
 @pytest.mark.parametrize("stage", ["mail", "rcpt", "data"])
-def test_a_hang_up_disconnects_the_client_and_records_nothing(
-    smtp_server: ScriptedSmtpServer, stage: str
-) -> None:
+def test_a_hang_up_disconnects_the_client_and_records_nothing(smtp_server: ScriptedSmtpServer, stage: str) -> None:
     # Given
     smtp_server.hang_up_after = stage  # type: ignore[assignment]
 
@@ -188,9 +184,7 @@ def test_clear_forgets_received_messages(smtp_server: ScriptedSmtpServer) -> Non
 
 def test_starttls_is_verified_against_the_test_ca(tls_material: TlsMaterial) -> None:
     # Given a server that insists on STARTTLS
-    with ScriptedSmtpServer(
-        tls_context=tls_material.server_context, require_starttls=True
-    ) as server:
+    with ScriptedSmtpServer(tls_context=tls_material.server_context, require_starttls=True) as server:
         # When
         send(server, start_tls=True, tls_context=tls_material.client_context())
 
@@ -212,9 +206,7 @@ def test_starttls_fails_for_a_client_that_does_not_trust_the_test_ca(
 
 def test_require_starttls_refuses_mail_over_plain_text(tls_material: TlsMaterial) -> None:
     # Given
-    with ScriptedSmtpServer(
-        tls_context=tls_material.server_context, require_starttls=True
-    ) as server:
+    with ScriptedSmtpServer(tls_context=tls_material.server_context, require_starttls=True) as server:
         # When / Then
         with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
             send(server, start_tls=False)
@@ -224,9 +216,7 @@ def test_require_starttls_refuses_mail_over_plain_text(tls_material: TlsMaterial
 
 def test_auth_is_offered_only_after_starttls(tls_material: TlsMaterial) -> None:
     # Given
-    with ScriptedSmtpServer(
-        tls_context=tls_material.server_context, auth_credentials={"mailer": "s3cret"}
-    ) as server:
+    with ScriptedSmtpServer(tls_context=tls_material.server_context, auth_credentials={"mailer": "s3cret"}) as server:
         # When / Then: before STARTTLS there is no AUTH to use
         with pytest.raises(aiosmtplib.SMTPException, match="(?i)auth"):
             send(server, start_tls=False, username="mailer", password="s3cret")

@@ -23,7 +23,9 @@ def test_operators_add_list_and_remove_suppressed_addresses_and_sending_follows(
     added = invoke(["suppression", "add", "AR@acme.example", "--reason", "left the company"], env)
     assert added.returncode == 0, added.stderr
     listed = json.loads(invoke(["suppression", "list", "--json"], env).stdout)
-    assert [(e["address"], e["reason"], e["source"]) for e in listed] == [("AR@acme.example", "left the company", "operator")]
+    assert [(e["address"], e["reason"], e["source"]) for e in listed] == [
+        ("AR@acme.example", "left the company", "operator")
+    ]
     # When an invoice goes out
     invoke(["ingest", "-"], env, stdin=jsonl(contract_example()[:3]))
     assert invoke(["run", "--burst"], env).returncode == 0

@@ -7,11 +7,11 @@ import gettext
 import jinja2
 import pytest
 
-from worker.settings import load_settings
 from worker.domain.locales import SUPPORTED_LOCALES
 from worker.emails.preview import PREVIEW_CONTEXTS, preview_context
 from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer
 from worker.emails.template_i18n import PretranslatingEnvironment
+from worker.settings import load_settings
 
 
 class Catalog(gettext.NullTranslations):
@@ -36,9 +36,12 @@ MESSAGES = {"Dear %(name)s,": "Beste %(name)s,", "100%% paid": "100%% betaald", 
 def environment(
     cls: type[jinja2.Environment], catalog: Catalog, templates: dict[str, str] | None = None, **options
 ) -> jinja2.Environment:
-    env = cls(loader=jinja2.DictLoader(templates or {"t.html": TEMPLATE, "t.txt": TEMPLATE}),
-              autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
-              extensions=["jinja2.ext.i18n"], **options)
+    env = cls(
+        loader=jinja2.DictLoader(templates or {"t.html": TEMPLATE, "t.txt": TEMPLATE}),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        extensions=["jinja2.ext.i18n"],
+        **options,
+    )
     env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
     if isinstance(env, PretranslatingEnvironment):
         env.translations = catalog
@@ -82,7 +85,9 @@ SHAPES_TEMPLATE = (
 def test_translations_of_every_shape_render_as_the_i18n_extension_renders_them(template):
     catalog = Catalog(SHAPES)
     templates = {"t.html": SHAPES_TEMPLATE, "t.txt": SHAPES_TEMPLATE}
-    plain, pretranslating = (environment(cls, catalog, templates) for cls in (jinja2.Environment, PretranslatingEnvironment))
+    plain, pretranslating = (
+        environment(cls, catalog, templates) for cls in (jinja2.Environment, PretranslatingEnvironment)
+    )
     context = {"a": "<a & b>", "b": 'say "hi"', "name": "Zoë <b>", "n": 5}
 
     expected = plain.get_template(template).render(context)
@@ -91,10 +96,13 @@ def test_translations_of_every_shape_render_as_the_i18n_extension_renders_them(t
 
 
 @pytest.mark.parametrize("template", ["t.html", "t.txt"])
-@pytest.mark.parametrize("source", [
-    '{{ _("Paid by %(name)s on %(date)s", name=missing, date=d) }}',  # a variable the translation leaves out
-    '{{ _("Rate: %(rate)s", rate=d) }}',  # a stray "%" in the translation
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{{ _("Paid by %(name)s on %(date)s", name=missing, date=d) }}',  # a variable the translation leaves out
+        '{{ _("Rate: %(rate)s", rate=d) }}',  # a stray "%" in the translation
+    ],
+)
 def test_a_translation_that_breaks_the_rules_fails_or_renders_as_with_the_extension(template, source):
     # The catalog tests keep such translations out; if one got in, the email must not change meaning.
     outcomes = []

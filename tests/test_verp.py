@@ -35,7 +35,9 @@ def test_an_altered_token_naming_another_recipient_is_refused():
         decode_token(forged, SECRET)
 
 
-@pytest.mark.parametrize("address", ["bounces+@b.example", "bounces+abc@b.example", "billing@b.example", "bounces+!!-!!@b.example"])
+@pytest.mark.parametrize(
+    "address", ["bounces+@b.example", "bounces+abc@b.example", "billing@b.example", "bounces+!!-!!@b.example"]
+)
 def test_malformed_or_foreign_addresses_are_refused(address):
     with pytest.raises(InvalidVerpToken):
         parse_return_path(address, SECRET)

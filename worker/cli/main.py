@@ -10,8 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from worker.settings import Settings, load_settings
 from worker.errors import InvoiceWorkerError
+from worker.settings import Settings, load_settings
 
 log = logging.getLogger("invoice-worker")
 
@@ -25,12 +25,12 @@ def _setup_logging(settings: Settings) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from worker.services.ingest import ingest_lines
     from worker.runtime.runner import make_pipeline
+    from worker.services.ingest import ingest_lines
 
     with _environment(settings) as resolved:
         pipeline = make_pipeline(resolved)
-        stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
+        stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115 - closed below
         with stream:
             report = ingest_lines(pipeline, stream)
     for rejection in report.rejections:
@@ -106,16 +106,18 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
 
     with _environment(settings, need_smtp=False) as resolved:
         entries = asyncio.run(collect_dead_letters(resolved))
-    return _print_entries(entries, as_json=args.json, line="{at}  {event_id}  {type}  {field}: {reason}", noun="dead-lettered event(s)")
+    return _print_entries(
+        entries, as_json=args.json, line="{at}  {event_id}  {type}  {field}: {reason}", noun="dead-lettered event(s)"
+    )
 
 
 def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
-    from worker.services.context import App
     from worker.inbound.listener import BounceListener
     from worker.services.bounce_settings import check_bounce_settings
+    from worker.services.context import App
 
     if settings.bounces_port is None:
         settings = settings.model_copy(update={"bounces_port": 2525})
@@ -123,10 +125,12 @@ def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with _environment(settings, need_smtp=False) as resolved:
-        with BounceListener(App(resolved), host=resolved.bounces_host, port=resolved.bounces_port or 2525):
-            print(f"bounce listener on {resolved.bounces_host}:{resolved.bounces_port}", flush=True)
-            stop.wait()
+    with (
+        _environment(settings, need_smtp=False) as resolved,
+        BounceListener(App(resolved), host=resolved.bounces_host, port=resolved.bounces_port or 2525),
+    ):
+        print(f"bounce listener on {resolved.bounces_host}:{resolved.bounces_port}", flush=True)
+        stop.wait()
     return 0
 
 
@@ -158,7 +162,9 @@ def cmd_skipped(args: argparse.Namespace, settings: Settings) -> int:
 
     with _environment(settings, need_smtp=False) as resolved:
         entries = asyncio.run(collect_skipped(resolved))
-    return _print_entries(entries, as_json=args.json, line="{at}  {event_id}  {type}: {reason}", noun="skipped event(s)")
+    return _print_entries(
+        entries, as_json=args.json, line="{at}  {event_id}  {type}: {reason}", noun="skipped event(s)"
+    )
 
 
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
@@ -215,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_suppression)
 
-    p = sub.add_parser("skipped", help="valid events that had no effect by rule (e.g. not eligible for rewards), with why")
+    p = sub.add_parser(
+        "skipped", help="valid events that had no effect by rule (e.g. not eligible for rewards), with why"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_skipped)
     p = sub.add_parser("schema", help="print the JSON Schema of the event contract")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from worker.settings import Settings
 from worker.emails.mime import refuse_line_breaks
+from worker.settings import Settings
 from worker.store.store import Store
 
 
@@ -25,18 +25,26 @@ async def list_suppressions(settings: Settings, now: datetime) -> list[dict[str,
     finally:
         await store.close()
     return [
-        {**e, "at": datetime.fromtimestamp(e["at"], UTC).isoformat(), "until": datetime.fromtimestamp(e["until"], UTC).isoformat()}
+        {
+            **e,
+            "at": datetime.fromtimestamp(e["at"], UTC).isoformat(),
+            "until": datetime.fromtimestamp(e["until"], UTC).isoformat(),
+        }
         for e in entries
     ]
 
 
-async def add_suppression(settings: Settings, address: str, *, reason: str, now: datetime, ttl_s: float | None = None) -> None:
+async def add_suppression(
+    settings: Settings, address: str, *, reason: str, now: datetime, ttl_s: float | None = None
+) -> None:
     """Raises HeaderInjection: the address holds a line break."""
     refuse_line_breaks("address", address)
     store = _store(settings)
     ts = now.timestamp()
     try:
-        await store.suppress(address, reason=reason, source="operator", at=ts, until=ts + (ttl_s or settings.suppression_ttl_s))
+        await store.suppress(
+            address, reason=reason, source="operator", at=ts, until=ts + (ttl_s or settings.suppression_ttl_s)
+        )
     finally:
         await store.close()
 

@@ -12,7 +12,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -27,8 +26,8 @@ from pydantic import (
 
 from worker.domain import model
 from worker.domain.card_numbers import redact_card_numbers
-from worker.errors import InvalidEvent
 from worker.domain.money import MINOR_UNITS
+from worker.errors import InvalidEvent
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -112,7 +111,7 @@ class TermIn(_Model):
     end: date
 
     @model_validator(mode="after")
-    def _ordered(self) -> "TermIn":
+    def _ordered(self) -> TermIn:
         if self.end < self.start:
             raise ValueError("term.end is before term.start")
         return self
@@ -128,7 +127,7 @@ class OrderLineIn(_Model):
     tax_rate: Amount = Field(ge=0, le=1)
 
     @model_validator(mode="after")
-    def _one_pricing(self) -> "OrderLineIn":
+    def _one_pricing(self) -> OrderLineIn:
         if self.annual_amount is None and (self.total_contract_value is None or self.term_months is None):
             raise ValueError("a line needs annual_amount, or total_contract_value with term_months")
         if self.annual_amount is not None and self.total_contract_value is not None:

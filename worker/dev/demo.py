@@ -16,21 +16,21 @@ from pathlib import Path
 from babel.numbers import format_currency
 from pydantic import SecretStr
 
-from worker.resources import fixtures_dir
-from worker.settings import Settings
 from worker.dev.embedded_redis import start_embedded_redis
-from worker.services.ingest import ingest_lines
 from worker.dev.local_smtp import LocalSmtpServer
 from worker.domain.locales import babel_locale
+from worker.resources import fixtures_dir
 from worker.runtime.runner import make_pipeline, run
+from worker.services.ingest import ingest_lines
 from worker.services.status import collect_dead_letters, collect_skipped, collect_status
+from worker.settings import Settings
 
 
 def run_demo(settings: Settings, *, out_dir: Path | None = None) -> int:
     started = time.monotonic()
     out_dir = out_dir or Path("out") / "demo" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     mail_dir = out_dir / "mail"
-    with tempfile.TemporaryDirectory(prefix="invoice-worker-demo-") as redis_dir:
+    with tempfile.TemporaryDirectory(prefix="invoice-worker-demo-") as redis_dir:  # noqa: SIM117 - Redis lives in it
         with start_embedded_redis(Path(redis_dir)) as redis_server, LocalSmtpServer(mail_dir) as smtp:
             demo_settings = settings.model_copy(
                 update={
@@ -81,11 +81,11 @@ def format_sent_table(rows: list[dict]) -> str:
         cc = ", ".join(r["address"] for r in row["recipients"] if r["role"] == "cc") or "-"
         states = sorted({r["state"] for r in row["recipients"]})
         inv = row.get("invoice", {})
-        total = (
-            format_currency(inv["total"], inv["currency"], locale=babel_locale(row["locale"])) if inv else "-"
+        total = format_currency(inv["total"], inv["currency"], locale=babel_locale(row["locale"])) if inv else "-"
+        table.append(
+            (row["kind"], row["key"], inv.get("order_id", "-"), to, cc, row["locale"], total, "/".join(states))
         )
-        table.append((row["kind"], row["key"], inv.get("order_id", "-"), to, cc, row["locale"], total, "/".join(states)))
     widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(r, widths)).rstrip() for r in table]
+    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(r, widths, strict=False)).rstrip() for r in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

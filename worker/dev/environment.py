@@ -14,9 +14,9 @@ from pathlib import Path
 
 import redis
 
-from worker.settings import Settings
 from worker.dev.embedded_redis import start_embedded_redis
 from worker.dev.local_smtp import LocalSmtpServer
+from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -48,16 +48,48 @@ def decide_bounce(
     record.update(action=str(entry.action), status=entry.status, diagnostic=entry.diagnostic)
     text = f"bounce {entry.action} {entry.status}" + (f": {entry.diagnostic}" if entry.diagnostic else "")
     if entry.permanent:
-        new = None if current is None else replace(current, state=Outcome.BOUNCED, reply=text, updated_at=now, next_attempt_at=None)
+        new = (
+            None
+            if current is None
+            else replace(current, state=Outcome.BOUNCED, reply=text, updated_at=now, next_attempt_at=None)
+        )
         return BounceDecision(new, True, None, entry.status, text, {**record, "effect": "bounced; address suppressed"})
     if entry.action is Action.FAILED:
         if current is None or current.state is not Outcome.ACCEPTED:
-            return BounceDecision(None, False, None, entry.status, text, {**record, "effect": "recorded (not accepted: nothing to resend)"})
+            return BounceDecision(
+                None,
+                False,
+                None,
+                entry.status,
+                text,
+                {**record, "effect": "recorded (not accepted: nothing to resend)"},
+            )
         if current.bounce_resends >= resend_max:
-            new = replace(current, state=Outcome.FAILED, reply=f"{text} (after {resend_max} resends)", updated_at=now, next_attempt_at=None)
-            return BounceDecision(new, False, None, entry.status, text, {**record, "effect": "failed: resend limit reached"})
+            new = replace(
+                current,
+                state=Outcome.FAILED,
+                reply=f"{text} (after {resend_max} resends)",
+                updated_at=now,
+                next_attempt_at=None,
+            )
+            return BounceDecision(
+                new, False, None, entry.status, text, {**record, "effect": "failed: resend limit reached"}
+            )
         at = now + resend_delay_s
-        new = replace(current, state=Outcome.DEFERRED, reply=text, updated_at=now, next_attempt_at=at,
-                      bounce_resends=current.bounce_resends + 1)
-        return BounceDecision(new, False, at, entry.status, text, {**record, "effect": f"resend {new.bounce_resends} of at most {resend_max}"})
+        new = replace(
+            current,
+            state=Outcome.DEFERRED,
+            reply=text,
+            updated_at=now,
+            next_attempt_at=at,
+            bounce_resends=current.bounce_resends + 1,
+        )
+        return BounceDecision(
+            new,
+            False,
+            at,
+            entry.status,
+            text,
+            {**record, "effect": f"resend {new.bounce_resends} of at most {resend_max}"},
+        )
     return BounceDecision(None, False, None, entry.status, text, {**record, "effect": "recorded"})

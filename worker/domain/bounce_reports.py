@@ -60,8 +60,13 @@ class BounceReport:
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 #: Actions of RFC 3464 section 2.3.3; relayed and expanded count as delivered for us.
-_ACTIONS = {"failed": Action.FAILED, "delayed": Action.DELAYED, "delivered": Action.DELIVERED,
-            "relayed": Action.DELIVERED, "expanded": Action.DELIVERED}
+_ACTIONS = {
+    "failed": Action.FAILED,
+    "delayed": Action.DELAYED,
+    "delivered": Action.DELIVERED,
+    "relayed": Action.DELIVERED,
+    "expanded": Action.DELIVERED,
+}
 #: Status to assume when a report gives an action without one.
 _DEFAULT_STATUS = {Action.FAILED: "5.0.0", Action.DELAYED: "4.0.0", Action.DELIVERED: "2.0.0"}
 
@@ -91,7 +96,9 @@ def classify_bounce(msg: Message) -> BounceReport:
         RecipientReport(_text(addr), Action.FAILED, _status_in(msg, "5.0.0"), "reported by a non-standard bounce")
         for addr in sorted(permanent)
     ] + [
-        RecipientReport(_text(addr), Action.FAILED, _status_in(msg, "4.0.0", temporary=True), "reported by a non-standard bounce")
+        RecipientReport(
+            _text(addr), Action.FAILED, _status_in(msg, "4.0.0", temporary=True), "reported by a non-standard bounce"
+        )
         for addr in sorted(temporary - permanent)
     ]
     if entries:

@@ -102,8 +102,6 @@ def finish_attempt(
 def next_attempt_at(states: Mapping[str, RecipientState]) -> float | None:
     """When the delivery must be looked at again, or None when every recipient is final."""
     times = [
-        st.next_attempt_at if st.next_attempt_at is not None else 0.0
-        for st in states.values()
-        if st.state not in FINAL
+        st.next_attempt_at if st.next_attempt_at is not None else 0.0 for st in states.values() if st.state not in FINAL
     ]
     return min(times) if times else None

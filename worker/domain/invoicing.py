@@ -71,7 +71,9 @@ def plan_invoices(
                 lines.append(priced)
         invoice = None
         if lines:
-            invoice = draft_invoice(order, original, account, lines, issued_on=issued_on, payment_term_days=payment_term_days)
+            invoice = draft_invoice(
+                order, original, account, lines, issued_on=issued_on, payment_term_days=payment_term_days
+            )
         drafts.append(DraftInvoice(window, window.line_ids, invoice))
     if account is None and drafts:
         wait_until = drafts[0].window.closed_at + account_grace

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from functools import lru_cache
+from functools import cache
 
 import babel
 
@@ -141,7 +141,7 @@ def catalog_language(locale: str) -> str:
     return _language(normalized)
 
 
-@lru_cache(maxsize=None)
+@cache
 def babel_locale(locale: str) -> babel.Locale:
     """Return the Babel (CLDR) locale for ``locale``.
 

@@ -1,7 +1,8 @@
 """What the invoice email tells the customer about paying (DOMAIN.md section 3). Pure.
 
-The facts are data, passed in (loaded by `worker.data.countries`): per country `worker/data/countries.json` (whether cards are accepted,
-the online methods of the customer portal, the remittance details per currency), per currency
+The facts are data, passed in (loaded by `worker.data.countries`): per country
+`worker/data/countries.json` (whether cards are accepted, the online methods of the customer
+portal, the remittance details per currency), per currency
 `worker/data/card_limits.json` (the card limits). The README ("Payment guidance data") documents both.
 The rules:
 
@@ -24,10 +25,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-
 #: Remittance fields in the order the email lists them (the template gives each its label).
 REMITTANCE_FIELDS = (
-    "beneficiary", "bank", "iban", "bic", "swift", "account_number", "routing_number", "sort_code", "ifsc", "cheque_address",
+    "beneficiary",
+    "bank",
+    "iban",
+    "bic",
+    "swift",
+    "account_number",
+    "routing_number",
+    "sort_code",
+    "ifsc",
+    "cheque_address",
 )
 #: Online methods of the customer portal, in the order the email lists them.
 ONLINE_METHODS = ("card", "paypal", "direct_debit")

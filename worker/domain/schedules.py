@@ -130,9 +130,14 @@ def split_reason(order: Order, original: Order) -> str:
     """Why an order's lines go on an invoice of their own (DOMAIN.md section 1), "" if they do not."""
     reasons = []
     if order.payment_method != original.payment_method:
-        reasons.append(f"payment method {order.payment_method} differs from {original.payment_method} on order {original.order_id}")
+        reasons.append(
+            f"payment method {order.payment_method} differs from {original.payment_method} on order {original.order_id}"
+        )
     if order.po_number != original.po_number:
-        reasons.append(f"PO number {order.po_number or 'none'} differs from {original.po_number or 'none'} on order {original.order_id}")
+        reasons.append(
+            f"PO number {order.po_number or 'none'} differs from {original.po_number or 'none'}"
+            f" on order {original.order_id}"
+        )
     return "; ".join(reasons)
 
 
@@ -214,13 +219,21 @@ def plan_period_invoices(
     # Orders in one group share payment method, PO number and currency: the first stands for all.
     for _, items in sorted(groups.items(), key=lambda g: g[0][:2]):
         first_order = items[0][1]
-        invoice = draft_invoice(first_order, original, account, [priced for _, _, priced in items],
-                                issued_on=issued_on, payment_term_days=payment_term_days)
+        invoice = draft_invoice(
+            first_order,
+            original,
+            account,
+            [priced for _, _, priced in items],
+            issued_on=issued_on,
+            payment_term_days=payment_term_days,
+        )
         drafts.append(PeriodDraft(keys=tuple(key for key, _, _ in items), invoice=invoice))
     return PeriodPlan(tuple(drafts), midnight_utc(next_due) if next_due else None)
 
 
-def activation_line(order: Order, line: OrderLine, activated_on: date, *, anchor: date | None = None) -> InvoiceLine | None:
+def activation_line(
+    order: Order, line: OrderLine, activated_on: date, *, anchor: date | None = None
+) -> InvoiceLine | None:
     """The invoice line due when `line` is activated, or None when nothing is due then.
 
     Billed in advance: the rest of the billing period the activation falls in, co-termed at

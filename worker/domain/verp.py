@@ -85,4 +85,4 @@ def parse_return_path(address: str, secret: bytes) -> VerpTarget:
     local, at, _domain = address.strip("<>").rpartition("@")
     if not at or not local.lower().startswith(VERP_PREFIX):
         raise InvalidVerpToken(f"{address!r} is not a VERP return path")
-    return decode_token(local[len(VERP_PREFIX):], secret)
+    return decode_token(local[len(VERP_PREFIX) :], secret)

@@ -1,2 +1,1 @@
-"""Email kinds and their rendering: templates, catalogs, formats, right-to-left text, MIME.
-"""
+"""Email kinds and their rendering: templates, catalogs, formats, right-to-left text, MIME."""

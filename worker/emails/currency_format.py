@@ -18,14 +18,14 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
-from worker.domain.money import minor_unit_digits
-
 from babel import Locale
 from babel.numbers import (
     get_currency_symbol,
     get_decimal_symbol,
     get_group_symbol,
 )
+
+from worker.domain.money import minor_unit_digits
 
 # NumberPattern.apply removes quotes around literal text and turns '' into '.
 _QUOTED = re.compile(r"'([^']*)'")

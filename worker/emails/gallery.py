@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from worker.settings import Settings
 from worker.domain.locales import SUPPORTED_LOCALES, babel_locale
 from worker.emails.preview import PREVIEW_CONTEXTS, preview
+from worker.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def write_gallery(
 def _render_entry(kind: str, locale: str, out_dir: Path, settings: Settings) -> GalleryEntry:
     try:
         paths = {path.name: path for path in preview(kind, locale, out_dir, settings)}
-    except Exception as exc:  # noqa: BLE001 -- one broken email must not hide all the others
+    except Exception as exc:
         return GalleryEntry(kind, locale, error=f"{type(exc).__name__}: {exc}")
     return GalleryEntry(
         kind,
@@ -107,6 +107,6 @@ def _card(entry: GalleryEntry) -> str:
         f'<section class="card" lang="{html.escape(entry.locale)}">{label}'
         f'<div class="subject" dir="{direction}">{html.escape(entry.subject)}</div>'
         f'<iframe src="{html.escape(entry.html_path)}" title="{html.escape(entry.kind)} {html.escape(entry.locale)}"'
-        '></iframe>'
+        "></iframe>"
         f'<pre dir="{direction}">{html.escape(entry.text)}</pre></section>'
     )

@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
-from worker.errors import PermanentError
+from worker.data.countries import invoice_payment_options
 from worker.domain.model import Contact
 from worker.domain.notices import CardFailure, RedemptionNotice, RewardNotice, from_jsonable
-from worker.data.countries import invoice_payment_options
+from worker.errors import PermanentError
 from worker.store.store import Store
 
 ContextBuilder = Callable[[Store, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -45,7 +45,10 @@ async def bounce_notice_context(store: Store, delivery: dict[str, Any]) -> dict[
 
 
 def card_failed_fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {"notice": from_jsonable(CardFailure, data["notice"]), "recipient": from_jsonable(Contact, data["recipient"])}
+    return {
+        "notice": from_jsonable(CardFailure, data["notice"]),
+        "recipient": from_jsonable(Contact, data["recipient"]),
+    }
 
 
 def rewards_code_fields(data: dict[str, Any], redemption_code: str) -> dict[str, Any]:
@@ -57,7 +60,10 @@ def rewards_code_fields(data: dict[str, Any], redemption_code: str) -> dict[str,
 
 
 def redemption_fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {"notice": from_jsonable(RedemptionNotice, data["notice"]), "recipient": from_jsonable(Contact, data["recipient"])}
+    return {
+        "notice": from_jsonable(RedemptionNotice, data["notice"]),
+        "recipient": from_jsonable(Contact, data["recipient"]),
+    }
 
 
 async def card_failed_context(store: Store, delivery: dict[str, Any]) -> dict[str, Any]:

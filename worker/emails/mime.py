@@ -24,9 +24,9 @@ from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
-from worker.errors import HeaderInjection
 from worker.domain.model import Contact, Recipients, RenderedEmail
 from worker.emails.quoted_printable import quoted_printable, quoted_printable_parts
+from worker.errors import HeaderInjection
 
 _LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -158,7 +158,9 @@ def _header_line(name: str, value: str, *, encode: bool = False) -> str:
     line = f"{name}: {value}"
     if len(line) <= MAX_HEADER_LINE:
         return line
-    return f"{name}: " + Header(value, header_name=name).encode(splitchars=",", linesep=_CRLF, maxlinelen=MAX_HEADER_LINE)
+    return f"{name}: " + Header(value, header_name=name).encode(
+        splitchars=",", linesep=_CRLF, maxlinelen=MAX_HEADER_LINE
+    )
 
 
 def _boundary(message_id: str) -> str:
@@ -195,9 +197,13 @@ def _build_ascii_message(
     # The body is written with "\n" line ends, turned into CRLF at once: every line break in it
     # is one that the quoted-printable encoder or this function wrote (a bare CR never gets in).
     body = b"".join(
-        f'--{boundary}\nContent-Type: text/{subtype}; charset="utf-8"\nContent-Transfer-Encoding: quoted-printable\n\n'.encode("ascii")
+        (
+            f'--{boundary}\nContent-Type: text/{subtype}; charset="utf-8"\n'
+            "Content-Transfer-Encoding: quoted-printable\n\n"
+        ).encode("ascii")
         # The "\n" after a part belongs to the boundary that follows it.
-        + encoded + b"\n"
+        + encoded
+        + b"\n"
         for encoded, subtype in ((quoted_printable(rendered.text), "plain"), (_html_encoded(rendered), "html"))
     ) + f"--{boundary}--\n".encode("ascii")
     return (_CRLF.join(headers) + _CRLF + _CRLF).encode("ascii") + body.replace(b"\n", b"\r\n")

@@ -57,9 +57,7 @@ class MjmlLoader(jinja2.BaseLoader):
     and ``ValueError`` when MJML cannot parse the result.
     """
 
-    def __init__(
-        self, files: jinja2.BaseLoader, layouts: jinja2.Environment, locale_values: Mapping[str, Any]
-    ) -> None:
+    def __init__(self, files: jinja2.BaseLoader, layouts: jinja2.Environment, locale_values: Mapping[str, Any]) -> None:
         self._files = files
         self._layouts = layouts
         self._locale_values = dict(locale_values)

@@ -10,13 +10,13 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from worker.resources import fixtures_dir
-from worker.settings import Settings
+from worker.data.countries import invoice_payment_options
+from worker.domain.model import Invoice, Recipients
 from worker.emails.kinds import bounce_notice_fields, card_failed_fields, redemption_fields, rewards_code_fields
 from worker.emails.mime import build_message
-from worker.domain.model import Invoice, Recipients
-from worker.data.countries import invoice_payment_options
 from worker.emails.rendering import render
+from worker.resources import fixtures_dir
+from worker.settings import Settings
 
 
 def _invoice_context(data: dict[str, Any]) -> dict[str, Any]:

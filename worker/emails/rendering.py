@@ -27,14 +27,14 @@ import jinja2
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 
+from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
+from worker.domain.model import RenderedEmail
 from worker.emails.bidi import LRM, IsolatingTranslations, right_to_left_lines
 from worker.emails.catalogs import load_translations
 from worker.emails.currency_format import currency_format
-from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
-from worker.errors import TemplateMissing
 from worker.emails.mjml_layout import MjmlLoader, layout_environment
-from worker.domain.model import RenderedEmail
 from worker.emails.template_i18n import PretranslatingEnvironment
+from worker.errors import TemplateMissing
 from worker.resources import locales_dir, templates_dir
 
 #: Where the email templates live: ``<kind>/{subject.txt, body.mjml, body.txt}`` and ``_base/``.

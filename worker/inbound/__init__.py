@@ -1,2 +1,1 @@
-"""Inbound mail: the bounce listener (an SMTP server for VERP return paths).
-"""
+"""Inbound mail: the bounce listener (an SMTP server for VERP return paths)."""

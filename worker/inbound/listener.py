@@ -15,9 +15,9 @@ from types import TracebackType
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from worker.services.context import App
-from worker.services.bounces import apply_bounce, target_of
 from worker.domain.verp import InvalidVerpToken
+from worker.services.bounces import apply_bounce, target_of
+from worker.services.context import App
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,9 @@ class _BounceHandler:
     def __init__(self, app: App) -> None:
         self.app = app
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         try:
             target_of(self.app, address)
         except InvalidVerpToken as exc:
@@ -86,5 +88,7 @@ class BounceListener:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

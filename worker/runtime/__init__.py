@@ -1,2 +1,1 @@
-"""A worker process: broker, actors, scheduler and runner.
-"""
+"""A worker process: broker, actors, scheduler and runner."""

@@ -16,13 +16,13 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from worker.contract.events import parse_event
+from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
+from worker.runtime.broker import DELIVERY_QUEUE, EVENTS_QUEUE, WINDOWS_QUEUE
 from worker.services import apply_events as ingestion
 from worker.services import invoicer, period_invoicer, sending
 from worker.services.context import App
-from worker.runtime.broker import DELIVERY_QUEUE, EVENTS_QUEUE, WINDOWS_QUEUE
 from worker.store.due_members import event_member, parse_member
-from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
-from worker.contract.events import parse_event
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,13 @@ class Actors:
 
 
 def declare_actors(broker: RedisBroker, app: App) -> Actors:
-    options: dict[str, Any] = dict(
-        broker=broker,
-        throws=(PermanentError,),
-        max_retries=RETRY_MAX,
-        min_backoff=RETRY_MIN_BACKOFF_MS,
-        max_backoff=RETRY_MAX_BACKOFF_MS,
-    )
+    options: dict[str, Any] = {
+        "broker": broker,
+        "throws": (PermanentError,),
+        "max_retries": RETRY_MAX,
+        "min_backoff": RETRY_MIN_BACKOFF_MS,
+        "max_backoff": RETRY_MAX_BACKOFF_MS,
+    }
     lease_s = app.settings.due_lease_s
 
     async def send_deliveries(settled: list[invoicer.Settled]) -> None:
@@ -122,7 +122,9 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
     async def apply_events(raws: list[dict[str, Any]]) -> None:
         """A chunk of events from `ingest`: one queue message instead of one per event."""
         members: list[str] = []
-        for is_activation, run in groupby(raws, key=lambda raw: isinstance(raw, dict) and raw.get("type") == ingestion.ACTIVATED):
+        for is_activation, run in groupby(
+            raws, key=lambda raw: isinstance(raw, dict) and raw.get("type") == ingestion.ACTIVATED
+        ):
             if is_activation:
                 members += await apply_activations(list(run))
             else:
@@ -185,8 +187,8 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
     async def run_due(items: list[list[Any]], attempt: int = 0) -> None:
         """Several claimed due members at once (from the scheduler), concurrently."""
         results = await asyncio.gather(*(run_one(member, lease) for member, lease in items), return_exceptions=True)
-        failed = [item for item, result in zip(items, results) if isinstance(result, Exception)]
-        for (member, _), result in zip(items, results):
+        failed = [item for item, result in zip(items, results, strict=False) if isinstance(result, Exception)]
+        for (member, _), result in zip(items, results, strict=False):
             if isinstance(result, Exception):
                 log.warning("due member %s failed (attempt %d): %r", member, attempt + 1, result)
         if failed and attempt + 1 < RUN_DUE_ATTEMPTS:
@@ -199,7 +201,9 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
         apply_events=dramatiq.actor(apply_events, actor_name="apply_events", queue_name=EVENTS_QUEUE, **options),
         close_windows=dramatiq.actor(close_windows, actor_name="close_windows", queue_name=WINDOWS_QUEUE, **options),
         deliver=dramatiq.actor(deliver, actor_name="deliver", queue_name=DELIVERY_QUEUE, **options),
-        invoice_periods=dramatiq.actor(invoice_periods, actor_name="invoice_periods", queue_name=WINDOWS_QUEUE, **options),
+        invoice_periods=dramatiq.actor(
+            invoice_periods, actor_name="invoice_periods", queue_name=WINDOWS_QUEUE, **options
+        ),
         run_due=dramatiq.actor(run_due, actor_name="run_due", queue_name=WINDOWS_QUEUE, **options),
     )
     return actors

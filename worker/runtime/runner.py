@@ -14,14 +14,14 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 
-from worker.settings import Settings
-from worker.runtime.actors import Actors, declare_actors
-from worker.services.context import App
-from worker.inbound.listener import BounceListener
-from worker.services.bounce_settings import check_bounce_settings
-from worker.runtime.broker import make_broker, queued_messages
 from worker.emails.rendering import default_renderer
+from worker.inbound.listener import BounceListener
+from worker.runtime.actors import Actors, declare_actors
+from worker.runtime.broker import make_broker, queued_messages
 from worker.runtime.scheduler import Scheduler
+from worker.services.bounce_settings import check_bounce_settings
+from worker.services.context import App
+from worker.settings import Settings
 from worker.store.store import Store
 
 log = logging.getLogger(__name__)

@@ -1,2 +1,1 @@
-"""The use cases: apply an event, close invoice windows, invoice periods, send, handle bounces.
-"""
+"""The use cases: apply an event, close invoice windows, invoice periods, send, handle bounces."""

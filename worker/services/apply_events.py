@@ -11,16 +11,16 @@ import json
 import logging
 from typing import Any
 
-from worker.services.context import App
-from worker.services.card_failures import apply_card_failed
-from worker.services.rewards import apply_rewards_accrued, apply_rewards_redeemed, forget_unused_code
-from worker.contract.sealed import sealed_tokens
-from worker.store.due_members import period_member, window_member
-from worker.errors import InvalidEvent
 from worker.contract.events import Event, parse_event, redact
+from worker.contract.sealed import sealed_tokens
 from worker.domain.model import Account, Order
-from worker.store.orders import ActivationToApply
 from worker.domain.schedules import frequency_error
+from worker.errors import InvalidEvent
+from worker.services.card_failures import apply_card_failed
+from worker.services.context import App
+from worker.services.rewards import apply_rewards_accrued, apply_rewards_redeemed, forget_unused_code
+from worker.store.due_members import period_member, window_member
+from worker.store.orders import ActivationToApply
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,9 @@ async def _order_booked(app: App, event: Event) -> list[str]:
     known = {line.line_id for line in order.lines}
     for line_id, entry in (await store.load_activations(order.order_id)).items():
         if line_id not in known:
-            error = InvalidEvent(entry["event_id"], "data.line_id", f"line {line_id!r} is not on order {order.order_id!r}")
+            error = InvalidEvent(
+                entry["event_id"], "data.line_id", f"line {line_id!r} is not on order {order.order_id!r}"
+            )
             await dead_letter(app, {"id": entry["event_id"], "type": "service.activated"}, error)
     await store.mark_due(window_member(order.order_id), gather_until(app))
     await store.mark_due(period_member(order.subscription_id), gather_until(app))
@@ -108,10 +110,12 @@ async def apply_activations(app: App, events: list[Event]) -> tuple[list[str], l
         [ActivationToApply(e.id, e.data.order_id, e.data.line_id, e.data.activated_at) for e in events], due_at=due_at
     )
     members, rejected = [], []
-    for event, outcome in zip(events, outcomes):
+    for event, outcome in zip(events, outcomes, strict=False):
         order_id, line_id = event.data.order_id, event.data.line_id
         if outcome == "unknown_line":
-            rejected.append((event, InvalidEvent(event.id, "data.line_id", f"line {line_id!r} is not on order {order_id!r}")))
+            rejected.append(
+                (event, InvalidEvent(event.id, "data.line_id", f"line {line_id!r} is not on order {order_id!r}"))
+            )
         elif outcome == "seen":
             log.info("event %s (%s) seen before: no effect", event.id, event.type)
         elif due_at <= app.clock().timestamp():

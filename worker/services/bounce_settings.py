@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from email.utils import parseaddr
 
-from worker.settings import Settings
-from worker.errors import UnsafeBounceConfiguration
 from worker.emails.mime import ascii_domain
+from worker.errors import UnsafeBounceConfiguration
+from worker.settings import Settings
 
 
 def bounce_secret(settings: Settings) -> bytes | None:

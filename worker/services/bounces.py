@@ -13,16 +13,16 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from worker.services.context import App
+from worker.data.countries import default_locale
 from worker.domain.bounce_policy import BounceDecision, decide_bounce
 from worker.domain.bounce_reports import BounceReport, classify_bounce
-from worker.services.bounce_settings import bounce_secret
-from worker.data.countries import default_locale
 from worker.domain.delivery import RecipientState
-from worker.store.due_members import deliver_member
 from worker.domain.locales import choose_locale
 from worker.domain.model import Contact
 from worker.domain.verp import InvalidVerpToken, VerpTarget, parse_return_path
+from worker.services.bounce_settings import bounce_secret
+from worker.services.context import App
+from worker.store.due_members import deliver_member
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,9 @@ async def apply_bounce(app: App, rcpt: str, raw: bytes) -> BounceResult:
         states = await store.recipient_states(target.delivery_id)
         current = states.get(target.recipient)
         decision = decide_bounce(
-            report, target.recipient, current,
+            report,
+            target.recipient,
+            current,
             now=now,
             resend_delay_s=app.settings.bounce_resend_delay_s,
             resend_max=app.settings.bounce_resend_max,
@@ -106,7 +108,9 @@ async def _lock(app: App, delivery_id: str) -> str:
         await asyncio.sleep(0.05)
 
 
-async def _notify_account_contacts(app: App, target: VerpTarget, decision: BounceDecision, now: float) -> tuple[str, ...]:
+async def _notify_account_contacts(
+    app: App, target: VerpTarget, decision: BounceDecision, now: float
+) -> tuple[str, ...]:
     """Tell the account-level contacts (the invoice's Cc) that invoice mail to the billing
     address fails; at most once per address per BOUNCE_NOTICE_PERIOD_S."""
     store = app.store

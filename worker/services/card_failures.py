@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from worker.services.context import App
-from worker.domain.card_numbers import redact_card_numbers
-from worker.data.countries import default_locale
-from worker.store.due_members import deliver_member
-from worker.errors import InvalidEvent
 from worker.contract.events import Event
-from worker.services.invoicer import initial_states, recipients_payload
+from worker.data.countries import default_locale
+from worker.domain.card_numbers import redact_card_numbers
 from worker.domain.locales import choose_locale
 from worker.domain.notices import CardFailure, to_jsonable
 from worker.domain.recipients import resolve_dunning_recipients
+from worker.errors import InvalidEvent
+from worker.services.context import App
+from worker.services.invoicer import initial_states, recipients_payload
+from worker.store.due_members import deliver_member
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from worker.settings import Settings
 from worker.domain.delivery import RetryPolicy
+from worker.settings import Settings
 from worker.store.keys import Keys
-from worker.transport.smtp import SmtpConfig, SmtpSender
 from worker.store.store import Store
+from worker.transport.smtp import SmtpConfig, SmtpSender
 
 
 def utc_now() -> datetime:

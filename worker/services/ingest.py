@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import redis
 
-from worker.errors import InvalidEvent
 from worker.contract.events import parse_event_json
+from worker.contract.sealed import new_token, prepare_for_queue
+from worker.errors import InvalidEvent
 from worker.services.apply_events import dead_letter
 from worker.store.keys import Keys
-from worker.contract.sealed import new_token, prepare_for_queue
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
         if not line.strip():
             continue
         try:
-            event = parse_event_json(line)
+            parse_event_json(line)  # validated here; applied from the queue
         except InvalidEvent as exc:
             try:
                 raw = json.loads(line)

@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from worker.services.context import App
 from worker.data.countries import default_locale
 from worker.domain.delivery import RecipientState
-from worker.store.deliveries import Settlement
-from worker.store.due_members import window_member
 from worker.domain.invoicing import plan_invoices
 from worker.domain.locales import choose_locale
 from worker.domain.model import Account, Contact, Invoice, Recipients
 from worker.domain.recipients import resolve_recipients
+from worker.services.context import App
+from worker.store.deliveries import Settlement
+from worker.store.due_members import window_member
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Settled:
@@ -94,8 +95,9 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
     done = []
     for draft in plan.drafts:
         settle = partial(store.settle_window, order_id, draft.line_ids)
-        settled = await settle_invoice(settle, draft.invoice, order.billing_contact, account, now=now,
-                                       lease_s=app.settings.due_lease_s)
+        settled = await settle_invoice(
+            settle, draft.invoice, order.billing_contact, account, now=now, lease_s=app.settings.due_lease_s
+        )
         if settled:
             log.info("order %s: invoice %s for lines %s", order_id, settled.invoice_number, ",".join(draft.line_ids))
             done.append(settled)

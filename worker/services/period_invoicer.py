@@ -7,11 +7,11 @@ import logging
 from datetime import datetime
 from functools import partial
 
-from worker.services.context import App
-from worker.store.due_members import period_member
-from worker.services.apply_events import reject_booked_order
-from worker.services.invoicer import Settled, settle_invoice
 from worker.domain.schedules import plan_period_invoices
+from worker.services.apply_events import reject_booked_order
+from worker.services.context import App
+from worker.services.invoicer import Settled, settle_invoice
+from worker.store.due_members import period_member
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ async def invoice_periods(app: App, subscription_id: str, lease: float) -> list[
         return []
     orders = [order for order in orders if not await reject_booked_order(app, order, account)]
     activations = {
-        order.order_id: {line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in state.activations[order.order_id].items()}
+        order.order_id: {
+            line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in state.activations[order.order_id].items()
+        }
         for order in orders
     }
     plan = plan_period_invoices(
@@ -47,10 +49,16 @@ async def invoice_periods(app: App, subscription_id: str, lease: float) -> list[
     done = []
     for draft in plan.drafts:
         settle = partial(store.settle_periods, subscription_id, draft.keys)
-        settled = await settle_invoice(settle, draft.invoice, draft.invoice.billing_contact, account, now=now,
-                                       lease_s=app.settings.due_lease_s)
+        settled = await settle_invoice(
+            settle, draft.invoice, draft.invoice.billing_contact, account, now=now, lease_s=app.settings.due_lease_s
+        )
         if settled:
-            log.info("subscription %s: invoice %s for periods %s", subscription_id, settled.invoice_number, ",".join(draft.keys))
+            log.info(
+                "subscription %s: invoice %s for periods %s",
+                subscription_id,
+                settled.invoice_number,
+                ",".join(draft.keys),
+            )
             done.append(settled)
     await store.finish_due(member, lease, plan.next_due_at.timestamp() if plan.next_due_at else None)
     return done

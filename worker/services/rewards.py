@@ -13,17 +13,25 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from worker.services.context import App
-from worker.data.countries import default_locale
-from worker.store.due_members import deliver_member
-from worker.errors import InvalidEvent, PrerequisiteMissing, TransientError
 from worker.contract.events import Event
-from worker.services.invoicer import initial_states, recipients_payload
+from worker.contract.sealed import sealed_token
+from worker.data.countries import default_locale
 from worker.domain.locales import choose_locale
 from worker.domain.model import Account, Recipients
 from worker.domain.notices import RedeemedLot, RedemptionNotice, RewardNotice, to_jsonable
-from worker.domain.rewards import RedemptionRejected, RewardLot, RewardsUnavailable, Usage, accrue, ineligibility, plan_redemption
-from worker.contract.sealed import sealed_token
+from worker.domain.rewards import (
+    RedemptionRejected,
+    RewardLot,
+    RewardsUnavailable,
+    Usage,
+    accrue,
+    ineligibility,
+    plan_redemption,
+)
+from worker.errors import InvalidEvent, PrerequisiteMissing, TransientError
+from worker.services.context import App
+from worker.services.invoicer import initial_states, recipients_payload
+from worker.store.due_members import deliver_member
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +90,12 @@ async def apply_rewards_accrued(app: App, event: Event) -> list[str]:
     data, store = event.data, app.store
     account = await store.load_account(data.account_id)
     if account is None:
-        await _wait_or_reject(app, event, "data.account_id", f"account {data.account_id!r} is unknown: its eligibility for rewards cannot be decided")
+        await _wait_or_reject(
+            app,
+            event,
+            "data.account_id",
+            f"account {data.account_id!r} is unknown: its eligibility for rewards cannot be decided",
+        )
     assert account is not None
     usage = [Usage(u.service, u.category, u.net_amount) for u in data.usage]
     lot = accrue(account, data.month, usage, data.currency)
@@ -122,7 +135,14 @@ async def apply_rewards_accrued(app: App, event: Event) -> list[str]:
     )
     if not created:
         await forget_unused_code(app, event)
-    log.info("event %s: %s %s rewards for account %s, delivery %s", event.id, lot.amount, lot.currency, account.account_id, delivery_id)
+    log.info(
+        "event %s: %s %s rewards for account %s, delivery %s",
+        event.id,
+        lot.amount,
+        lot.currency,
+        account.account_id,
+        delivery_id,
+    )
     return [deliver_member(delivery_id)]
 
 
@@ -145,7 +165,9 @@ async def apply_rewards_redeemed(app: App, event: Event) -> list[str]:
         invoice_tax=data.invoice_tax,
         cumulative_redeemed=Decimal(record["cumulative_redeemed"]),
         remaining_due=Decimal(record["remaining_due"]),
-        lots=tuple(RedeemedLot(Decimal(lot["amount"]), date.fromisoformat(lot["expires_on"])) for lot in record["lots"]),
+        lots=tuple(
+            RedeemedLot(Decimal(lot["amount"]), date.fromisoformat(lot["expires_on"])) for lot in record["lots"]
+        ),
         account_name=record.get("account_name", ""),
     )
     account = await store.load_account(data.account_id)
@@ -162,7 +184,14 @@ async def apply_rewards_redeemed(app: App, event: Event) -> list[str]:
         states=initial_states(recipients),
         now=app.clock(),
     )
-    log.info("event %s: %s %s redeemed on invoice %s, delivery %s", event.id, data.amount, data.currency, data.invoice_number, delivery_id)
+    log.info(
+        "event %s: %s %s redeemed on invoice %s, delivery %s",
+        event.id,
+        data.amount,
+        data.currency,
+        data.invoice_number,
+        delivery_id,
+    )
     return [deliver_member(delivery_id)]
 
 
@@ -194,7 +223,10 @@ async def _redeem(app: App, event: Event) -> dict[str, Any]:
             "amount": str(data.amount),
             "cumulative_redeemed": str(plan.cumulative_redeemed),
             "remaining_due": str(plan.remaining_due),
-            "lots": [{"lot_id": a.lot_id, "amount": str(a.amount), "expires_on": a.expires_on.isoformat()} for a in plan.allocations],
+            "lots": [
+                {"lot_id": a.lot_id, "amount": str(a.amount), "expires_on": a.expires_on.isoformat()}
+                for a in plan.allocations
+            ],
         }
         changes = [(lot.lot_id, raw_lots[lot.lot_id], _LOT.dump_json(lot).decode()) for lot in plan.lots_after]
         result = await store.redeem_rewards(

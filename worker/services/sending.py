@@ -10,17 +10,24 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parseaddr
 
-from worker.services.context import App
-from worker.domain.delivery import RecipientState, due_recipients, finish_attempt, interrupted, next_attempt_at, start_attempt
-from worker.store.due_members import deliver_member
-from worker.emails.kinds import CONTEXT_BUILDERS, forget_secrets
-from worker.errors import PermanentError, TemplateMissing
-from worker.emails.mime import build_message, envelope_address
+from worker.domain.delivery import (
+    RecipientState,
+    due_recipients,
+    finish_attempt,
+    interrupted,
+    next_attempt_at,
+    start_attempt,
+)
 from worker.domain.model import Contact, Recipients
-from worker.emails.rendering import render
-from worker.services.bounce_settings import bounce_domain, bounce_secret
 from worker.domain.smtp_replies import Outcome, SmtpReply
 from worker.domain.verp import return_path
+from worker.emails.kinds import CONTEXT_BUILDERS, forget_secrets
+from worker.emails.mime import build_message, envelope_address
+from worker.emails.rendering import render
+from worker.errors import PermanentError, TemplateMissing
+from worker.services.bounce_settings import bounce_domain, bounce_secret
+from worker.services.context import App
+from worker.store.due_members import deliver_member
 
 log = logging.getLogger(__name__)
 _rng = random.Random()
@@ -97,11 +104,16 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
             replies = await _send(app, delivery_id, envelope, message)
             done_at = app.clock().timestamp()
             finished = {
-                envelope[addr]: finish_attempt(sending[envelope[addr]], reply, now=done_at, policy=app.retry_policy, rng=_rng)
+                envelope[addr]: finish_attempt(
+                    sending[envelope[addr]], reply, now=done_at, policy=app.retry_policy, rng=_rng
+                )
                 for addr, reply in replies.items()
             }
             states.update(finished)
-            attempt_log = {"at": done_at, "attempt": {a: {"state": s.state, "reply": s.reply} for a, s in finished.items()}}
+            attempt_log = {
+                "at": done_at,
+                "attempt": {a: {"state": s.state, "reply": s.reply} for a, s in finished.items()},
+            }
             for address, st in finished.items():
                 log.info("delivery %s -> %s: %s (%s)", delivery_id, address, st.state, st.reply)
         next_at = next_attempt_at(states)
@@ -140,7 +152,9 @@ async def _skip_suppressed(app: App, delivery_id: str, states: dict, due: list[s
         if entry is not None:
             until = datetime.fromtimestamp(entry["until"], UTC).isoformat()
             reply = f"address suppressed until {until}: {entry['reason']}"
-            skipped[address] = replace(states[address], state=Outcome.SUPPRESSED, reply=reply, updated_at=now, next_attempt_at=None)
+            skipped[address] = replace(
+                states[address], state=Outcome.SUPPRESSED, reply=reply, updated_at=now, next_attempt_at=None
+            )
     if skipped:
         states.update(skipped)
         await app.store.save_recipient_states(

@@ -71,7 +71,11 @@ def _history_lines(entries: list[dict[str, Any]]) -> list[str]:
     lines = []
     for entry in entries:
         at = entry.get("at")
-        when = datetime.fromtimestamp(float(at), UTC).isoformat(timespec="seconds") if isinstance(at, (int, float)) else str(at or "")
+        when = (
+            datetime.fromtimestamp(float(at), UTC).isoformat(timespec="seconds")
+            if isinstance(at, (int, float))
+            else str(at or "")
+        )
         details = {k: v for k, v in entry.items() if k != "at"}
         for what, value in details.items():
             if isinstance(value, dict):
@@ -91,7 +95,8 @@ def format_status(rows: list[dict[str, Any]], *, history: bool = False) -> str:
         head = f"{row['delivery']}  [{row['locale']}]"
         if "invoice" in row:
             inv = row["invoice"]
-            head += f"  order {inv['order_id']}  {inv['currency']} {inv['total']}  issued {inv['issued_on']}  due {inv['due_on']}"
+            head += f"  order {inv['order_id']}  {inv['currency']} {inv['total']}"
+            head += f"  issued {inv['issued_on']}  due {inv['due_on']}"
             if inv.get("split_reason"):
                 head += f"  ({inv['split_reason']})"
         out.append(head)

@@ -1,2 +1,1 @@
-"""The Redis store: key names, Lua scripts and one module per aggregate.
-"""
+"""The Redis store: key names, Lua scripts and one module per aggregate."""

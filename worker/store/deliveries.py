@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from worker.domain.delivery import RecipientState
-from worker.store.due_members import deliver_member
 from worker.domain.model import Invoice
 from worker.domain.smtp_replies import Outcome
+from worker.store.due_members import deliver_member
 
 _INVOICE = TypeAdapter(Invoice)
 
@@ -148,9 +148,16 @@ class DeliveryStore:
     async def _settle(
         self, settled_key: str, line_ids: tuple[str, ...], invoice: Invoice | None, settlement: Settlement
     ) -> str | None:
-        result = await self._script("settle_window",
-            keys=[settled_key, self.keys.invoice_seq, self.keys.invoices, self.keys.due, self.keys.deliveries,
-                  self.keys.leased],
+        result = await self._script(
+            "settle_window",
+            keys=[
+                settled_key,
+                self.keys.invoice_seq,
+                self.keys.invoices,
+                self.keys.due,
+                self.keys.deliveries,
+                self.keys.leased,
+            ],
             args=[
                 self.keys.prefix,
                 settlement.now.timestamp(),
@@ -189,10 +196,24 @@ class DeliveryStore:
         now: datetime,
     ) -> bool:
         return bool(
-            await self._script("create_delivery",
-                keys=[self.keys.delivery(delivery_id), self.keys.delivery_recipients(delivery_id), self.keys.deliveries, self.keys.due],
-                args=[kind, key, now.timestamp(), json.dumps(recipients), locale, json.dumps(context, default=str),
-                      json.dumps({a: _state_json(s) for a, s in states.items()}), delivery_id],
+            await self._script(
+                "create_delivery",
+                keys=[
+                    self.keys.delivery(delivery_id),
+                    self.keys.delivery_recipients(delivery_id),
+                    self.keys.deliveries,
+                    self.keys.due,
+                ],
+                args=[
+                    kind,
+                    key,
+                    now.timestamp(),
+                    json.dumps(recipients),
+                    locale,
+                    json.dumps(context, default=str),
+                    json.dumps({a: _state_json(s) for a, s in states.items()}),
+                    delivery_id,
+                ],
             )
         )
 
@@ -226,12 +247,24 @@ class DeliveryStore:
         release its lock, in one round trip."""
         replies = []  # one round trip, in this order
         if states:
-            replies.append(self._command("hset", self.keys.delivery_recipients(delivery_id),
-                                         mapping={a: _state_json(st) for a, st in states.items()}))
+            replies.append(
+                self._command(
+                    "hset",
+                    self.keys.delivery_recipients(delivery_id),
+                    mapping={a: _state_json(st) for a, st in states.items()},
+                )
+            )
             if log is not None:
-                replies.append(self._command("rpush", self.keys.delivery_log(delivery_id), json.dumps(log, default=str)))
-        replies.append(self._script("finish_due", keys=[self.keys.due, self.keys.leased],
-                                    args=[deliver_member(delivery_id), repr(lease), "" if next_at is None else repr(next_at)]))
+                replies.append(
+                    self._command("rpush", self.keys.delivery_log(delivery_id), json.dumps(log, default=str))
+                )
+        replies.append(
+            self._script(
+                "finish_due",
+                keys=[self.keys.due, self.keys.leased],
+                args=[deliver_member(delivery_id), repr(lease), "" if next_at is None else repr(next_at)],
+            )
+        )
         replies.append(self._script("release_lock", keys=[self.keys.lock(f"delivery:{delivery_id}")], args=[token]))
         await asyncio.gather(*replies)
 
@@ -251,7 +284,9 @@ class DeliveryStore:
         raw = await self._command("hgetall", self.keys.delivery_recipients(delivery_id))
         return {k.decode(): _state_from(v) for k, v in raw.items()}
 
-    async def save_recipient_states(self, delivery_id: str, states: dict[str, RecipientState], log: dict[str, Any] | None = None) -> None:
+    async def save_recipient_states(
+        self, delivery_id: str, states: dict[str, RecipientState], log: dict[str, Any] | None = None
+    ) -> None:
         if not states:
             return
         pipe = self.redis.pipeline(transaction=True)
@@ -270,7 +305,6 @@ class DeliveryStore:
         return [m.decode() for m in await self._command("zrange", self.keys.deliveries, 0, -1)]
 
     # -- suppression and bounces -----------------------------------------------------------------
-
 
     async def suppress(self, address: str, *, reason: str, source: str, at: float, until: float) -> None:
         entry = {"address": address, "reason": reason, "source": source, "at": at, "until": until}
@@ -291,7 +325,9 @@ class DeliveryStore:
         folded = [a.casefold() for a in addresses]
         out: dict[str, dict[str, Any] | None] = {}
         expired = []
-        for address, key, raw in zip(addresses, folded, await self._command("hmget", self.keys.suppressed, folded)):
+        for address, key, raw in zip(
+            addresses, folded, await self._command("hmget", self.keys.suppressed, folded), strict=False
+        ):
             entry = json.loads(raw) if raw is not None else None
             if entry is not None and entry["until"] <= now:
                 expired.append(key)
@@ -311,4 +347,8 @@ class DeliveryStore:
 
     async def claim_bounce_notice(self, address: str, period_s: float) -> bool:
         """True when no notice about `address` went out within the period; starts a new period."""
-        return bool(await self._command("set", self.keys.bounce_notice_sent(address.casefold()), b"1", nx=True, px=int(period_s * 1000)))
+        return bool(
+            await self._command(
+                "set", self.keys.bounce_notice_sent(address.casefold()), b"1", nx=True, px=int(period_s * 1000)
+            )
+        )

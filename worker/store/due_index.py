@@ -54,7 +54,6 @@ class DueStore:
         "release_lock": _RELEASE_LOCK,
     }
 
-
     async def mark_due(self, member: str, at: float) -> None:
         """Make `member` due at `at`, or keep it due earlier if it already is (ZADD LT)."""
         await self._command("zadd", self.keys.due, {member: at}, lt=True)
@@ -64,7 +63,9 @@ class DueStore:
         return [(flat[i].decode(), float(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def claim_member(self, member: str, now: float, lease_s: float) -> float | None:
-        lease = await self._script("claim_member", keys=[self.keys.due, self.keys.leased], args=[member, now, now + lease_s])
+        lease = await self._script(
+            "claim_member", keys=[self.keys.due, self.keys.leased], args=[member, now, now + lease_s]
+        )
         return float(lease) if lease is not None else None
 
     async def finish_due(self, member: str, lease: float, next_at: float | None) -> bool:
@@ -87,7 +88,6 @@ class DueStore:
         return await self._command("zscore", self.keys.due, member)
 
     # -- locks -----------------------------------------------------------------------------------
-
 
     async def acquire_lock(self, name: str, ttl_s: float) -> str | None:
         token = secrets.token_hex(8)

@@ -37,7 +37,7 @@ class Keys:
         return f"{self.prefix}:subscription:{subscription_id}:orders"
 
     def subscription_periods(self, subscription_id: str) -> str:
-        """"order:line:period start" -> number of the invoice that billed that later period."""
+        """ "order:line:period start" -> number of the invoice that billed that later period."""
         return f"{self.prefix}:subscription:{subscription_id}:periods"
 
     @property

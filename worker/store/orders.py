@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from worker.store.due_members import period_member, window_member
 from worker.domain.model import Account, Order
+from worker.store.due_members import period_member, window_member
 
 _ACCOUNT = TypeAdapter(Account)
 _ORDER = TypeAdapter(Order)
@@ -34,17 +34,22 @@ end
 """
 
 # Keep the earliest activation of a line.
-_RECORD_ACTIVATION = _ACTIVATED_TS + """
+_RECORD_ACTIVATION = (
+    _ACTIVATED_TS
+    + """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current and activated_ts(current) <= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 """
+)
 
 # Apply one service.activated event in one round trip: skip a replay (event marker), refuse a line
 # that is not on an already booked order, keep the line's earliest activation, mark the order's
 # window (and its subscription's later periods) due, and remember the event id, all or nothing.
-_APPLY_ACTIVATION = _ACTIVATED_TS + """
+_APPLY_ACTIVATION = (
+    _ACTIVATED_TS
+    + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'seen' end
 local order = redis.call('GET', KEYS[2])
 local subscription = nil
@@ -66,6 +71,7 @@ if subscription then redis.call('ZADD', KEYS[4], 'LT', ARGV[4], ARGV[7] .. subsc
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[5])
 return 'applied'
 """
+)
 
 # Everything closing an order's windows reads, in one round trip: the order, its account's
 # snapshot, its activations and settled lines, and the other orders of its subscription.
@@ -169,10 +175,13 @@ class OrderStore:
         "load_subscription": _LOAD_SUBSCRIPTION,
     }
 
-
     async def save_account(self, account: Account, occurred_at: datetime) -> bool:
         body = _ACCOUNT.dump_json(account)
-        return bool(await self._script("save_account", keys=[self.keys.account(account.account_id)], args=[occurred_at.timestamp(), body]))
+        return bool(
+            await self._script(
+                "save_account", keys=[self.keys.account(account.account_id)], args=[occurred_at.timestamp(), body]
+            )
+        )
 
     async def load_account(self, account_id: str) -> Account | None:
         body = await self._command("hget", self.keys.account(account_id), "body")
@@ -214,7 +223,11 @@ class OrderStore:
 
     async def record_activation(self, order_id: str, line_id: str, at: datetime, event_id: str) -> bool:
         value = activation_value(at, event_id)
-        return bool(await self._script("record_activation", keys=[self.keys.activations(order_id)], args=[line_id, at.timestamp(), value]))
+        return bool(
+            await self._script(
+                "record_activation", keys=[self.keys.activations(order_id)], args=[line_id, at.timestamp(), value]
+            )
+        )
 
     async def apply_activations(self, activations: list[ActivationToApply], *, due_at: float) -> list[str]:
         """Apply service.activated events in one round trip (`_APPLY_ACTIVATION` for each, in
@@ -222,21 +235,35 @@ class OrderStore:
         booked order has no such line: nothing was changed)."""
         if not activations:
             return []
-        outcomes = await asyncio.gather(*(  # one round trip, in this order
-            self._script(
-                "apply_activation",
-                keys=[self.keys.event(item.event_id), self.keys.order(item.order_id),
-                      self.keys.activations(item.order_id), self.keys.due],
-                args=[item.line_id, item.at.timestamp(), activation_value(item.at, item.event_id), repr(due_at),
-                      self.event_ttl_s, window_member(item.order_id), period_member("")],
+        outcomes = await asyncio.gather(
+            *(  # one round trip, in this order
+                self._script(
+                    "apply_activation",
+                    keys=[
+                        self.keys.event(item.event_id),
+                        self.keys.order(item.order_id),
+                        self.keys.activations(item.order_id),
+                        self.keys.due,
+                    ],
+                    args=[
+                        item.line_id,
+                        item.at.timestamp(),
+                        activation_value(item.at, item.event_id),
+                        repr(due_at),
+                        self.event_ttl_s,
+                        window_member(item.order_id),
+                        period_member(""),
+                    ],
+                )
+                for item in activations
             )
-            for item in activations
-        ))
+        )
         return [r.decode() if isinstance(r, bytes) else str(r) for r in outcomes]
 
     async def load_window(self, order_id: str) -> WindowState | None:
         """The order with all its window closing reads (one round trip), or None when not booked."""
-        reply = await self._script("load_window",
+        reply = await self._script(
+            "load_window",
             keys=[self.keys.order(order_id), self.keys.activations(order_id), self.keys.settled(order_id)],
             args=[self.keys.prefix, order_id],
         )
@@ -246,15 +273,18 @@ class OrderStore:
         return WindowState(
             order=_ORDER.validate_json(order),
             account=_ACCOUNT.validate_json(account) if account else None,
-            activations={k.decode(): activation_from(v) for k, v in zip(activations[::2], activations[1::2])},
-            settled={k.decode(): v.decode() for k, v in zip(settled[::2], settled[1::2])},
+            activations={
+                k.decode(): activation_from(v) for k, v in zip(activations[::2], activations[1::2], strict=False)
+            },
+            settled={k.decode(): v.decode() for k, v in zip(settled[::2], settled[1::2], strict=False)},
             other_orders=[_ORDER.validate_json(body) for body in siblings],
         )
 
     async def load_subscription(self, subscription_id: str) -> SubscriptionState:
         """The subscription's booked orders (by order id) with their activations, the first
         order's account and the periods billed so far, in one round trip."""
-        orders, activations, account, periods = await self._script("load_subscription",
+        orders, activations, account, periods = await self._script(
+            "load_subscription",
             keys=[self.keys.subscription_orders(subscription_id), self.keys.subscription_periods(subscription_id)],
             args=[self.keys.prefix],
         )
@@ -263,10 +293,10 @@ class OrderStore:
             orders=loaded,
             account=_ACCOUNT.validate_json(account) if account else None,
             activations={
-                order.order_id: {k.decode(): activation_from(v) for k, v in zip(flat[::2], flat[1::2])}
-                for order, flat in zip(loaded, activations)
+                order.order_id: {k.decode(): activation_from(v) for k, v in zip(flat[::2], flat[1::2], strict=False)}
+                for order, flat in zip(loaded, activations, strict=False)
             },
-            billed_periods={k.decode(): v.decode() for k, v in zip(periods[::2], periods[1::2])},
+            billed_periods={k.decode(): v.decode() for k, v in zip(periods[::2], periods[1::2], strict=False)},
         )
 
     async def load_activations(self, order_id: str) -> dict[str, dict[str, Any]]:

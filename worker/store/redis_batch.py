@@ -68,7 +68,7 @@ class AutoPipeline:
             if not isinstance(exc, Exception):
                 raise
             return
-        for (_, reply, script), result in zip(batch, replies):
+        for (_, reply, script), result in zip(batch, replies, strict=False):
             if isinstance(result, NoScriptError) and script is not None:
                 try:
                     result = await script[0](keys=script[1], args=script[2])  # loads the script

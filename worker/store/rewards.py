@@ -35,7 +35,6 @@ class RewardStore:
         "redeem_rewards": _REDEEM_REWARDS,
     }
 
-
     async def seal(self, secret: str, ttl_s: float) -> str:
         """Keep a secret under a new random token for at most `ttl_s`; returns the token."""
         token = secrets.token_urlsafe(18)
@@ -92,8 +91,13 @@ class RewardStore:
     ) -> str:
         """Apply a redemption atomically: "applied", "done" (this event was applied before) or
         "conflict" (another redemption changed a lot or the invoice meanwhile: plan again)."""
-        result = await self._script("redeem_rewards",
-            keys=[self.keys.reward_lots(account_id), self.keys.rewards_redeemed(invoice_number), self.keys.redemption(event_id)],
+        result = await self._script(
+            "redeem_rewards",
+            keys=[
+                self.keys.reward_lots(account_id),
+                self.keys.rewards_redeemed(invoice_number),
+                self.keys.redemption(event_id),
+            ],
             args=[expected_redeemed, new_redeemed, json.dumps(record, default=str), json.dumps(lot_changes)],
         )
         return result.decode() if isinstance(result, bytes) else str(result)
@@ -110,7 +114,6 @@ class RewardStore:
         return [json.loads(raw) for raw in await self._command("lrange", self.keys.skipped, 0, -1)]
 
     # -- parked events -----------------------------------------------------------------------
-
 
     async def park_event(self, event_id: str, account_id: str | None, raw: dict[str, Any], due_at: float) -> None:
         pipe = self.redis.pipeline(transaction=True)

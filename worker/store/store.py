@@ -20,9 +20,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from worker.errors import UnsafeRedis
 from worker.store.deliveries import DeliveryStore
 from worker.store.due_index import DueStore
-from worker.errors import UnsafeRedis
 from worker.store.keys import Keys
 from worker.store.orders import OrderStore
 from worker.store.redis_batch import AutoPipeline
@@ -57,7 +57,7 @@ class Store(OrderStore, DeliveryStore, DueStore, RewardStore):
         return self.auto.script(self._scripts[name], keys, args)
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "iw") -> "Store":
+    def from_url(cls, url: str, *, prefix: str = "iw") -> Store:
         # Many coroutines share one pool: wait for a free connection rather than fail.
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT_S)
         return cls(aioredis.Redis(connection_pool=pool), Keys(prefix))
@@ -82,19 +82,26 @@ class Store(OrderStore, DeliveryStore, DueStore, RewardStore):
 
     # -- events -------------------------------------------------------------------------------
 
-
     async def event_done(self, event_id: str) -> bool:
         return bool(await self._command("exists", self.keys.event(event_id)))
 
     async def mark_event_done(self, event_id: str) -> None:
         await self._command("set", self.keys.event(event_id), b"1", ex=self.event_ttl_s)
 
-    async def dead_letter(self, *, event_id: str, event_type: str, field: str, reason: str, event: Any, at: datetime) -> bool:
+    async def dead_letter(
+        self, *, event_id: str, event_type: str, field: str, reason: str, event: Any, at: datetime
+    ) -> bool:
         """Keep a rejected event with its reason (once per event id). The caller redacts secrets."""
         if not await self._command("sadd", self.keys.dead_letter_ids, event_id):
             return False
-        entry = {"event_id": event_id, "type": event_type, "field": field, "reason": reason,
-                 "at": at.isoformat(), "event": event}
+        entry = {
+            "event_id": event_id,
+            "type": event_type,
+            "field": field,
+            "reason": reason,
+            "at": at.isoformat(),
+            "event": event,
+        }
         await self._command("rpush", self.keys.dead_letters, json.dumps(entry, default=str))
         return True
 

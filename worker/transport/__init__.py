@@ -1,2 +1,1 @@
-"""Outbound mail: the SMTP client.
-"""
+"""Outbound mail: the SMTP client."""

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import aiosmtplib
 
-from worker.errors import UnsafeSmtpConfiguration
-from worker.emails.mime import needs_smtputf8
 from worker.domain.smtp_replies import NO_REPLY, SmtpReply
+from worker.emails.mime import needs_smtputf8
+from worker.errors import UnsafeSmtpConfiguration
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class SmtpSender:
             port=c.port,
             timeout=c.timeout_s,
             use_tls=c.tls == "tls",
-            start_tls=True if c.tls == "starttls" else False,
+            start_tls=c.tls == "starttls",
             tls_context=c.tls_context() if c.tls != "none" else None,
             validate_certs=True,
         )
@@ -119,11 +119,11 @@ class SmtpSender:
                     client = await self._connect()
                     result, healthy = await self._transaction(client, mail_from, recipients, message, retry_stale=False)
                 assert result is not None
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                 if client is not None:
                     client.close()
                 reply = _failure_reply(exc)
-                return SendResult({r: reply for r in recipients})
+                return SendResult(dict.fromkeys(recipients, reply))
             if healthy:
                 self._idle.append(client)
             else:
@@ -146,7 +146,7 @@ class SmtpSender:
         if utf8 and not client.supports_extension("smtputf8"):
             # RFC 6531: without SMTPUTF8 a non-ASCII address cannot be delivered at all.
             reply = SmtpReply(553, "5.6.7 the server does not support SMTPUTF8 for this address")
-            return SendResult({r: reply for r in recipients}), True
+            return SendResult(dict.fromkeys(recipients, reply)), True
         options = ["SMTPUTF8"] if utf8 else []
         try:
             await client.mail(mail_from, options=options, encoding="utf-8" if utf8 else "ascii")
