@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import redis
-from certs import TlsMaterial, make_test_tls
-from smtp_doubles import ScriptedSmtpServer
 
+from tests.support.certs import TlsMaterial, make_test_tls
+from tests.support.smtp_doubles import ScriptedSmtpServer
 from worker.dev.embedded_redis import start_embedded_redis
 from worker.dev.local_smtp import LocalSmtpServer
 
@@ -66,3 +66,11 @@ def local_smtp(eml_dir: Path) -> Iterator[LocalSmtpServer]:
     """A started LocalSmtpServer writing ``.eml`` files into ``eml_dir``."""
     with LocalSmtpServer(eml_dir) as server:
         yield server
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The folder is the kind: tests/unit, tests/integration, tests/e2e (markers in pyproject.toml).
+    for item in items:
+        kind = item.path.relative_to(Path(__file__).parent).parts[0]
+        if kind in ("unit", "integration", "e2e"):
+            item.add_marker(kind)

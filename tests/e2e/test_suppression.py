@@ -7,10 +7,9 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
-from contract_events import contract_example, service_activated
-from harness import Harness, make_settings
-from test_cli import cli_env, invoke, jsonl
-
+from tests.support.cli import cli_env, invoke, jsonl
+from tests.support.contract_events import contract_example, service_activated
+from tests.support.harness import Harness, make_settings
 from worker.cli.suppression import add_suppression
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

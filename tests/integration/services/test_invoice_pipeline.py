@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from contract_events import account_updated, contract_example, line, order_booked, service_activated
-from harness import Harness, make_settings
+
+from tests.support.contract_events import account_updated, contract_example, line, order_booked, service_activated
+from tests.support.harness import Harness, make_settings
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.paths import ROOT
 from worker.domain.locales import SUPPORTED_LOCALES
 from worker.emails.gallery import write_gallery
 from worker.emails.preview import PREVIEW_CONTEXTS
 from worker.settings import Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = ROOT
 
 
 def test_the_gallery_shows_every_kind_in_every_locale(tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 import dramatiq
 import pytest
-from contract_events import account_updated, rewards_accrued, rewards_redeemed
-from harness import Harness, make_settings
-from redis_dump import everything_in_redis
 
+from tests.support.contract_events import account_updated, rewards_accrued, rewards_redeemed
+from tests.support.harness import Harness, make_settings
+from tests.support.redis_dump import everything_in_redis
 from worker.services.status import collect_skipped
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

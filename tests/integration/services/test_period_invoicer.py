@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 
-from billing_examples import account, three_year_order
-from harness import FakeClock, make_settings
-
+from tests.support.billing_examples import account, three_year_order
+from tests.support.harness import FakeClock, make_settings
 from worker.services.context import App
 from worker.services.period_invoicer import invoice_periods
 

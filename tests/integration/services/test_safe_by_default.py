@@ -10,11 +10,11 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-from contract_events import contract_example
-from harness import Harness, make_settings
-from redis_dump import everything_in_redis
-from smtp_doubles import ScriptedSmtpServer
 
+from tests.support.contract_events import contract_example
+from tests.support.harness import Harness, make_settings
+from tests.support.redis_dump import everything_in_redis
+from tests.support.smtp_doubles import ScriptedSmtpServer
 from worker.domain.delivery import RecipientState
 from worker.domain.model import Contact, Recipients, RenderedEmail
 from worker.domain.smtp_replies import Outcome, classify_reply

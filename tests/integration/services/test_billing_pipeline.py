@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from contract_events import account_updated, contact, line, order_booked, service_activated
-from harness import Harness, make_settings
+
+from tests.support.contract_events import account_updated, contact, line, order_booked, service_activated
+from tests.support.harness import Harness, make_settings
 
 JAN_2026 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 JANE = contact("Jane Doe", "jane@globex.example")

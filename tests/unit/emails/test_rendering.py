@@ -15,8 +15,9 @@ import jinja2
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
-from examples import ELS, compute_line, contract_invoice
 
+from tests.support.examples import ELS, compute_line, contract_invoice
+from tests.support.paths import ROOT
 from worker.data.countries import invoice_payment_options
 from worker.domain.locales import SUPPORTED_LOCALES, catalog_language
 from worker.domain.model import Contact
@@ -24,7 +25,7 @@ from worker.emails.preview import preview_context
 from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer, render
 from worker.settings import Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = ROOT
 POT_PATH = DEFAULT_LOCALES_DIR / "messages.pot"
 PO_PATHS = sorted(DEFAULT_LOCALES_DIR.glob("*/LC_MESSAGES/messages.po"))
 KINDS = sorted(p.name for p in DEFAULT_TEMPLATES_DIR.iterdir() if p.is_dir() and p.name[0] != "_")

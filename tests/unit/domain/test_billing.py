@@ -6,8 +6,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from billing_examples import order, order_line
-
+from tests.support.billing_examples import order, order_line
 from worker.domain.billing import Period, add_months, billing_periods, charge, due_date, priced_line, service_months
 
 

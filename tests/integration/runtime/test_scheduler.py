@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from harness import FakeClock, make_settings
 
+from tests.support.harness import FakeClock, make_settings
 from worker.runtime.scheduler import MIN_LOOK_INTERVAL_S, Scheduler
 from worker.services.context import App
 

@@ -10,8 +10,9 @@ from typing import Any
 import aiosmtplib
 import pytest
 from aiosmtplib import SMTPResponse
-from certs import TlsMaterial
-from smtp_doubles import ScriptedSmtpServer
+
+from tests.support.certs import TlsMaterial
+from tests.support.smtp_doubles import ScriptedSmtpServer
 
 SENDER = "billing@shop.example"
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import email
 import email.policy
-from pathlib import Path
 
 import pytest
 
+from tests.support.paths import FIXTURES
 from worker.domain.bounce_policy import decide_bounce
 from worker.domain.bounce_reports import Action, ReportKind, classify_bounce
 from worker.domain.delivery import RecipientState
 from worker.domain.smtp_replies import Outcome
 
-BOUNCES = Path(__file__).resolve().parent.parent / "fixtures" / "bounces"
+BOUNCES = FIXTURES / "bounces"
 ACCEPTED = RecipientState(address="els@acme.example", role="to", state=Outcome.ACCEPTED, reply="250 OK", attempts=1)
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import jsonschema
 import pytest
-from contract_events import account_updated, contract_example, order_booked, service_activated
 
+from tests.support.contract_events import account_updated, contract_example, order_booked, service_activated
+from tests.support.paths import ROOT
 from worker.contract.events import json_schema, parse_event, parse_event_json, redact
 from worker.errors import InvalidEvent
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "schema" / "events.schema.json"
 CONTRACT = ROOT.parent / "shared" / "CONTRACT.md"
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from billing_examples import account, order, order_line, three_year_order
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.billing_examples import account, order, order_line, three_year_order
 from worker.domain.billing import charge, service_months
 from worker.domain.money import minor_unit_exponent, round_money
 from worker.domain.schedules import (

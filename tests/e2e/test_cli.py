@@ -3,45 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
-from contract_events import contract_example
 
-CLI = [sys.executable, "-m", "worker.cli"]
-
-
-def cli_env(redis_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_"))}
-    env.update(
-        REDIS_URL=redis_url,
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(smtp_port),
-        SMTP_TLS="none",
-        SCHEDULER_INTERVAL_S="0.05",
-        LOG_LEVEL="WARNING",
-        **extra,
-    )
-    return env
-
-
-def invoke(
-    args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess:
-    return subprocess.run(CLI + args, env=env, input=stdin, capture_output=True, text=True, timeout=timeout)
+from tests.support.cli import CLI, cli_env, invoke, jsonl
+from tests.support.contract_events import contract_example
 
 
 @pytest.fixture
 def env(redis_client, redis_url, smtp_server):
     return cli_env(redis_url, smtp_server.port)
-
-
-def jsonl(events: list) -> str:
-    return "\n".join(e if isinstance(e, str) else json.dumps(e) for e in events) + "\n"
 
 
 def test_ingest_reports_accepted_and_rejected_lines_with_line_numbers_and_exits_1(env, tmp_path):

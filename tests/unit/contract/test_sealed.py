@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from contract_events import card_failed, rewards_accrued
-
+from tests.support.contract_events import card_failed, rewards_accrued
 from worker.contract.sealed import SEALED_PLACEHOLDER, prepare_for_queue, sealed_token, sealed_tokens
 from worker.domain.card_numbers import REDACTED_CARD
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 import redis
-from contract_events import contract_example
-from harness import Harness, make_settings
 
+from tests.support.contract_events import contract_example
+from tests.support.harness import Harness, make_settings
 from worker.dev.embedded_redis import start_embedded_redis
 from worker.errors import UnsafeRedis
 from worker.runtime.runner import run

@@ -6,19 +6,19 @@ from __future__ import annotations
 import smtplib
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from contract_events import contract_example, service_activated
-from harness import Harness, make_settings
 
+from tests.support.contract_events import contract_example, service_activated
+from tests.support.harness import Harness, make_settings
+from tests.support.paths import FIXTURES
 from worker.dev.local_smtp import find_free_port
 from worker.errors import UnsafeBounceConfiguration
 from worker.inbound.listener import BounceListener
 from worker.runtime.runner import run
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-BOUNCES = Path(__file__).resolve().parent.parent / "fixtures" / "bounces"
+BOUNCES = FIXTURES / "bounces"
 SECRET = "test-bounce-secret-5f2c9a"
 BILLING, DUNNING, RELATIONSHIP = "els@acme.example", "ar@acme.example", "jan@acme.example"
 
@@ -205,7 +205,7 @@ def test_run_with_a_bounces_port_listens_for_bounces(redis_client, redis_url, sm
 def test_the_bounces_command_listens_and_refuses_to_start_without_a_secret(redis_client, redis_url, smtp_server):
     import subprocess
 
-    from test_cli import CLI, cli_env, invoke, jsonl
+    from tests.support.cli import CLI, cli_env, invoke, jsonl
 
     env = cli_env(redis_url, smtp_server.port, BOUNCE_SECRET=SECRET, BOUNCE_DOMAIN="bounces.invoice-worker.example")
     port = find_free_port()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from contract_events import card_failed, contact, contract_example
-from harness import Harness, make_settings
-from redis_dump import everything_in_redis
+
+from tests.support.contract_events import card_failed, contact, contract_example
+from tests.support.harness import Harness, make_settings
+from tests.support.redis_dump import everything_in_redis
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 CARD = "4111 1111 1111 1111"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from contract_events import contract_example
-from harness import Harness, make_settings
 
+from tests.support.contract_events import contract_example
+from tests.support.harness import Harness, make_settings
 from worker.services.status import format_status
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

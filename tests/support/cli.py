@@ -1,0 +1,34 @@
+"""Run `invoice-worker` as an operator does: a separate process with its own environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+CLI = [sys.executable, "-m", "worker.cli"]
+
+
+def cli_env(redis_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_"))}
+    env.update(
+        REDIS_URL=redis_url,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp_port),
+        SMTP_TLS="none",
+        SCHEDULER_INTERVAL_S="0.05",
+        LOG_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+def invoke(
+    args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + args, env=env, input=stdin, capture_output=True, text=True, timeout=timeout)
+
+
+def jsonl(events: list) -> str:
+    return "\n".join(e if isinstance(e, str) else json.dumps(e) for e in events) + "\n"
