@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from functools import cache
 
 import babel
@@ -121,15 +120,9 @@ def _written_language(locale: str) -> str:
 
 
 # Each fallback is worth one warning per process, not one per email: a run may send thousands.
-_logged_fallbacks: set[tuple[str, str]] = set()
-_logged_fallbacks_lock = threading.Lock()
-
-
+# (Two threads asking at the same instant may both log it: harmless, and no lock in the core.)
+@cache
 def _log_fallback_once(asked: str, chosen: str) -> None:
-    with _logged_fallbacks_lock:
-        if (asked, chosen) in _logged_fallbacks:
-            return
-        _logged_fallbacks.add((asked, chosen))
     log.warning("locale %r is not supported; writing in %r instead", asked, chosen)
 
 
