@@ -14,14 +14,24 @@ Running MJML per email cost ~0.2 ms, about a fifth of a render (README, Performa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import jinja2
 import mjml
 
+
 #: Delimiters of the layout tags. Each opens like a Jinja comment (``{#``): the ordinary lexer reads
 #: ``{#% block content %#}`` as a comment, and here the longer delimiters win over ``{#``.
-LAYOUT_SYNTAX: Mapping[str, str] = {
+class _Delimiters(TypedDict):
+    block_start_string: str
+    block_end_string: str
+    variable_start_string: str
+    variable_end_string: str
+    comment_start_string: str
+    comment_end_string: str
+
+
+LAYOUT_SYNTAX: _Delimiters = {
     "block_start_string": "{#%",
     "block_end_string": "%#}",
     "variable_start_string": "{#=",

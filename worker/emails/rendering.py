@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import jinja2
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
+from babel.support import NullTranslations
 
 from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
 from worker.domain.model import RenderedEmail
@@ -163,6 +164,7 @@ class Renderer:
         )
         # Same setting as `trimmed = true` in babel.cfg, so msgids match what extraction sees.
         environment.policies["ext.i18n.trimmed"] = True
+        translations: NullTranslations | IsolatingTranslations
         translations = load_translations(self._locales_dir, catalog_language(locale))
         if _right_to_left(locale):
             translations = IsolatingTranslations(translations)

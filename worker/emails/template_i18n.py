@@ -89,7 +89,7 @@ class _Pretranslator:
 
     def _spliced(self, call: nodes.Call) -> list[nodes.Node] | None:
         """The printed translation as template text and values, or None where that form does not apply."""
-        text = self._translations.gettext(call.args[0].value)
+        text = self._translations.gettext(_msgid(call))
         variables = {kw.key: kw.value for kw in call.kwargs}
         pieces: list[nodes.Node] = []
         used: list[str] = []
@@ -113,7 +113,7 @@ class _Pretranslator:
         return pieces
 
     def _formatted(self, call: nodes.Call) -> nodes.Expr:
-        text = self._translations.gettext(call.args[0].value)
+        text = self._translations.gettext(_msgid(call))
         expr: nodes.Expr
         shown = {match.group(1) for match in _STRING_FORMAT.finditer(text)} - {None}
         # Escaping evaluates every value: only where the extension's "%" would use them all too.
@@ -126,4 +126,12 @@ class _Pretranslator:
         else:
             variables = nodes.Dict([nodes.Pair(nodes.Const(kw.key), kw.value) for kw in call.kwargs])
             expr = nodes.Mod(nodes.MarkSafeIfAutoescape(nodes.Const(text)), variables)
-        return expr.set_lineno(call.lineno).set_environment(self._environment)
+        expr.set_lineno(call.lineno).set_environment(self._environment)
+        return expr
+
+
+def _msgid(call: nodes.Call) -> str:
+    # Only calls whose first argument is a string constant are pretranslated (see visit_Output).
+    first = call.args[0]
+    assert isinstance(first, nodes.Const) and isinstance(first.value, str)
+    return first.value

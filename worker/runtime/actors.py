@@ -18,7 +18,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from worker.contract.events import parse_event
 from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
-from worker.runtime.broker import DELIVERY_QUEUE, EVENTS_QUEUE, WINDOWS_QUEUE
+from worker.runtime.broker import EVENTS_QUEUE, WINDOWS_QUEUE
 from worker.services import apply_events as ingestion
 from worker.services import invoicer, period_invoicer, sending
 from worker.services.context import App
@@ -48,12 +48,11 @@ def _account_of(raw: dict[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class Actors:
-    apply_event: dramatiq.Actor
-    apply_events: dramatiq.Actor
-    close_windows: dramatiq.Actor
-    deliver: dramatiq.Actor
-    invoice_periods: dramatiq.Actor
-    run_due: dramatiq.Actor
+    """The two kinds of queue message: a chunk of events from `ingest`, and claimed due members
+    from the scheduler (windows to close, periods to invoice, deliveries, parked events)."""
+
+    apply_events: dramatiq.Actor[..., Any]
+    run_due: dramatiq.Actor[..., Any]
 
     def dispatch_many(self, claimed: list[tuple[str, float]]) -> None:
         """Enqueue claimed due members in chunks: one queue message per `DUE_CHUNK` members.
@@ -66,14 +65,9 @@ class Actors:
         for start in range(0, len(claimed), DUE_CHUNK):
             self.run_due.send([[member, lease] for member, lease in claimed[start : start + DUE_CHUNK]])
 
-    def dispatch(self, member: str, lease: float) -> None:
-        """Enqueue the work one claimed due member stands for."""
-        self.dispatch_many([(member, lease)])
-
 
 def declare_actors(broker: RedisBroker, app: App) -> Actors:
     options: dict[str, Any] = {
-        "broker": broker,
         "throws": (PermanentError,),
         "max_retries": RETRY_MAX,
         "min_backoff": RETRY_MIN_BACKOFF_MS,
@@ -115,9 +109,6 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
             lease = await app.store.claim_member(member, app.clock().timestamp(), lease_s)
             if lease is not None:  # else not due yet (gathering), or another worker holds it
                 await run_one(member, lease)
-
-    async def apply_event(raw: dict[str, Any]) -> None:
-        await run_members(await apply_one(raw))
 
     async def apply_events(raws: list[dict[str, Any]]) -> None:
         """A chunk of events from `ingest`: one queue message instead of one per event."""
@@ -164,15 +155,6 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
         await app.store.finish_due(member, lease, None)
         await run_members(members)
 
-    async def close_windows(order_id: str, lease: float) -> None:
-        await send_deliveries(await invoicer.close_windows(app, order_id, lease))
-
-    async def deliver(delivery_id: str, lease: float) -> None:
-        await sending.deliver(app, delivery_id, lease)
-
-    async def invoice_periods(subscription_id: str, lease: float) -> None:
-        await send_deliveries(await period_invoicer.invoice_periods(app, subscription_id, lease))
-
     async def run_one(member: str, lease: float) -> None:
         kind, ident = parse_member(member)
         if kind == "window":
@@ -197,13 +179,9 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
             actors.run_due.send_with_options(args=(failed, attempt + 1), delay=RETRY_MIN_BACKOFF_MS * 2**attempt)
 
     actors = Actors(
-        apply_event=dramatiq.actor(apply_event, actor_name="apply_event", queue_name=EVENTS_QUEUE, **options),
-        apply_events=dramatiq.actor(apply_events, actor_name="apply_events", queue_name=EVENTS_QUEUE, **options),
-        close_windows=dramatiq.actor(close_windows, actor_name="close_windows", queue_name=WINDOWS_QUEUE, **options),
-        deliver=dramatiq.actor(deliver, actor_name="deliver", queue_name=DELIVERY_QUEUE, **options),
-        invoice_periods=dramatiq.actor(
-            invoice_periods, actor_name="invoice_periods", queue_name=WINDOWS_QUEUE, **options
+        apply_events=dramatiq.actor(actor_name="apply_events", queue_name=EVENTS_QUEUE, broker=broker, **options)(
+            apply_events
         ),
-        run_due=dramatiq.actor(run_due, actor_name="run_due", queue_name=WINDOWS_QUEUE, **options),
+        run_due=dramatiq.actor(actor_name="run_due", queue_name=WINDOWS_QUEUE, broker=broker, **options)(run_due),
     )
     return actors

@@ -7,10 +7,10 @@ from dramatiq.middleware import AsyncIO
 
 from worker.settings import Settings
 
-#: Queue names, one per kind of work, so a flood of one kind cannot starve another.
+#: Queue names, one per kind of work, so a flood of events cannot starve what is due (windows
+#: to close, periods to invoice, deliveries and their retries, parked events).
 EVENTS_QUEUE = "events"
 WINDOWS_QUEUE = "windows"
-DELIVERY_QUEUE = "deliveries"
 
 
 class InvoiceBroker(RedisBroker):
