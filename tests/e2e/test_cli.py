@@ -112,7 +112,7 @@ def test_worker_killed_mid_run_and_restarted_delivers_every_invoice_exactly_once
 
 def test_three_workers_at_once_invoice_every_window_once_with_gapless_numbers(env, smtp_server):
     # Given 20 orders whose windows are all closed, some events repeated
-    from contract_events import account_updated, line, order_booked, service_activated
+    from tests.support.contract_events import account_updated, line, order_booked, service_activated
 
     events = [account_updated()]
     for n in range(20):
