@@ -18,6 +18,8 @@ def cli_env(redis_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
         SMTP_PORT=str(smtp_port),
         SMTP_TLS="none",
         SCHEDULER_INTERVAL_S="0.05",
+        # Events of one order are gathered this long before a window is looked at (default 2 s).
+        EVENT_GATHER_S="0.2",
         LOG_LEVEL="WARNING",
         **extra,
     )
