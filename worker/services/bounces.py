@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from worker.data.countries import default_locale
-from worker.domain.bounce_policy import BounceDecision, decide_bounce
-from worker.domain.bounce_reports import BounceReport, classify_bounce
+from worker.domain.bounces import BounceDecision, BounceReport, classify_bounce, decide_bounce
 from worker.domain.delivery import RecipientState
 from worker.domain.locales import choose_locale
 from worker.domain.model import Contact

@@ -10,10 +10,10 @@ from functools import partial
 
 from worker.data.countries import default_locale
 from worker.domain.delivery import RecipientState
-from worker.domain.invoicing import plan_invoices
 from worker.domain.locales import choose_locale
 from worker.domain.model import Account, Contact, Invoice, Recipients
 from worker.domain.recipients import resolve_recipients
+from worker.domain.windows import plan_invoices
 from worker.services.context import App
 from worker.store.deliveries import Settlement
 from worker.store.due_members import window_member

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 
 from worker.domain.delivery import (
+    Outcome,
     RecipientState,
+    SmtpReply,
     due_recipients,
     finish_attempt,
     interrupted,
@@ -19,7 +21,6 @@ from worker.domain.delivery import (
     start_attempt,
 )
 from worker.domain.model import Contact, Recipients
-from worker.domain.smtp_replies import Outcome, SmtpReply
 from worker.domain.verp import return_path
 from worker.emails.kinds import CONTEXT_BUILDERS, forget_secrets
 from worker.emails.mime import build_message, envelope_address

@@ -12,9 +12,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from worker.domain.delivery import RecipientState
+from worker.domain.delivery import Outcome, RecipientState
 from worker.domain.model import Invoice
-from worker.domain.smtp_replies import Outcome
 from worker.store.due_members import deliver_member
 
 _INVOICE = TypeAdapter(Invoice)

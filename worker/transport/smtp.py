@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import aiosmtplib
 
-from worker.domain.smtp_replies import NO_REPLY, SmtpReply
+from worker.domain.delivery import NO_REPLY, SmtpReply
 from worker.emails.mime import needs_smtputf8
 from worker.errors import UnsafeSmtpConfiguration
 

@@ -15,9 +15,8 @@ from tests.support.contract_events import contract_example
 from tests.support.harness import Harness, make_settings
 from tests.support.redis_dump import everything_in_redis
 from tests.support.smtp_doubles import ScriptedSmtpServer
-from worker.domain.delivery import RecipientState
+from worker.domain.delivery import Outcome, RecipientState, classify_reply
 from worker.domain.model import Contact, Recipients, RenderedEmail
-from worker.domain.smtp_replies import Outcome, classify_reply
 from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import https_url, render
 from worker.errors import HeaderInjection, UnsafeSmtpConfiguration

@@ -8,10 +8,8 @@ import email.policy
 import pytest
 
 from tests.support.paths import FIXTURES
-from worker.domain.bounce_policy import decide_bounce
-from worker.domain.bounce_reports import Action, ReportKind, classify_bounce
-from worker.domain.delivery import RecipientState
-from worker.domain.smtp_replies import Outcome
+from worker.domain.bounces import Action, ReportKind, classify_bounce, decide_bounce
+from worker.domain.delivery import Outcome, RecipientState
 
 BOUNCES = FIXTURES / "bounces"
 ACCEPTED = RecipientState(address="els@acme.example", role="to", state=Outcome.ACCEPTED, reply="250 OK", attempts=1)
