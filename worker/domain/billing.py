@@ -65,7 +65,7 @@ def service_months(start: date, end: date) -> Fraction:
 def billing_periods(term_start: date, term_end: date, frequency: str) -> list[Period]:
     """The billing periods of a term, each `MONTHS_PER_PERIOD` long, the last cut at `term_end`."""
     step = MONTHS_PER_PERIOD[frequency]
-    periods = []
+    periods: list[Period] = []
     index = 0
     while True:
         start = add_months(term_start, step * index)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 from enum import StrEnum
 from typing import Any
 
@@ -127,7 +128,9 @@ def is_auto_reply(msg: Message) -> bool:
 
 
 def _delivery_status(msg: Message) -> BounceReport | None:
-    if msg.get_content_type() != "multipart/report" or msg.get_param("report-type", "").lower() != "delivery-status":
+    # An RFC 2231 parameter comes back as a (charset, language, value) tuple: collapsed to its text.
+    report_type = collapse_rfc2231_value(msg.get_param("report-type", ""))
+    if msg.get_content_type() != "multipart/report" or report_type.lower() != "delivery-status":
         return None
     entries = []
     for part in msg.walk():
@@ -136,6 +139,8 @@ def _delivery_status(msg: Message) -> BounceReport | None:
         # The email package parses the part into blocks of fields: per message, then per recipient.
         blocks = part.get_payload()
         for block in blocks[1:] if isinstance(blocks, list) else []:
+            if not isinstance(block, Message):
+                continue
             entry = _recipient_entry(block)
             if entry is not None:
                 entries.append(entry)
@@ -167,7 +172,8 @@ def _original_message_id(msg: Message) -> str | None:
     for part in msg.walk():
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
             payload = part.get_payload()
-            if isinstance(payload, list) and payload:
+            value: object
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 value = payload[0].get("message-id")
             else:
                 match = re.search(r"^Message-ID:\s*(<[^>]+>)", str(payload), re.I | re.M)
@@ -182,8 +188,9 @@ def _status_in(msg: Message, default: str, *, temporary: bool = False) -> str:
     wanted = "4" if temporary else "5"
     for part in msg.walk():
         if part.get_content_maintype() == "text":
-            payload = part.get_payload(decode=True) or b""
-            for match in _STATUS.finditer(payload.decode("utf-8", errors="replace")):
+            payload = part.get_payload(decode=True)
+            text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
+            for match in _STATUS.finditer(text):
                 if match.group(1) == wanted:
                     return match.group(0)
     return default

@@ -109,7 +109,7 @@ class RetryPolicy:
 
     def delay_s(self, attempts: int, rng: random.Random) -> float:
         """Delay before attempt number `attempts + 1`, after `attempts` failed ones."""
-        base = min(self.max_s, self.first_s * 2 ** max(0, attempts - 1))
+        base = min(self.max_s, self.first_s * 2.0 ** max(0, attempts - 1))
         return base * (1 + rng.uniform(-self.jitter, self.jitter))
 
 
