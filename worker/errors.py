@@ -2,6 +2,20 @@
 
 Permanent errors are never retried: the event or email is dead-lettered with the reason.
 Transient errors are retried with backoff.
+
+    InvoiceWorkerError
+    ├── PermanentError
+    │   ├── InvalidEvent (also a ValueError)
+    │   ├── TemplateMissing (also a LookupError)
+    │   ├── HeaderInjection (also a ValueError)
+    │   ├── UnsafeSmtpConfiguration
+    │   ├── UnsafeBounceConfiguration
+    │   └── UnsafeRedis
+    └── TransientError
+        └── PrerequisiteMissing
+
+Other layers may add leaves of their own under PermanentError or TransientError (the email
+kinds do: a business record an email needs is missing).
 """
 
 from __future__ import annotations
@@ -44,12 +58,6 @@ class HeaderInjection(PermanentError, ValueError):
         super().__init__(f"line break in the {header} header refused")
 
 
-class AllRecipientsRefused(PermanentError):
-    def __init__(self, delivery_id: str) -> None:
-        self.delivery_id = delivery_id
-        super().__init__(f"delivery {delivery_id}: every recipient was refused")
-
-
 class UnsafeSmtpConfiguration(PermanentError):
     """Credentials would travel in plaintext, or TLS is asked for without verification."""
 
@@ -64,11 +72,3 @@ class UnsafeRedis(PermanentError):
 
 class PrerequisiteMissing(TransientError):
     """An event needs another that has not arrived yet (events may come out of order): retried."""
-
-
-class SmtpUnavailable(TransientError, ConnectionError):
-    """The SMTP relay could not be reached or dropped the connection."""
-
-
-class StoreUnavailable(TransientError, ConnectionError):
-    """Redis could not be reached."""
