@@ -34,13 +34,13 @@ from bench.raw import Envelope, measure_raw_send
 from bench.sink import read_log
 from bench.windows import measure_windows
 from worker.dev.embedded_redis import start_embedded_redis
-from worker.emails.kinds import CONTEXT_BUILDERS
+from worker.emails.kinds import INVOICE, KINDS
 from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import render
 from worker.runtime.runner import is_idle, make_pipeline
 from worker.services.context import App
 from worker.services.ingest import ingest_lines
-from worker.services.sending import _envelope_sender, message_id_for, recipients_from
+from worker.services.sending import _envelope_sender, message_id_for, recipients_from, template_context
 from worker.settings import Settings, load_settings
 
 #: The checkout: `python -m bench.sink` is run from here.
@@ -197,7 +197,7 @@ async def _deliveries(settings: Settings, run_orders: set[str]) -> dict[str, dic
             invoice = await store.load_invoice(number)
             if invoice is None or invoice.order_id not in run_orders:
                 continue
-            delivery_id = f"invoice:{number}"
+            delivery_id = KINDS[INVOICE].delivery_id(number)
             delivery = await store.load_delivery(delivery_id)
             states = await store.recipient_states(delivery_id)
             out[message_id_for(delivery_id, settings.mail_from)] = {
@@ -256,7 +256,7 @@ async def _render_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> 
         prepared = []
         for d in deliveries[:RENDER_SAMPLES]:
             delivery = d["delivery"]
-            context = await CONTEXT_BUILDERS[delivery["kind"]](app.store, delivery)
+            context = await template_context(app.store, d["delivery_id"], delivery)
             prepared.append((d["delivery_id"], delivery, context))
     finally:
         await app.aclose()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from tests.support.paths import ROOT
 from worker.domain.locales import SUPPORTED_LOCALES
-from worker.emails.gallery import write_gallery
-from worker.emails.preview import PREVIEW_CONTEXTS
+from worker.emails.kinds import KINDS
+from worker.emails.preview import write_gallery
 from worker.settings import Settings
 
 PROJECT_ROOT = ROOT
@@ -22,7 +22,7 @@ def test_the_gallery_shows_every_kind_in_every_locale(tmp_path: Path) -> None:
     index, entries = write_gallery(tmp_path, Settings())
 
     # Then every (kind, locale) rendered, with its files, and the index shows each of them
-    assert {(e.kind, e.locale) for e in entries} == {(k, loc) for k in PREVIEW_CONTEXTS for loc in SUPPORTED_LOCALES}
+    assert {(e.kind, e.locale) for e in entries} == {(k, loc) for k in KINDS for loc in SUPPORTED_LOCALES}
     assert not [e for e in entries if e.error]
     page = index.read_text(encoding="utf-8")
     frames = re.findall(r'<iframe src="([^"]+)"', page)
@@ -34,6 +34,8 @@ def test_the_gallery_shows_every_kind_in_every_locale(tmp_path: Path) -> None:
     # The subject and text are shown escaped, right-to-left where the language is
     assert '<div class="subject" dir="rtl">' in page and '<pre dir="rtl">' in page
     assert "<script" not in page
+    # Each kind says who receives it
+    assert page.count('<p class="who">') == len(KINDS)
 
 
 def test_the_gallery_shows_a_broken_render_instead_of_stopping(tmp_path: Path) -> None:

@@ -71,11 +71,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
-    from worker.emails.preview import preview
+    from worker.emails.preview import preview, write_gallery
 
     if args.all:
-        from worker.emails.gallery import write_gallery
-
         index, entries = write_gallery(Path(args.out), settings)
         for entry in entries:
             if entry.error:

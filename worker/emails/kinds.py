@@ -1,19 +1,63 @@
-"""For each email kind: the template context of a delivery. The code for one kind only builds
-its context; rendering and sending are shared."""
+"""The email kinds: each is declared once here, with ``@_email(NAME, ...)`` on its context builder.
+
+A kind's declaration says everything the rest of the worker needs to know about it:
+
+- its name (what a delivery stores as its ``kind``, and the first part of its delivery id);
+- its templates, ``templates/email/<name>/{subject.txt, body.mjml, body.txt}``;
+- its preview fixture, ``fixtures/preview/<name>.json`` (`invoice-worker preview`, the gallery);
+- who receives it (a rule from the addressee and the account to the To and Cc);
+- what the sending service loads for it besides the delivery's stored context (the invoice, a
+  sealed secret), and whether the built message carries a secret (deleted once sent);
+- how its template context is built from that data (the decorated function).
+
+The builders are pure: they receive the data (loaded by `worker.services.sending`, or read from
+the preview fixture), never the store. Rendering, sending and creating a delivery are shared.
+
+To add a kind: the steps are in `_email`'s docstring.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
-from worker.data.countries import invoice_payment_options
-from worker.domain.model import Contact
-from worker.domain.notices import CardFailure, RedemptionNotice, RewardNotice, from_jsonable
-from worker.errors import PermanentError
-from worker.store.store import Store
+from pydantic import TypeAdapter
 
-ContextBuilder = Callable[[Store, dict[str, Any]], Awaitable[dict[str, Any]]]
+from worker.data.countries import invoice_payment_options
+from worker.domain.model import Account, Contact, Invoice, Recipients
+from worker.domain.notices import CardFailure, RedemptionNotice, RewardNotice, from_jsonable
+from worker.domain.recipients import resolve_dunning_recipients, resolve_recipients
+from worker.errors import PermanentError
+from worker.resources import fixtures_dir, templates_dir
+
+#: The kinds' names: services use these, never the string literals.
+INVOICE = "invoice"
+BOUNCE_NOTICE = "bounce_notice"
+CARD_FAILED = "card_failed"
+REWARDS_CODE = "rewards_code"
+REDEMPTION = "redemption"
+
+#: A builder: the kind's fields (its stored context plus what was loaded for it) -> template context.
+ContextBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
+#: A recipient rule: (the addressee, the account or None) -> To and Cc.
+RecipientRule = Callable[[Contact, Account | None], Recipients]
+
+
+class Loads(StrEnum):
+    """What the sending service loads for a kind besides the delivery's stored context; the
+    value is the field the builder finds it under."""
+
+    #: Nothing: the stored context is all the builder needs.
+    NOTHING = ""
+    #: The `Invoice` the delivery's key names (a delivery that is gone fails permanently).
+    INVOICE = "invoice"
+    #: The secret sealed under the context's ``code_ref`` (read once, just before sending).
+    SEALED_CODE = "redemption_code"
 
 
 class MissingBusinessRecord(PermanentError):
@@ -21,14 +65,102 @@ class MissingBusinessRecord(PermanentError):
         super().__init__(f"delivery {delivery_id}: {what} not found")
 
 
-async def invoice_context(store: Store, delivery: dict[str, Any]) -> dict[str, Any]:
-    invoice = await store.load_invoice(delivery["key"])
-    if invoice is None:
-        raise MissingBusinessRecord(f"invoice:{delivery['key']}", f"invoice {delivery['key']}")
+@dataclass(frozen=True)
+class EmailKind:
+    name: str
+    build: ContextBuilder
+    recipients: RecipientRule
+    #: Who receives it, in a few words (shown by the gallery).
+    who: str
+    loads: Loads = Loads.NOTHING
+    #: The built message holds a secret: its bytes are deleted once every recipient is final.
+    secret: bool = False
+    #: The preview fixture's JSON -> the builder's fields (default: the fixture is the fields).
+    preview_fields: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None
+
+    @property
+    def template_dir(self) -> Path:
+        return templates_dir() / self.name
+
+    @property
+    def preview_fixture(self) -> Path:
+        return fixtures_dir() / "preview" / f"{self.name}.json"
+
+    def delivery_id(self, *parts: str) -> str:
+        """``<name>:<part>:...``, e.g. ``card_failed:<event id>``, ``rewards_code:<account>:<month>``."""
+        return ":".join((self.name, *parts))
+
+    def preview_context(self) -> dict[str, Any]:
+        """The template context from the kind's preview fixture (example data, never a real secret)."""
+        data = json.loads(self.preview_fixture.read_text(encoding="utf-8"))
+        return self.build(self.preview_fields(data) if self.preview_fields else data)
+
+
+#: name -> its declaration, in declaration order.
+KINDS: dict[str, EmailKind] = {}
+
+
+def _email(
+    name: str,
+    *,
+    recipients: RecipientRule,
+    who: str,
+    loads: Loads = Loads.NOTHING,
+    secret: bool = False,
+    preview_fields: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+) -> Callable[[ContextBuilder], ContextBuilder]:
+    """Register the decorated context builder as email kind `name`.
+
+    A new kind: a name constant above; its builder here, decorated; its templates in
+    ``templates/email/<name>/`` (and msgids in the catalogs); ``fixtures/preview/<name>.json``; a
+    service that calls `worker.services.deliveries.create_delivery(app, NAME, ...)`. The tests
+    check that every registered kind has templates and a fixture, and every template folder a kind.
+    """
+
+    def register(build: ContextBuilder) -> ContextBuilder:
+        if name in KINDS:
+            raise ValueError(f"email kind {name!r} declared twice")
+        KINDS[name] = EmailKind(name, build, recipients, who, loads, secret, preview_fields)
+        return build
+
+    return register
+
+
+def kind(name: str) -> EmailKind:
+    """Raises LookupError: no such kind."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise LookupError(f"unknown email kind {name!r}; known: {', '.join(sorted(KINDS))}") from None
+
+
+def addressee_only(contact: Contact, account: Account | None) -> Recipients:
+    """To the addressee alone: nobody in Cc."""
+    return Recipients(to=(contact,))
+
+
+def _invoice_fixture(data: dict[str, Any]) -> dict[str, Any]:
+    return {"invoice": TypeAdapter(Invoice).validate_python(data)}
+
+
+@_email(
+    INVOICE,
+    recipients=resolve_recipients,
+    who="billing contact (To); the account's dunning and account-relationship contacts (Cc)",
+    loads=Loads.INVOICE,
+    preview_fields=_invoice_fixture,
+)
+def invoice_context(fields: Mapping[str, Any]) -> dict[str, Any]:
+    invoice: Invoice = fields["invoice"]
     return {"invoice": invoice, "recipient": invoice.billing_contact, "payment": invoice_payment_options(invoice)}
 
 
-def bounce_notice_fields(data: dict[str, Any]) -> dict[str, Any]:
+@_email(
+    BOUNCE_NOTICE,
+    recipients=addressee_only,
+    who="each Cc contact of an invoice whose billing address bounces, alone (To); no amounts, no secrets",
+)
+def bounce_notice_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     """The bounce notice's template context from its stored (JSON) context. No amounts, no secrets."""
     contact = data["recipient"]
     return {
@@ -40,69 +172,37 @@ def bounce_notice_fields(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def bounce_notice_context(store: Store, delivery: dict[str, Any]) -> dict[str, Any]:
-    return bounce_notice_fields(delivery["context"])
-
-
-def card_failed_fields(data: dict[str, Any]) -> dict[str, Any]:
+@_email(
+    CARD_FAILED,
+    recipients=resolve_dunning_recipients,
+    who="billing contact (To); the account's dunning contact (Cc)",
+)
+def card_failed_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "notice": from_jsonable(CardFailure, data["notice"]),
         "recipient": from_jsonable(Contact, data["recipient"]),
     }
 
 
-def rewards_code_fields(data: dict[str, Any], redemption_code: str) -> dict[str, Any]:
+@_email(
+    REWARDS_CODE,
+    recipients=addressee_only,
+    who="billing contact alone (To): the code is a secret, never copied",
+    loads=Loads.SEALED_CODE,
+    secret=True,
+)
+def rewards_code_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The code comes from its sealed key (sending) or the fixture's made-up example (preview)."""
     return {
         "notice": from_jsonable(RewardNotice, data["notice"]),
         "recipient": from_jsonable(Contact, data["recipient"]),
-        "redemption_code": redemption_code,
+        "redemption_code": data["redemption_code"],
     }
 
 
-def redemption_fields(data: dict[str, Any]) -> dict[str, Any]:
+@_email(REDEMPTION, recipients=addressee_only, who="billing contact alone (To)")
+def redemption_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "notice": from_jsonable(RedemptionNotice, data["notice"]),
         "recipient": from_jsonable(Contact, data["recipient"]),
     }
-
-
-async def card_failed_context(store: Store, delivery: dict[str, Any]) -> dict[str, Any]:
-    return card_failed_fields(delivery["context"])
-
-
-async def rewards_code_context(store: Store, delivery: dict[str, Any]) -> dict[str, Any]:
-    """The code is read from its sealed key here, the only place it leaves Redis before sending."""
-    code = await store.unseal(delivery["context"]["code_ref"])
-    if code is None:
-        raise MissingBusinessRecord(
-            f"rewards_code:{delivery['key']}", "the redemption code (its sealed copy expired: SEALED_SECRET_TTL_S)"
-        )
-    return rewards_code_fields(delivery["context"], code)
-
-
-async def redemption_context(store: Store, delivery: dict[str, Any]) -> dict[str, Any]:
-    return redemption_fields(delivery["context"])
-
-
-#: Kinds whose built message holds a secret: its bytes are deleted once every recipient is final.
-SECRET_MESSAGE_KINDS = frozenset({"rewards_code"})
-
-
-async def forget_secrets(store: Store, delivery_id: str, delivery: dict[str, Any], *, final: bool) -> None:
-    """Called once a delivery's message is built and stored (`final` False), and once every
-    recipient is final (`final` True): drop the secrets the delivery no longer needs."""
-    code_ref = delivery["context"].get("code_ref")
-    if code_ref:
-        await store.forget_sealed(code_ref)
-    if final and delivery["kind"] in SECRET_MESSAGE_KINDS:
-        await store.forget_message(delivery_id)
-
-
-#: kind -> async builder of its template context.
-CONTEXT_BUILDERS: dict[str, ContextBuilder] = {
-    "invoice": invoice_context,
-    "bounce_notice": bounce_notice_context,
-    "card_failed": card_failed_context,
-    "rewards_code": rewards_code_context,
-    "redemption": redemption_context,
-}

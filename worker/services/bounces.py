@@ -13,14 +13,13 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from worker.data.countries import default_locale
 from worker.domain.bounces import BounceDecision, BounceReport, classify_bounce, decide_bounce
-from worker.domain.delivery import RecipientState
-from worker.domain.locales import choose_locale
 from worker.domain.model import Contact
 from worker.domain.verp import InvalidVerpToken, VerpTarget, parse_return_path
+from worker.emails.kinds import BOUNCE_NOTICE, INVOICE, kind
 from worker.services.bounce_settings import bounce_secret
 from worker.services.context import App
+from worker.services.deliveries import create_delivery
 from worker.store.due_members import deliver_member
 
 log = logging.getLogger(__name__)
@@ -114,7 +113,7 @@ async def _notify_account_contacts(
     address fails; at most once per address per BOUNCE_NOTICE_PERIOD_S."""
     store = app.store
     delivery = await store.load_delivery(target.delivery_id)
-    if delivery is None or delivery["kind"] != "invoice":
+    if delivery is None or delivery["kind"] != INVOICE:
         return ()
     invoice = await store.load_invoice(delivery["key"])
     account = await store.load_account(invoice.account_id) if invoice else None
@@ -122,12 +121,11 @@ async def _notify_account_contacts(
     if not cc or not await store.claim_bounce_notice(target.recipient, app.settings.bounce_notice_period_s):
         return ()
     known = {c.email.casefold(): c for c in (account.dunning, account.account_relationship) if c} if account else {}
-    country_locale = default_locale(account.country if account else None)
     reported_on = datetime.fromtimestamp(now, UTC).date().isoformat()
     created = []
     for contact in cc:
         full = known.get(contact.email.casefold(), contact)
-        notice_id = f"bounce_notice:{target.recipient}:{contact.email}:{int(now)}"
+        notice_id = kind(BOUNCE_NOTICE).delivery_id(target.recipient, contact.email, str(int(now)))
         context = {
             "recipient": {"name": full.name, "email": full.email},
             "bounced_address": target.recipient,
@@ -135,14 +133,14 @@ async def _notify_account_contacts(
             "status": decision.status,
             "reported_on": reported_on,
         }
-        made = await store.create_delivery(
+        made = await create_delivery(
+            app,
+            BOUNCE_NOTICE,
             notice_id,
-            kind="bounce_notice",
             key=target.recipient,
-            recipients={"to": [{"name": full.name, "email": full.email}], "cc": []},
-            locale=choose_locale(full.locale, country_locale),
+            to=full,
+            account=account,
             context=context,
-            states={full.email: RecipientState(address=full.email, role="to")},
             now=datetime.fromtimestamp(now, UTC),
         )
         if made:

@@ -5,23 +5,19 @@ from __future__ import annotations
 import logging
 
 from worker.contract.events import Event
-from worker.data.countries import default_locale
 from worker.domain.card_numbers import redact_card_numbers
-from worker.domain.locales import choose_locale
 from worker.domain.notices import CardFailure, to_jsonable
-from worker.domain.recipients import resolve_dunning_recipients
+from worker.emails.kinds import CARD_FAILED, kind
 from worker.errors import InvalidEvent
 from worker.services.context import App
-from worker.services.invoicer import initial_states, recipients_payload
+from worker.services.deliveries import create_delivery
 from worker.store.due_members import deliver_member
 
 log = logging.getLogger(__name__)
 
-KIND = "card_failed"
-
 
 def card_failed_delivery_id(event_id: str) -> str:
-    return f"{KIND}:{event_id}"
+    return kind(CARD_FAILED).delivery_id(event_id)
 
 
 async def apply_card_failed(app: App, event: Event) -> list[str]:
@@ -44,9 +40,6 @@ async def apply_card_failed(app: App, event: Event) -> list[str]:
             "data.billing_contact",
             f"invoice {data.invoice_number!r} was not issued by this worker and the event names no billing contact",
         )
-    country = account.country if account else (invoice.country if invoice else None)
-    locale = choose_locale(billing.locale, default_locale(country))
-    recipients = resolve_dunning_recipients(billing, account)
     notice = CardFailure(
         invoice_number=data.invoice_number,
         amount=data.amount,
@@ -57,15 +50,16 @@ async def apply_card_failed(app: App, event: Event) -> list[str]:
         account_name=account.name if account else (invoice.account_name if invoice else ""),
     )
     delivery_id = card_failed_delivery_id(event.id)
-    await store.create_delivery(
+    await create_delivery(
+        app,
+        CARD_FAILED,
         delivery_id,
-        kind=KIND,
         key=data.invoice_number,
-        recipients=recipients_payload(recipients),
-        locale=locale,
+        to=billing,
+        account=account,
+        # Without an account, the locale falls back to the invoice's country.
+        fallback_country=invoice.country if invoice else None,
         context={"notice": to_jsonable(notice), "recipient": to_jsonable(billing)},
-        states=initial_states(recipients),
-        now=app.clock(),
     )
     log.info("event %s: card payment for invoice %s failed; delivery %s", event.id, data.invoice_number, delivery_id)
     return [deliver_member(delivery_id)]

@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from worker.data.countries import default_locale
-from worker.domain.delivery import RecipientState
-from worker.domain.locales import choose_locale
-from worker.domain.model import Account, Contact, Invoice, Recipients
-from worker.domain.recipients import resolve_recipients
+from worker.domain.model import Account, Contact, Invoice
 from worker.domain.windows import plan_invoices
+from worker.emails.kinds import INVOICE, kind
 from worker.services.context import App
+from worker.services.deliveries import addressing
 from worker.store.deliveries import Settlement
 from worker.store.due_members import window_member
 
@@ -29,19 +27,6 @@ class Settled:
     lease: float
 
 
-def recipients_payload(recipients: Recipients) -> dict[str, list[dict[str, str]]]:
-    return {
-        role: [{"name": c.name, "email": c.email} for c in contacts]
-        for role, contacts in (("to", recipients.to), ("cc", recipients.cc))
-    }
-
-
-def initial_states(recipients: Recipients) -> dict[str, RecipientState]:
-    states = {c.email: RecipientState(address=c.email, role="to") for c in recipients.to}
-    states.update({c.email: RecipientState(address=c.email, role="cc") for c in recipients.cc})
-    return states
-
-
 async def settle_invoice(
     settle: Callable[[Invoice | None, Settlement], Awaitable[str | None]],
     invoice: Invoice | None,
@@ -54,12 +39,12 @@ async def settle_invoice(
     """Settle a draft through `settle` (a store method bound to what it settles) with its
     recipients and locale; returns the new invoice, or None (nothing billable, or settled first
     by another worker)."""
-    recipients = resolve_recipients(billing_contact, account)
-    locale = choose_locale(billing_contact.locale, default_locale(account.country if account else None))
+    # Addressed as `create_delivery` addresses any delivery; the settle script stores it.
+    address = addressing(INVOICE, billing_contact, account)
     lease = now.timestamp() + lease_s
-    settlement = Settlement(recipients_payload(recipients), locale, initial_states(recipients), now, lease)
+    settlement = Settlement(address.payload, address.locale, address.states, now, lease)
     number = await settle(invoice, settlement)
-    return Settled(number, f"invoice:{number}", lease) if number else None
+    return Settled(number, kind(INVOICE).delivery_id(number), lease) if number else None
 
 
 async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
@@ -95,11 +80,11 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
     done = []
     for draft in plan.drafts:
         settle = partial(store.settle_window, order_id, draft.line_ids)
-        settled = await settle_invoice(
+        invoiced = await settle_invoice(
             settle, draft.invoice, order.billing_contact, account, now=now, lease_s=app.settings.due_lease_s
         )
-        if settled:
-            log.info("order %s: invoice %s for lines %s", order_id, settled.invoice_number, ",".join(draft.line_ids))
-            done.append(settled)
+        if invoiced:
+            log.info("order %s: invoice %s for lines %s", order_id, invoiced.invoice_number, ",".join(draft.line_ids))
+            done.append(invoiced)
     await store.finish_due(member, lease, next_at)
     return done

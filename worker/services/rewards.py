@@ -15,9 +15,6 @@ from pydantic import TypeAdapter
 
 from worker.contract.events import Event
 from worker.contract.sealed import sealed_token
-from worker.data.countries import default_locale
-from worker.domain.locales import choose_locale
-from worker.domain.model import Account, Recipients
 from worker.domain.notices import RedeemedLot, RedemptionNotice, RewardNotice, to_jsonable
 from worker.domain.rewards import (
     RedemptionRejected,
@@ -28,15 +25,14 @@ from worker.domain.rewards import (
     ineligibility,
     plan_redemption,
 )
+from worker.emails.kinds import REDEMPTION, REWARDS_CODE, kind
 from worker.errors import InvalidEvent, PrerequisiteMissing, TransientError
 from worker.services.context import App
-from worker.services.invoicer import initial_states, recipients_payload
+from worker.services.deliveries import create_delivery
 from worker.store.due_members import deliver_member
 
 log = logging.getLogger(__name__)
 
-REWARDS_CODE = "rewards_code"
-REDEMPTION = "redemption"
 #: A redemption re-planned this often after losing a race to another one is retried later.
 MAX_REDEEM_ATTEMPTS = 5
 
@@ -44,15 +40,11 @@ _LOT = TypeAdapter(RewardLot)
 
 
 def rewards_code_delivery_id(account_id: str, month: str) -> str:
-    return f"{REWARDS_CODE}:{account_id}:{month}"
+    return kind(REWARDS_CODE).delivery_id(account_id, month)
 
 
 def redemption_delivery_id(event_id: str) -> str:
-    return f"{REDEMPTION}:{event_id}"
-
-
-def _locale(contact_locale: str | None, account: Account | None) -> str:
-    return choose_locale(contact_locale, default_locale(account.country if account else None))
+    return kind(REDEMPTION).delivery_id(event_id)
 
 
 async def _wait_or_reject(app: App, event: Event, field: str, reason: str) -> None:
@@ -111,8 +103,7 @@ async def apply_rewards_accrued(app: App, event: Event) -> list[str]:
     if token is None:  # the event reached the queue without `ingest`: seal the code now
         token = await store.seal(data.redemption_code, app.settings.sealed_secret_ttl_s)
     await store.add_reward_lot(account.account_id, lot.lot_id, _LOT.dump_json(lot).decode())
-    contact = data.billing_contact.to_model()
-    recipients = Recipients(to=(contact,))  # the code is a secret: never Cc anyone
+    contact = data.billing_contact.to_model()  # alone: the code is a secret, never Cc'd (kinds.py)
     notice = RewardNotice(
         account_id=account.account_id,
         month=data.month,
@@ -123,15 +114,14 @@ async def apply_rewards_accrued(app: App, event: Event) -> list[str]:
         account_name=account.name,
     )
     delivery_id = rewards_code_delivery_id(account.account_id, data.month)
-    created = await store.create_delivery(
+    created = await create_delivery(
+        app,
+        REWARDS_CODE,
         delivery_id,
-        kind=REWARDS_CODE,
         key=f"{account.account_id}:{data.month}",
-        recipients=recipients_payload(recipients),
-        locale=_locale(contact.locale, account),
+        to=contact,
+        account=account,
         context={"notice": to_jsonable(notice), "recipient": to_jsonable(contact), "code_ref": token},
-        states=initial_states(recipients),
-        now=app.clock(),
     )
     if not created:
         await forget_unused_code(app, event)
@@ -172,17 +162,15 @@ async def apply_rewards_redeemed(app: App, event: Event) -> list[str]:
     )
     account = await store.load_account(data.account_id)
     contact = data.billing_contact.to_model()
-    recipients = Recipients(to=(contact,))
     delivery_id = redemption_delivery_id(event.id)
-    await store.create_delivery(
+    await create_delivery(
+        app,
+        REDEMPTION,
         delivery_id,
-        kind=REDEMPTION,
         key=data.invoice_number,
-        recipients=recipients_payload(recipients),
-        locale=_locale(contact.locale, account),
+        to=contact,
+        account=account,
         context={"notice": to_jsonable(notice), "recipient": to_jsonable(contact)},
-        states=initial_states(recipients),
-        now=app.clock(),
     )
     log.info(
         "event %s: %s %s redeemed on invoice %s, delivery %s",

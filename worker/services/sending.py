@@ -9,6 +9,7 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parseaddr
+from typing import Any
 
 from worker.domain.delivery import (
     Outcome,
@@ -22,13 +23,14 @@ from worker.domain.delivery import (
 )
 from worker.domain.model import Contact, Recipients
 from worker.domain.verp import return_path
-from worker.emails.kinds import CONTEXT_BUILDERS, forget_secrets
+from worker.emails.kinds import KINDS, Loads, MissingBusinessRecord
 from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import render
 from worker.errors import PermanentError, TemplateMissing
 from worker.services.bounce_settings import bounce_domain, bounce_secret
 from worker.services.context import App
 from worker.store.due_members import deliver_member
+from worker.store.store import Store
 
 log = logging.getLogger(__name__)
 _rng = random.Random()
@@ -49,11 +51,46 @@ def recipients_from(payload: dict[str, list[dict[str, str]]]) -> Recipients:
     )
 
 
-async def build_delivery_message(app: App, delivery_id: str, delivery: dict) -> bytes:
-    builder = CONTEXT_BUILDERS.get(delivery["kind"])
-    if builder is None:
+async def template_context(store: Store, delivery_id: str, delivery: dict[str, Any]) -> dict[str, Any]:
+    """Load what the delivery's kind needs besides its stored context, and build its template context.
+
+    Raises:
+      TemplateMissing: the kind is not registered.
+      MissingBusinessRecord: the invoice, or the sealed secret, is gone.
+    """
+    kind = KINDS.get(delivery["kind"])
+    if kind is None:
         raise TemplateMissing(delivery["kind"], delivery["locale"])
-    context = await builder(app.store, delivery)
+    fields = dict(delivery["context"])
+    if kind.loads is Loads.INVOICE:
+        invoice = await store.load_invoice(delivery["key"])
+        if invoice is None:
+            raise MissingBusinessRecord(delivery_id, f"invoice {delivery['key']}")
+        fields[kind.loads.value] = invoice
+    elif kind.loads is Loads.SEALED_CODE:
+        # The code is read from its sealed key here, the only place it leaves Redis before sending.
+        code = await store.unseal(fields["code_ref"])
+        if code is None:
+            raise MissingBusinessRecord(
+                delivery_id, "the redemption code (its sealed copy expired: SEALED_SECRET_TTL_S)"
+            )
+        fields[kind.loads.value] = code
+    return kind.build(fields)
+
+
+async def forget_secrets(store: Store, delivery_id: str, delivery: dict[str, Any], *, final: bool) -> None:
+    """Called once a delivery's message is built and stored (`final` False), and once every
+    recipient is final (`final` True): drop the secrets the delivery no longer needs."""
+    code_ref = delivery["context"].get("code_ref")
+    if code_ref:
+        await store.forget_sealed(code_ref)
+    kind = KINDS.get(delivery["kind"])
+    if final and kind is not None and kind.secret:
+        await store.forget_message(delivery_id)
+
+
+async def build_delivery_message(app: App, delivery_id: str, delivery: dict) -> bytes:
+    context = await template_context(app.store, delivery_id, delivery)
     rendered = render(delivery["kind"], context, delivery["locale"])
     return build_message(
         rendered,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from worker.emails.kinds import INVOICE, kind
 from worker.settings import Settings
 from worker.store.store import Store
 
@@ -12,7 +13,7 @@ from worker.store.store import Store
 async def collect_status(settings: Settings, *, invoice: str | None = None) -> list[dict[str, Any]]:
     store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
     try:
-        ids = [f"invoice:{invoice}"] if invoice else await store.delivery_ids()
+        ids = [kind(INVOICE).delivery_id(invoice)] if invoice else await store.delivery_ids()
         rows = []
         for delivery_id in ids:
             delivery = await store.load_delivery(delivery_id)
@@ -40,7 +41,7 @@ async def collect_status(settings: Settings, *, invoice: str | None = None) -> l
                     for address, st in _in_envelope_order(delivery["recipients"], states)
                 ],
             }
-            if delivery["kind"] == "invoice":
+            if delivery["kind"] == INVOICE:
                 inv = await store.load_invoice(delivery["key"])
                 if inv is not None:
                     row["invoice"] = {

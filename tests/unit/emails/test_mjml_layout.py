@@ -13,7 +13,8 @@ import pytest
 from worker.domain.locales import SUPPORTED_LOCALES
 from worker.domain.model import Contact
 from worker.emails import mjml_layout
-from worker.emails.preview import PREVIEW_CONTEXTS, preview_context
+from worker.emails.kinds import KINDS
+from worker.emails.preview import preview_context
 from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer
 from worker.settings import Settings
 
@@ -54,7 +55,7 @@ def renderer() -> Renderer:
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-@pytest.mark.parametrize("kind", sorted(PREVIEW_CONTEXTS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_the_html_is_what_mjml_built_from_each_email(renderer: Renderer, kind: str, locale: str) -> None:
     for context in (preview_context(kind, Settings()), hostile_context(kind)):
         # When an email is rendered from the HTML MJML built once for the kind and locale

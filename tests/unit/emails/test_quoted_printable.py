@@ -9,7 +9,8 @@ import pytest
 from markupsafe import Markup
 
 from worker.domain.locales import SUPPORTED_LOCALES
-from worker.emails.preview import PREVIEW_CONTEXTS, preview_context
+from worker.emails.kinds import KINDS
+from worker.emails.preview import preview_context
 from worker.emails.quoted_printable import MAX_LINE, quoted_printable, quoted_printable_parts
 from worker.emails.rendering import render
 from worker.settings import Settings
@@ -71,7 +72,7 @@ def test_a_lone_carriage_return_becomes_a_line_break_never_a_bare_cr() -> None:
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-@pytest.mark.parametrize("kind", sorted(PREVIEW_CONTEXTS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_rendered_html_part_decodes_to_the_html(kind: str, locale: str) -> None:
     email = render(kind, preview_context(kind, Settings()), locale)
 

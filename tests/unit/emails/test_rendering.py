@@ -6,8 +6,10 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from tests.support.paths import ROOT
 from worker.data.countries import invoice_payment_options
 from worker.domain.locales import SUPPORTED_LOCALES, catalog_language
 from worker.domain.model import Contact
+from worker.emails.kinds import KINDS as REGISTERED_KINDS
 from worker.emails.preview import preview_context
 from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer, render
 from worker.settings import Settings
@@ -50,13 +53,10 @@ def first_contract_invoice_context() -> dict[str, Any]:
     )
 
 
-#: One example context per email kind; a new kind must add one here.
-EXAMPLE_CONTEXTS = {
+#: One example context per registered email kind: its preview fixture's, the invoice's built here.
+EXAMPLE_CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
+    **{name: partial(preview_context, name, Settings()) for name in REGISTERED_KINDS},
     "invoice": invoice_context,
-    "bounce_notice": lambda: preview_context("bounce_notice", Settings()),
-    "card_failed": lambda: preview_context("card_failed", Settings()),
-    "rewards_code": lambda: preview_context("rewards_code", Settings()),
-    "redemption": lambda: preview_context("redemption", Settings()),
 }
 
 

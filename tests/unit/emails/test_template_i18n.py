@@ -8,7 +8,8 @@ import jinja2
 import pytest
 
 from worker.domain.locales import SUPPORTED_LOCALES
-from worker.emails.preview import PREVIEW_CONTEXTS, preview_context
+from worker.emails.kinds import KINDS
+from worker.emails.preview import preview_context
 from worker.emails.rendering import DEFAULT_LOCALES_DIR, DEFAULT_TEMPLATES_DIR, Renderer
 from worker.emails.template_i18n import PretranslatingEnvironment
 from worker.settings import load_settings
@@ -131,7 +132,7 @@ def test_every_kind_renders_the_same_in_every_locale_as_without_compile_time_tra
     settings = load_settings()
     fast = Renderer(DEFAULT_TEMPLATES_DIR, DEFAULT_LOCALES_DIR)
     slow = RuntimeOnly(DEFAULT_TEMPLATES_DIR, DEFAULT_LOCALES_DIR)
-    for kind in PREVIEW_CONTEXTS:
+    for kind in KINDS:
         context = preview_context(kind, settings)
         for locale in SUPPORTED_LOCALES:
             assert fast.render(kind, context, locale) == slow.render(kind, context, locale), (kind, locale)
