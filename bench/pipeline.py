@@ -193,13 +193,13 @@ async def _deliveries(settings: Settings, run_orders: set[str]) -> dict[str, dic
     app = App(settings)
     try:
         store, out = app.store, {}
-        for number in await store.invoice_numbers():
-            invoice = await store.load_invoice(number)
+        for number in await store.deliveries.invoice_numbers():
+            invoice = await store.deliveries.load_invoice(number)
             if invoice is None or invoice.order_id not in run_orders:
                 continue
             delivery_id = KINDS[INVOICE].delivery_id(number)
-            delivery = await store.load_delivery(delivery_id)
-            states = await store.recipient_states(delivery_id)
+            delivery = await store.deliveries.load_delivery(delivery_id)
+            states = await store.deliveries.recipient_states(delivery_id)
             out[message_id_for(delivery_id, settings.mail_from)] = {
                 "order_id": invoice.order_id,
                 "delivery_id": delivery_id,

@@ -87,7 +87,7 @@ def _window_events(tag: str, i: int, occurred: str, term: dict[str, str]) -> lis
 async def _open_window(app: App, events: list[dict[str, Any]], lease_s: float) -> None:
     for raw in events:
         for member in await ingestion.apply_event(app, raw):
-            lease = await app.store.claim_member(member, app.clock().timestamp(), lease_s)
+            lease = await app.store.due.claim_member(member, app.clock().timestamp(), lease_s)
             if lease is not None:
                 await invoicer.close_windows(app, member.partition(":")[2], lease)
 

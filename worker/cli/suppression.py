@@ -6,6 +6,7 @@ expires (SUPPRESSION_TTL_S after it was added) or is removed. Bounces add entrie
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,16 +15,13 @@ from worker.settings import Settings
 from worker.store.store import Store
 
 
-def _store(settings: Settings) -> Store:
-    return Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
+def _store(settings: Settings) -> AbstractAsyncContextManager[Store]:
+    return Store.open(settings.redis_url or "", prefix=settings.redis_prefix)
 
 
 async def list_suppressions(settings: Settings, now: datetime) -> list[dict[str, Any]]:
-    store = _store(settings)
-    try:
-        entries = await store.suppressions(now.timestamp())
-    finally:
-        await store.close()
+    async with _store(settings) as store:
+        entries = await store.deliveries.suppressions(now.timestamp())
     return [
         {
             **e,
@@ -39,22 +37,16 @@ async def add_suppression(
 ) -> None:
     """Raises HeaderInjection: the address holds a line break."""
     refuse_line_breaks("address", address)
-    store = _store(settings)
     ts = now.timestamp()
-    try:
-        await store.suppress(
+    async with _store(settings) as store:
+        await store.deliveries.suppress(
             address, reason=reason, source="operator", at=ts, until=ts + (ttl_s or settings.suppression_ttl_s)
         )
-    finally:
-        await store.close()
 
 
 async def remove_suppression(settings: Settings, address: str) -> bool:
-    store = _store(settings)
-    try:
-        return await store.unsuppress(address)
-    finally:
-        await store.close()
+    async with _store(settings) as store:
+        return await store.deliveries.unsuppress(address)
 
 
 def format_suppressions(entries: list[dict[str, Any]]) -> str:

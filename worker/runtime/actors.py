@@ -94,7 +94,7 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
             return []
         account_id = _account_of(raw)
         if account_id and raw.get("type") in WAKES_PARKED:
-            members += await app.store.wake_parked(account_id, app.clock().timestamp())
+            members += await app.store.events.wake_parked(account_id, app.clock().timestamp())
         return members
 
     async def park(raw: dict[str, Any], exc: PrerequisiteMissing) -> None:
@@ -102,11 +102,11 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
         # delayed message held in a worker's memory.
         log.info("%s", exc)
         retry_at = app.clock().timestamp() + app.settings.parked_retry_s
-        await app.store.park_event(str(raw.get("id")), _account_of(raw), raw, retry_at)
+        await app.store.events.park_event(str(raw.get("id")), _account_of(raw), raw, retry_at)
 
     async def run_members(members: list[str]) -> None:
         for member in dict.fromkeys(members):
-            lease = await app.store.claim_member(member, app.clock().timestamp(), lease_s)
+            lease = await app.store.due.claim_member(member, app.clock().timestamp(), lease_s)
             if lease is not None:  # else not due yet (gathering), or another worker holds it
                 await run_one(member, lease)
 
@@ -138,9 +138,9 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
 
     async def retry_parked(event_id: str, lease: float) -> None:
         member = event_member(event_id)
-        raw = await app.store.load_parked(event_id)
+        raw = await app.store.events.load_parked(event_id)
         if raw is None:
-            await app.store.finish_due(member, lease, None)
+            await app.store.due.finish_due(member, lease, None)
             return
         try:
             members = await ingestion.apply_event(app, raw)
@@ -149,10 +149,10 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
             await ingestion.dead_letter(app, raw, exc)
         except PrerequisiteMissing as exc:
             log.info("%s", exc)
-            await app.store.finish_due(member, lease, app.clock().timestamp() + app.settings.parked_retry_s)
+            await app.store.due.finish_due(member, lease, app.clock().timestamp() + app.settings.parked_retry_s)
             return
-        await app.store.unpark_event(event_id, _account_of(raw))
-        await app.store.finish_due(member, lease, None)
+        await app.store.events.unpark_event(event_id, _account_of(raw))
+        await app.store.due.finish_due(member, lease, None)
         await run_members(members)
 
     async def run_one(member: str, lease: float) -> None:

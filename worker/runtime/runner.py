@@ -62,13 +62,10 @@ def make_pipeline(settings: Settings, app: App | None = None) -> Pipeline:
 
 async def _check_and_count_due(settings: Settings, now: float, *, check: bool = False) -> int:
     """Members due now plus members claimed and not finished (a dead claimer's come back later)."""
-    store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
-    try:
+    async with Store.open(settings.redis_url or "", prefix=settings.redis_prefix) as store:
         if check:
             await store.check_server()
-        return await store.due_count(now) + await store.leased_count()
-    finally:
-        await store.close()
+        return await store.due.due_count(now) + await store.due.leased_count()
 
 
 def check_redis(settings: Settings) -> None:

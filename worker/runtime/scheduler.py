@@ -33,7 +33,7 @@ class Scheduler:
     async def tick(self) -> int:
         """Claim what is due and enqueue it; returns how many members were claimed."""
         now = self.app.clock().timestamp()
-        claimed = await self.app.store.claim_due(now, self.app.settings.due_lease_s, CLAIM_BATCH)
+        claimed = await self.app.store.due.claim_due(now, self.app.settings.due_lease_s, CLAIM_BATCH)
         known = []
         for member, lease in claimed:
             try:
@@ -41,7 +41,7 @@ class Scheduler:
                 known.append((member, lease))
             except ValueError:
                 log.error("dropping unknown due member %r", member)
-                await self.app.store.finish_due(member, lease, None)
+                await self.app.store.due.finish_due(member, lease, None)
         self.actors.dispatch_many(known)
         return len(claimed)
 
@@ -65,7 +65,7 @@ class Scheduler:
         scheduler_interval_s], so a window closes when due rather than at the next round look."""
         interval = self.app.settings.scheduler_interval_s
         try:
-            next_at = await self.app.store.next_due_at()
+            next_at = await self.app.store.due.next_due_at()
         except Exception:  # Redis down: the next tick says so
             return interval
         if next_at is None:

@@ -41,7 +41,7 @@ async def apply_event(app: App, raw: dict[str, Any]) -> list[str]:
             raise rejected[0][1]
         return members
     store = app.store
-    if await store.event_done(event.id):
+    if await store.events.event_done(event.id):
         log.info("event %s (%s) seen before: no effect", event.id, event.type)
         await forget_unused_code(app, event)
         return []
@@ -49,7 +49,7 @@ async def apply_event(app: App, raw: dict[str, Any]) -> list[str]:
     if handler is None:
         raise InvalidEvent(event.id, "type", f"event type {event.type!r} is not handled by this worker yet")
     members = await handler(app, event)
-    await store.mark_event_done(event.id)
+    await store.events.mark_event_done(event.id)
     return members
 
 
@@ -62,39 +62,39 @@ def gather_until(app: App) -> float:
 async def _account_updated(app: App, event: Event) -> list[str]:
     account = event.data.to_model()
     store = app.store
-    if not await store.save_account(account, event.occurred_at):
+    if not await store.orders.save_account(account, event.occurred_at):
         log.info("event %s: account %s has a newer snapshot; kept that", event.id, account.account_id)
         return []
     members = []
-    for order_id in await store.account_orders(account.account_id):
-        order = await store.load_order(order_id)
+    for order_id in await store.orders.account_orders(account.account_id):
+        order = await store.orders.load_order(order_id)
         if order is not None and await reject_booked_order(app, order, account):
             continue
         members.append(window_member(order_id))
-        await store.mark_due(window_member(order_id), gather_until(app))
+        await store.due.mark_due(window_member(order_id), gather_until(app))
         if order is not None:  # later billing periods wait for the account
-            await store.mark_due(period_member(order.subscription_id), gather_until(app))
+            await store.due.mark_due(period_member(order.subscription_id), gather_until(app))
     return members
 
 
 async def _order_booked(app: App, event: Event) -> list[str]:
     order = event.data.to_model()
     store = app.store
-    account = await store.load_account(order.account_id)
+    account = await store.orders.load_account(order.account_id)
     reason = frequency_error(order, account) if account else None
     if reason:
         raise InvalidEvent(event.id, "data.billing_frequency", reason)
     # An account that arrives later is checked by `_account_updated` and `invoice_periods`.
-    await store.save_order(order, event.id)
+    await store.orders.save_order(order, event.id)
     known = {line.line_id for line in order.lines}
-    for line_id, entry in (await store.load_activations(order.order_id)).items():
+    for line_id, entry in (await store.orders.load_activations(order.order_id)).items():
         if line_id not in known:
             error = InvalidEvent(
                 entry["event_id"], "data.line_id", f"line {line_id!r} is not on order {order.order_id!r}"
             )
             await dead_letter(app, {"id": entry["event_id"], "type": "service.activated"}, error)
-    await store.mark_due(window_member(order.order_id), gather_until(app))
-    await store.mark_due(period_member(order.subscription_id), gather_until(app))
+    await store.due.mark_due(window_member(order.order_id), gather_until(app))
+    await store.due.mark_due(period_member(order.subscription_id), gather_until(app))
     return [window_member(order.order_id)]
 
 
@@ -106,7 +106,7 @@ async def apply_activations(app: App, events: list[Event]) -> tuple[list[str], l
     booked order. An activation before its order is kept; order.booked checks it later.
     """
     due_at = gather_until(app)
-    outcomes = await app.store.apply_activations(
+    outcomes = await app.store.orders.apply_activations(
         [ActivationToApply(e.id, e.data.order_id, e.data.line_id, e.data.activated_at) for e in events], due_at=due_at
     )
     members, rejected = [], []
@@ -141,10 +141,10 @@ async def reject_booked_order(app: App, order: Order, account: Account) -> bool:
     reason = frequency_error(order, account)
     if reason is None:
         return False
-    event_id = await app.store.order_event_id(order.order_id)
+    event_id = await app.store.orders.order_event_id(order.order_id)
     error = InvalidEvent(event_id, "data.billing_frequency", reason)
     await dead_letter(app, {"id": event_id, "type": "order.booked", "data": {"order_id": order.order_id}}, error)
-    await app.store.remove_order(order)
+    await app.store.orders.remove_order(order)
     return True
 
 
@@ -156,7 +156,7 @@ async def dead_letter(app: App, raw: Any, error: InvalidEvent) -> None:
     entry_id = error.event_id
     if entry_id == "?":
         entry_id = "sha256:" + hashlib.sha256(json.dumps(redact(raw), sort_keys=True, default=str).encode()).hexdigest()
-    await app.store.dead_letter(
+    await app.store.events.dead_letter(
         event_id=entry_id,
         event_type=str(event_type),
         field=error.field,
@@ -165,4 +165,4 @@ async def dead_letter(app: App, raw: Any, error: InvalidEvent) -> None:
         at=app.clock(),
     )
     for token in sealed_tokens(raw):  # a rejected event's secret is never needed
-        await app.store.forget_sealed(token)
+        await app.store.events.forget_sealed(token)

@@ -57,7 +57,7 @@ async def apply_bounce(app: App, rcpt: str, raw: bytes) -> BounceResult:
     target = target_of(app, rcpt)
     store = app.store
     digest = hashlib.sha256(rcpt.lower().encode() + b"\0" + raw).hexdigest()
-    if not await store.first_sight_of_bounce(digest, BOUNCE_SEEN_TTL_S):
+    if not await store.deliveries.first_sight_of_bounce(digest, BOUNCE_SEEN_TTL_S):
         log.info("bounce for %s (%s) seen before: no effect", target.delivery_id, target.recipient)
         return BounceResult(target, None, None, duplicate=True)
     # compat32 Message: what flufl.bounce's detectors expect.
@@ -65,7 +65,7 @@ async def apply_bounce(app: App, rcpt: str, raw: bytes) -> BounceResult:
     now = app.clock().timestamp()
     token = await _lock(app, target.delivery_id)
     try:
-        states = await store.recipient_states(target.delivery_id)
+        states = await store.deliveries.recipient_states(target.delivery_id)
         current = states.get(target.recipient)
         decision = decide_bounce(
             report,
@@ -77,18 +77,22 @@ async def apply_bounce(app: App, rcpt: str, raw: bytes) -> BounceResult:
         )
         log_entry = {"at": now, "bounce": decision.record}
         if current is not None and decision.new_state is not None:
-            await store.save_recipient_states(target.delivery_id, {target.recipient: decision.new_state}, log=log_entry)
+            await store.deliveries.save_recipient_states(
+                target.delivery_id, {target.recipient: decision.new_state}, log=log_entry
+            )
         else:
-            await store.append_delivery_log(target.delivery_id, log_entry)
+            await store.deliveries.append_delivery_log(target.delivery_id, log_entry)
         if decision.resend_at is not None:
-            await store.mark_due(deliver_member(target.delivery_id), decision.resend_at)
+            await store.due.mark_due(deliver_member(target.delivery_id), decision.resend_at)
     finally:
-        await store.release_lock(f"delivery:{target.delivery_id}", token)
+        await store.due.release_lock(f"delivery:{target.delivery_id}", token)
     log.info("bounce for %s -> %s: %s", target.delivery_id, target.recipient, decision.summary)
     notices: tuple[str, ...] = ()
     if decision.suppress:
         until = now + app.settings.suppression_ttl_s
-        await store.suppress(target.recipient, reason=decision.summary, source=target.delivery_id, at=now, until=until)
+        await store.deliveries.suppress(
+            target.recipient, reason=decision.summary, source=target.delivery_id, at=now, until=until
+        )
         if current is not None and current.role == "to":
             notices = await _notify_account_contacts(app, target, decision, now)
     return BounceResult(target, report, decision, notices)
@@ -98,7 +102,7 @@ async def _lock(app: App, delivery_id: str) -> str:
     """The delivery's lock: a bounce must not interleave with an attempt on the same delivery."""
     deadline = asyncio.get_running_loop().time() + LOCK_WAIT_S
     while True:
-        token = await app.store.acquire_lock(f"delivery:{delivery_id}", app.settings.due_lease_s)
+        token = await app.store.due.acquire_lock(f"delivery:{delivery_id}", app.settings.due_lease_s)
         if token is not None:
             return token
         if asyncio.get_running_loop().time() > deadline:
@@ -112,13 +116,13 @@ async def _notify_account_contacts(
     """Tell the account-level contacts (the invoice's Cc) that invoice mail to the billing
     address fails; at most once per address per BOUNCE_NOTICE_PERIOD_S."""
     store = app.store
-    delivery = await store.load_delivery(target.delivery_id)
+    delivery = await store.deliveries.load_delivery(target.delivery_id)
     if delivery is None or delivery["kind"] != INVOICE:
         return ()
-    invoice = await store.load_invoice(delivery["key"])
-    account = await store.load_account(invoice.account_id) if invoice else None
+    invoice = await store.deliveries.load_invoice(delivery["key"])
+    account = await store.orders.load_account(invoice.account_id) if invoice else None
     cc = [Contact(c["name"], c["email"]) for c in delivery["recipients"].get("cc", [])]
-    if not cc or not await store.claim_bounce_notice(target.recipient, app.settings.bounce_notice_period_s):
+    if not cc or not await store.deliveries.claim_bounce_notice(target.recipient, app.settings.bounce_notice_period_s):
         return ()
     known = {c.email.casefold(): c for c in (account.dunning, account.account_relationship) if c} if account else {}
     reported_on = datetime.fromtimestamp(now, UTC).date().isoformat()

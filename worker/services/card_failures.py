@@ -28,8 +28,8 @@ async def apply_card_failed(app: App, event: Event) -> list[str]:
       InvalidEvent: neither the invoice nor the event names a billing contact.
     """
     data, store = event.data, app.store
-    invoice = await store.load_invoice(data.invoice_number)
-    account = await store.load_account(data.account_id)
+    invoice = await store.deliveries.load_invoice(data.invoice_number)
+    account = await store.orders.load_account(data.account_id)
     if invoice is not None:
         billing = invoice.billing_contact
     elif data.billing_contact is not None:

@@ -79,7 +79,7 @@ async def create_delivery(
       LookupError: `kind` is not a registered email kind.
     """
     address = addressing(kind, to, account, fallback_country=fallback_country)
-    return await app.store.create_delivery(
+    return await app.store.deliveries.create_delivery(
         delivery_id,
         kind=kind,
         key=key,

@@ -51,9 +51,9 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
     """Invoice every closed window of the order; re-arm the due time of the one still open."""
     store, now = app.store, app.clock()
     member = window_member(order_id)
-    state = await store.load_window(order_id)
+    state = await store.orders.load_window(order_id)
     if state is None:  # activations wait for their order; order.booked marks it due again
-        await store.finish_due(member, lease, None)
+        await store.due.finish_due(member, lease, None)
         return []
     order, account, settled = state.order, state.account, state.settled
     activations = {line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in state.activations.items()}
@@ -73,18 +73,18 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
     next_at = plan.next_close_at.timestamp() if plan.next_close_at else None
     if plan.account_wait_until is not None:
         log.info("order %s: window closed, waiting for account %s", order_id, order.account_id)
-        await store.finish_due(member, lease, plan.account_wait_until.timestamp())
+        await store.due.finish_due(member, lease, plan.account_wait_until.timestamp())
         return []
     if account is None and plan.drafts:
         log.warning("order %s: account %s unknown; invoicing the billing contact alone", order_id, order.account_id)
     done = []
     for draft in plan.drafts:
-        settle = partial(store.settle_window, order_id, draft.line_ids)
+        settle = partial(store.deliveries.settle_window, order_id, draft.line_ids, kind=INVOICE)
         invoiced = await settle_invoice(
             settle, draft.invoice, order.billing_contact, account, now=now, lease_s=app.settings.due_lease_s
         )
         if invoiced:
             log.info("order %s: invoice %s for lines %s", order_id, invoiced.invoice_number, ",".join(draft.line_ids))
             done.append(invoiced)
-    await store.finish_due(member, lease, next_at)
+    await store.due.finish_due(member, lease, next_at)
     return done

@@ -55,7 +55,7 @@ async def _wait_or_reject(app: App, event: Event, field: str, reason: str) -> No
       InvalidEvent: after that (dead-lettered).
     """
     now = app.clock().timestamp()
-    first = await app.store.first_seen(event.id, now)
+    first = await app.store.events.first_seen(event.id, now)
     if now - first < app.settings.rewards_wait_s:
         raise PrerequisiteMissing(f"event {event.id}: {reason}; will retry")
     raise InvalidEvent(event.id, field, reason)
@@ -67,9 +67,11 @@ async def forget_unused_code(app: App, event: Event) -> None:
     token = sealed_token(event.raw, "redemption_code")
     if token is None or event.type != "rewards.accrued":
         return
-    delivery = await app.store.load_delivery(rewards_code_delivery_id(event.data.account_id, event.data.month))
+    delivery = await app.store.deliveries.load_delivery(
+        rewards_code_delivery_id(event.data.account_id, event.data.month)
+    )
     if delivery is None or delivery["context"].get("code_ref") != token:
-        await app.store.forget_sealed(token)
+        await app.store.events.forget_sealed(token)
 
 
 async def apply_rewards_accrued(app: App, event: Event) -> list[str]:
@@ -80,7 +82,7 @@ async def apply_rewards_accrued(app: App, event: Event) -> list[str]:
       PrerequisiteMissing / InvalidEvent: the account is not known (yet / after `rewards_wait_s`).
     """
     data, store = event.data, app.store
-    account = await store.load_account(data.account_id)
+    account = await store.orders.load_account(data.account_id)
     if account is None:
         await _wait_or_reject(
             app,
@@ -96,13 +98,13 @@ async def apply_rewards_accrued(app: App, event: Event) -> list[str]:
         reason = f"no eligible (OCI) usage in {data.month}"
     if reason is not None:
         log.info("event %s (%s): account %s gets no rewards: %s", event.id, event.type, account.account_id, reason)
-        await store.record_skipped(event_id=event.id, event_type=event.type, reason=reason, at=app.clock())
+        await store.events.record_skipped(event_id=event.id, event_type=event.type, reason=reason, at=app.clock())
         await forget_unused_code(app, event)
         return []
     token = sealed_token(event.raw, "redemption_code")
     if token is None:  # the event reached the queue without `ingest`: seal the code now
-        token = await store.seal(data.redemption_code, app.settings.sealed_secret_ttl_s)
-    await store.add_reward_lot(account.account_id, lot.lot_id, _LOT.dump_json(lot).decode())
+        token = await store.events.seal(data.redemption_code, app.settings.sealed_secret_ttl_s)
+    await store.rewards.add_reward_lot(account.account_id, lot.lot_id, _LOT.dump_json(lot).decode())
     contact = data.billing_contact.to_model()  # alone: the code is a secret, never Cc'd (kinds.py)
     notice = RewardNotice(
         account_id=account.account_id,
@@ -145,7 +147,7 @@ async def apply_rewards_redeemed(app: App, event: Event) -> list[str]:
         `rewards_wait_s` it is an InvalidEvent on `data.amount`.
     """
     data, store = event.data, app.store
-    record = await store.redemption(event.id) or await _redeem(app, event)
+    record = await store.rewards.redemption(event.id) or await _redeem(app, event)
     notice = RedemptionNotice(
         invoice_number=data.invoice_number,
         currency=data.currency,
@@ -160,7 +162,7 @@ async def apply_rewards_redeemed(app: App, event: Event) -> list[str]:
         ),
         account_name=record.get("account_name", ""),
     )
-    account = await store.load_account(data.account_id)
+    account = await store.orders.load_account(data.account_id)
     contact = data.billing_contact.to_model()
     delivery_id = redemption_delivery_id(event.id)
     await create_delivery(
@@ -185,10 +187,10 @@ async def apply_rewards_redeemed(app: App, event: Event) -> list[str]:
 
 async def _redeem(app: App, event: Event) -> dict[str, Any]:
     data, store = event.data, app.store
-    account = await store.load_account(data.account_id)
+    account = await store.orders.load_account(data.account_id)
     for _ in range(MAX_REDEEM_ATTEMPTS):
-        raw_lots = await store.reward_lots(data.account_id)
-        redeemed = await store.rewards_redeemed(data.invoice_number)
+        raw_lots = await store.rewards.reward_lots(data.account_id)
+        redeemed = await store.rewards.rewards_redeemed(data.invoice_number)
         try:
             plan = plan_redemption(
                 [_LOT.validate_json(raw) for raw in raw_lots.values()],
@@ -217,7 +219,7 @@ async def _redeem(app: App, event: Event) -> dict[str, Any]:
             ],
         }
         changes = [(lot.lot_id, raw_lots[lot.lot_id], _LOT.dump_json(lot).decode()) for lot in plan.lots_after]
-        result = await store.redeem_rewards(
+        result = await store.rewards.redeem_rewards(
             event.id,
             account_id=data.account_id,
             invoice_number=data.invoice_number,
@@ -229,7 +231,7 @@ async def _redeem(app: App, event: Event) -> dict[str, Any]:
         if result == "applied":
             return record
         if result == "done":
-            stored = await store.redemption(event.id)
+            stored = await store.rewards.redemption(event.id)
             assert stored is not None
             return stored
     raise TransientError(f"event {event.id}: redemption kept losing races with others; will retry")

@@ -63,13 +63,13 @@ async def template_context(store: Store, delivery_id: str, delivery: dict[str, A
         raise TemplateMissing(delivery["kind"], delivery["locale"])
     fields = dict(delivery["context"])
     if kind.loads is Loads.INVOICE:
-        invoice = await store.load_invoice(delivery["key"])
+        invoice = await store.deliveries.load_invoice(delivery["key"])
         if invoice is None:
             raise MissingBusinessRecord(delivery_id, f"invoice {delivery['key']}")
         fields[kind.loads.value] = invoice
     elif kind.loads is Loads.SEALED_CODE:
         # The code is read from its sealed key here, the only place it leaves Redis before sending.
-        code = await store.unseal(fields["code_ref"])
+        code = await store.events.unseal(fields["code_ref"])
         if code is None:
             raise MissingBusinessRecord(
                 delivery_id, "the redemption code (its sealed copy expired: SEALED_SECRET_TTL_S)"
@@ -83,10 +83,10 @@ async def forget_secrets(store: Store, delivery_id: str, delivery: dict[str, Any
     recipient is final (`final` True): drop the secrets the delivery no longer needs."""
     code_ref = delivery["context"].get("code_ref")
     if code_ref:
-        await store.forget_sealed(code_ref)
+        await store.events.forget_sealed(code_ref)
     kind = KINDS.get(delivery["kind"])
     if final and kind is not None and kind.secret:
-        await store.forget_message(delivery_id)
+        await store.deliveries.forget_message(delivery_id)
 
 
 async def build_delivery_message(app: App, delivery_id: str, delivery: dict) -> bytes:
@@ -106,7 +106,7 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
     store = app.store
     member = deliver_member(delivery_id)
     # The lock lives as long as the lease: a worker that dies mid-send frees both together.
-    opened = await store.open_delivery(delivery_id, app.settings.due_lease_s)
+    opened = await store.deliveries.open_delivery(delivery_id, app.settings.due_lease_s)
     if opened is None:  # another worker is sending it; its lease brings the work back if it dies
         log.info("delivery %s: busy elsewhere", delivery_id)
         return {}
@@ -114,7 +114,7 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
     released = False
     try:
         if delivery is None:
-            await store.finish_due(member, lease, None)
+            await store.due.finish_due(member, lease, None)
             return {}
         now = app.clock().timestamp()
         states = {a: interrupted(s) if s.state == Outcome.SENDING else s for a, s in states.items()}
@@ -129,15 +129,15 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
                     built = await build_delivery_message(app, delivery_id, delivery)
                 except PermanentError as exc:
                     await _fail_permanently(app, delivery_id, states, due, str(exc))
-                    await store.finish_due(member, lease, None)
+                    await store.due.finish_due(member, lease, None)
                     await forget_secrets(store, delivery_id, delivery, final=True)
-                    return {a: s.state for a, s in (await store.recipient_states(delivery_id)).items()}
-                message = await store.store_message(
+                    return {a: s.state for a, s in (await store.deliveries.recipient_states(delivery_id)).items()}
+                message = await store.deliveries.store_message(
                     delivery_id, built, message_id_for(delivery_id, app.settings.mail_from), sending=sending
                 )
                 await forget_secrets(store, delivery_id, delivery, final=False)
             else:
-                await store.save_recipient_states(delivery_id, sending)
+                await store.deliveries.save_recipient_states(delivery_id, sending)
             envelope = {envelope_address(a): a for a in due}
             replies = await _send(app, delivery_id, envelope, message)
             done_at = app.clock().timestamp()
@@ -155,14 +155,16 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
             for address, st in finished.items():
                 log.info("delivery %s -> %s: %s (%s)", delivery_id, address, st.state, st.reply)
         next_at = next_attempt_at(states)
-        await store.close_delivery(delivery_id, token, states=finished, log=attempt_log, lease=lease, next_at=next_at)
+        await store.deliveries.close_delivery(
+            delivery_id, token, states=finished, log=attempt_log, lease=lease, next_at=next_at
+        )
         released = True
         if next_at is None:
             await forget_secrets(store, delivery_id, delivery, final=True)
         return {a: s.state for a, s in states.items()}
     finally:
         if not released:
-            await store.release_lock(f"delivery:{delivery_id}", token)
+            await store.due.release_lock(f"delivery:{delivery_id}", token)
 
 
 def _envelope_sender(app: App) -> str:
@@ -186,7 +188,7 @@ async def _send(app: App, delivery_id: str, envelope: dict[str, str], message: b
 async def _skip_suppressed(app: App, delivery_id: str, states: dict, due: list[str], now: float) -> list[str]:
     """Record suppressed addresses as such (never sent to) and return the others."""
     skipped = {}
-    for address, entry in (await app.store.live_suppressions(due, now)).items():
+    for address, entry in (await app.store.deliveries.live_suppressions(due, now)).items():
         if entry is not None:
             until = datetime.fromtimestamp(entry["until"], UTC).isoformat()
             reply = f"address suppressed until {until}: {entry['reason']}"
@@ -195,7 +197,7 @@ async def _skip_suppressed(app: App, delivery_id: str, states: dict, due: list[s
             )
     if skipped:
         states.update(skipped)
-        await app.store.save_recipient_states(
+        await app.store.deliveries.save_recipient_states(
             delivery_id, skipped, log={"at": now, "suppressed": {a: s.reply for a, s in skipped.items()}}
         )
         log.info("delivery %s: not sent to suppressed %s", delivery_id, ", ".join(skipped))
@@ -206,4 +208,4 @@ async def _fail_permanently(app: App, delivery_id: str, states: dict, due: list[
     log.error("delivery %s failed permanently: %s", delivery_id, reason)
     now = app.clock().timestamp()
     failed = {a: replace(states[a], state=Outcome.FAILED, reply=reason, updated_at=now) for a in due}
-    await app.store.save_recipient_states(delivery_id, failed, log={"at": now, "error": reason})
+    await app.store.deliveries.save_recipient_states(delivery_id, failed, log={"at": now, "error": reason})

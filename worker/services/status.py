@@ -11,15 +11,14 @@ from worker.store.store import Store
 
 
 async def collect_status(settings: Settings, *, invoice: str | None = None) -> list[dict[str, Any]]:
-    store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
-    try:
-        ids = [kind(INVOICE).delivery_id(invoice)] if invoice else await store.delivery_ids()
+    async with Store.open(settings.redis_url or "", prefix=settings.redis_prefix) as store:
+        ids = [kind(INVOICE).delivery_id(invoice)] if invoice else await store.deliveries.delivery_ids()
         rows = []
         for delivery_id in ids:
-            delivery = await store.load_delivery(delivery_id)
+            delivery = await store.deliveries.load_delivery(delivery_id)
             if delivery is None:
                 continue
-            states = await store.recipient_states(delivery_id)
+            states = await store.deliveries.recipient_states(delivery_id)
             row: dict[str, Any] = {
                 "delivery": delivery_id,
                 "kind": delivery["kind"],
@@ -42,7 +41,7 @@ async def collect_status(settings: Settings, *, invoice: str | None = None) -> l
                 ],
             }
             if delivery["kind"] == INVOICE:
-                inv = await store.load_invoice(delivery["key"])
+                inv = await store.deliveries.load_invoice(delivery["key"])
                 if inv is not None:
                     row["invoice"] = {
                         "number": inv.number,
@@ -53,11 +52,9 @@ async def collect_status(settings: Settings, *, invoice: str | None = None) -> l
                         "total": str(inv.total),
                         "split_reason": inv.split_reason,
                     }
-            row["history"] = await store.delivery_log(delivery_id)
+            row["history"] = await store.deliveries.delivery_log(delivery_id)
             rows.append(row)
         return rows
-    finally:
-        await store.close()
 
 
 def _in_envelope_order(payload: dict[str, list[dict[str, str]]], states: dict) -> list:
@@ -113,17 +110,11 @@ def format_status(rows: list[dict[str, Any]], *, history: bool = False) -> str:
 
 
 async def collect_dead_letters(settings: Settings) -> list[dict[str, Any]]:
-    store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
-    try:
-        return await store.dead_letters()
-    finally:
-        await store.close()
+    async with Store.open(settings.redis_url or "", prefix=settings.redis_prefix) as store:
+        return await store.events.dead_letters()
 
 
 async def collect_skipped(settings: Settings) -> list[dict[str, Any]]:
     """Valid events that had no effect by rule (e.g. an account not eligible for rewards), with why."""
-    store = Store.from_url(settings.redis_url or "", prefix=settings.redis_prefix)
-    try:
-        return await store.skipped()
-    finally:
-        await store.close()
+    async with Store.open(settings.redis_url or "", prefix=settings.redis_prefix) as store:
+        return await store.events.skipped()

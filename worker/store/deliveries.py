@@ -1,5 +1,5 @@
-"""The store's invoices, deliveries, recipient states and suppressed addresses (a part of
-`worker.store.store.Store`)."""
+"""The store's invoices, deliveries, recipient states and suppressed addresses: `Deliveries`, the
+`deliveries` part of `worker.store.store.Store`."""
 
 from __future__ import annotations
 
@@ -14,65 +14,20 @@ from pydantic import TypeAdapter
 
 from worker.domain.delivery import Outcome, RecipientState
 from worker.domain.model import Invoice
+from worker.store.connection import Connection
 from worker.store.due_members import deliver_member
+from worker.store.keys import pattern_of
 
 _INVOICE = TypeAdapter(Invoice)
 
 #: Invoice numbers: a prefix and a zero-padded sequence, allocated without gaps.
 INVOICE_NUMBER_FORMAT = "INV-%07d"
 
-# Settle a closed window: number the invoice (no gaps: only on success) and create its delivery,
-# all or nothing. Returns false when another worker settled any of the lines first. The new
-# delivery's due member is created already claimed by the settler (until ARGV[9]), which sends it
-# next; if it dies, the lease runs out and a scheduler hands the delivery to another worker.
-_SETTLE_WINDOW = """
-local settled, seq, invoices, due, deliveries, leased = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local prefix, now, number_format, body, recipients = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local lines = cjson.decode(ARGV[6])
-for _, line in ipairs(lines) do
-  if redis.call('HEXISTS', settled, line) == 1 then return false end
-end
-if body == '' then
-  for _, line in ipairs(lines) do redis.call('HSET', settled, line, '-') end
-  return ''
-end
-local number = string.format(number_format, redis.call('INCR', seq))
-for _, line in ipairs(lines) do redis.call('HSET', settled, line, number) end
-redis.call('SET', prefix .. ':invoice:' .. number, body)
-redis.call('ZADD', invoices, now, number)
-local delivery_id = 'invoice:' .. number
-redis.call('HSET', prefix .. ':delivery:' .. delivery_id,
-  'kind', 'invoice', 'key', number, 'created_at', now, 'recipients', recipients, 'locale', ARGV[7])
-for address, state in pairs(cjson.decode(ARGV[8])) do
-  redis.call('HSET', prefix .. ':delivery:' .. delivery_id .. ':rcpt', address, state)
-end
-redis.call('ZADD', deliveries, now, delivery_id)
-redis.call('ZADD', due, ARGV[9], 'deliver:' .. delivery_id)
-redis.call('ZADD', leased, ARGV[9], 'deliver:' .. delivery_id)
-return number
-"""
 
-# Keep the first built message of a delivery (and its Message-ID), and save the recipients'
-# "sending" states with it. Returns the message stored before, if there was one, else nothing: a
-# 20 KB message need not travel back.
-_STORE_MESSAGE = """
-local first = redis.call('HSETNX', KEYS[1], 'message', ARGV[1]) == 1
-redis.call('HSETNX', KEYS[1], 'message_id', ARGV[2])
-for address, state in pairs(cjson.decode(ARGV[3])) do redis.call('HSET', KEYS[2], address, state) end
-if first then return false end
-return redis.call('HGET', KEYS[1], 'message')
-"""
-
-# Create any other delivery once: the same delivery id twice has the effect of once.
-_CREATE_DELIVERY = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'kind', ARGV[1], 'key', ARGV[2], 'created_at', ARGV[3],
-  'recipients', ARGV[4], 'locale', ARGV[5], 'context', ARGV[6])
-for address, state in pairs(cjson.decode(ARGV[7])) do redis.call('HSET', KEYS[2], address, state) end
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[8])
-redis.call('ZADD', KEYS[4], ARGV[3], 'deliver:' .. ARGV[8])
-return 1
-"""
+def delivery_id_pattern(kind: str) -> str:
+    """The ids of the deliveries of `kind` as a pattern for their key (the invoice number), made
+    as `worker.emails.kinds.EmailKind.delivery_id` makes them: "<kind>:<key>"."""
+    return pattern_of(lambda key: f"{kind}:{key}")
 
 
 @dataclass(frozen=True)
@@ -119,35 +74,35 @@ def _state_from(raw: bytes | str) -> RecipientState:
     return RecipientState(**data)
 
 
-class DeliveryStore:
+class Deliveries:
     """Invoices, deliveries and suppression."""
 
-    #: Lua scripts this part of the store runs, by name (registered by `Store`).
-    SCRIPTS = {
-        "settle_window": _SETTLE_WINDOW,
-        "create_delivery": _CREATE_DELIVERY,
-        "store_message": _STORE_MESSAGE,
-    }
+    def __init__(self, db: Connection) -> None:
+        self.db = db
+        self.keys = db.keys
 
     async def settle_window(
-        self, order_id: str, line_ids: tuple[str, ...], invoice: Invoice | None, settlement: Settlement
+        self, order_id: str, line_ids: tuple[str, ...], invoice: Invoice | None, settlement: Settlement, *, kind: str
     ) -> str | None:
-        """Settle the lines atomically; returns the invoice number, "" when nothing was billable,
-        or None when another worker settled them first."""
-        return await self._settle(self.keys.settled(order_id), line_ids, invoice, settlement)
+        """Settle the lines atomically, creating the invoice's delivery of `kind`; returns the
+        invoice number, "" when nothing was billable, or None when another worker settled them
+        first."""
+        return await self._settle(self.keys.settled(order_id), line_ids, invoice, settlement, kind)
 
     async def settle_periods(
-        self, subscription_id: str, period_keys: tuple[str, ...], invoice: Invoice, settlement: Settlement
+        self, subscription_id: str, period_keys: tuple[str, ...], invoice: Invoice, settlement: Settlement, *, kind: str
     ) -> str | None:
         """Settle later billing periods atomically (same script as a window: no period invoiced
         twice, numbers without gaps); returns the invoice number, or None when another worker
         settled any of them first."""
-        return await self._settle(self.keys.subscription_periods(subscription_id), period_keys, invoice, settlement)
+        return await self._settle(
+            self.keys.subscription_periods(subscription_id), period_keys, invoice, settlement, kind
+        )
 
     async def _settle(
-        self, settled_key: str, line_ids: tuple[str, ...], invoice: Invoice | None, settlement: Settlement
+        self, settled_key: str, line_ids: tuple[str, ...], invoice: Invoice | None, settlement: Settlement, kind: str
     ) -> str | None:
-        result = await self._script(
+        result = await self.db.script(
             "settle_window",
             keys=[
                 settled_key,
@@ -158,7 +113,6 @@ class DeliveryStore:
                 self.keys.leased,
             ],
             args=[
-                self.keys.prefix,
                 settlement.now.timestamp(),
                 INVOICE_NUMBER_FORMAT,
                 _INVOICE.dump_json(invoice) if invoice else "",
@@ -167,6 +121,12 @@ class DeliveryStore:
                 settlement.locale,
                 json.dumps({a: _state_json(s) for a, s in settlement.states.items()}),
                 repr(settlement.lease),
+                kind,
+                delivery_id_pattern(kind),
+                pattern_of(self.keys.invoice),
+                pattern_of(self.keys.delivery),
+                pattern_of(self.keys.delivery_recipients),
+                pattern_of(deliver_member),
             ],
         )
         if result is None:
@@ -174,13 +134,13 @@ class DeliveryStore:
         return result.decode() if isinstance(result, bytes) else str(result)
 
     async def load_invoice(self, number: str) -> Invoice | None:
-        body = await self._command("get", self.keys.invoice(number))
+        body = await self.db.command("get", self.keys.invoice(number))
         if not body:
             return None
         return replace(_INVOICE.validate_json(body), number=number)
 
     async def invoice_numbers(self) -> list[str]:
-        return [m.decode() for m in await self._command("zrange", self.keys.invoices, 0, -1)]
+        return [m.decode() for m in await self.db.command("zrange", self.keys.invoices, 0, -1)]
 
     async def create_delivery(
         self,
@@ -195,7 +155,7 @@ class DeliveryStore:
         now: datetime,
     ) -> bool:
         return bool(
-            await self._script(
+            await self.db.script(
                 "create_delivery",
                 keys=[
                     self.keys.delivery(delivery_id),
@@ -212,21 +172,24 @@ class DeliveryStore:
                     json.dumps(context, default=str),
                     json.dumps({a: _state_json(s) for a, s in states.items()}),
                     delivery_id,
+                    deliver_member(delivery_id),
                 ],
             )
         )
 
     async def load_delivery(self, delivery_id: str) -> dict[str, Any] | None:
-        return _delivery_from(await self._command("hgetall", self.keys.delivery(delivery_id)))
+        return _delivery_from(await self.db.command("hgetall", self.keys.delivery(delivery_id)))
 
     async def open_delivery(self, delivery_id: str, lock_ttl_s: float) -> OpenDelivery | None:
         """Take the delivery's lock and read the delivery and its recipients' states, in one
         round trip; None when another worker holds the lock."""
         token = secrets.token_hex(8)
         locked, delivery, states = await asyncio.gather(  # one round trip, in this order
-            self._command("set", self.keys.lock(f"delivery:{delivery_id}"), token, nx=True, px=int(lock_ttl_s * 1000)),
-            self._command("hgetall", self.keys.delivery(delivery_id)),
-            self._command("hgetall", self.keys.delivery_recipients(delivery_id)),
+            self.db.command(
+                "set", self.keys.lock(f"delivery:{delivery_id}"), token, nx=True, px=int(lock_ttl_s * 1000)
+            ),
+            self.db.command("hgetall", self.keys.delivery(delivery_id)),
+            self.db.command("hgetall", self.keys.delivery_recipients(delivery_id)),
         )
         if not locked:
             return None
@@ -247,7 +210,7 @@ class DeliveryStore:
         replies = []  # one round trip, in this order
         if states:
             replies.append(
-                self._command(
+                self.db.command(
                     "hset",
                     self.keys.delivery_recipients(delivery_id),
                     mapping={a: _state_json(st) for a, st in states.items()},
@@ -255,16 +218,16 @@ class DeliveryStore:
             )
             if log is not None:
                 replies.append(
-                    self._command("rpush", self.keys.delivery_log(delivery_id), json.dumps(log, default=str))
+                    self.db.command("rpush", self.keys.delivery_log(delivery_id), json.dumps(log, default=str))
                 )
         replies.append(
-            self._script(
+            self.db.script(
                 "finish_due",
                 keys=[self.keys.due, self.keys.leased],
                 args=[deliver_member(delivery_id), repr(lease), "" if next_at is None else repr(next_at)],
             )
         )
-        replies.append(self._script("release_lock", keys=[self.keys.lock(f"delivery:{delivery_id}")], args=[token]))
+        replies.append(self.db.script("release_lock", keys=[self.keys.lock(f"delivery:{delivery_id}")], args=[token]))
         await asyncio.gather(*replies)
 
     async def store_message(
@@ -272,15 +235,19 @@ class DeliveryStore:
     ) -> bytes:
         """Keep the first built message of a delivery: every retry sends the same bytes. With
         `sending`, those recipient states are saved in the same round trip."""
-        stored = await self._script(
+        stored = await self.db.script(
             "store_message",
             keys=[self.keys.delivery(delivery_id), self.keys.delivery_recipients(delivery_id)],
             args=[message, message_id, json.dumps({a: _state_json(st) for a, st in (sending or {}).items()})],
         )
         return message if stored is None else stored
 
+    async def forget_message(self, delivery_id: str) -> None:
+        """Drop a delivery's built message bytes (they may hold a secret once it is sent)."""
+        await self.db.command("hdel", self.keys.delivery(delivery_id), "message")
+
     async def recipient_states(self, delivery_id: str) -> dict[str, RecipientState]:
-        raw = await self._command("hgetall", self.keys.delivery_recipients(delivery_id))
+        raw = await self.db.command("hgetall", self.keys.delivery_recipients(delivery_id))
         return {k.decode(): _state_from(v) for k, v in raw.items()}
 
     async def save_recipient_states(
@@ -288,29 +255,29 @@ class DeliveryStore:
     ) -> None:
         if not states:
             return
-        pipe = self.redis.pipeline(transaction=True)
+        pipe = self.db.transaction()
         pipe.hset(self.keys.delivery_recipients(delivery_id), mapping={a: _state_json(s) for a, s in states.items()})
         if log is not None:
             pipe.rpush(self.keys.delivery_log(delivery_id), json.dumps(log, default=str))
         await pipe.execute()
 
     async def append_delivery_log(self, delivery_id: str, entry: dict[str, Any]) -> None:
-        await self._command("rpush", self.keys.delivery_log(delivery_id), json.dumps(entry, default=str))
+        await self.db.command("rpush", self.keys.delivery_log(delivery_id), json.dumps(entry, default=str))
 
     async def delivery_log(self, delivery_id: str) -> list[dict[str, Any]]:
-        return [json.loads(r) for r in await self._command("lrange", self.keys.delivery_log(delivery_id), 0, -1)]
+        return [json.loads(r) for r in await self.db.command("lrange", self.keys.delivery_log(delivery_id), 0, -1)]
 
     async def delivery_ids(self) -> list[str]:
-        return [m.decode() for m in await self._command("zrange", self.keys.deliveries, 0, -1)]
+        return [m.decode() for m in await self.db.command("zrange", self.keys.deliveries, 0, -1)]
 
     # -- suppression and bounces -----------------------------------------------------------------
 
     async def suppress(self, address: str, *, reason: str, source: str, at: float, until: float) -> None:
         entry = {"address": address, "reason": reason, "source": source, "at": at, "until": until}
-        await self._command("hset", self.keys.suppressed, address.casefold(), json.dumps(entry))
+        await self.db.command("hset", self.keys.suppressed, address.casefold(), json.dumps(entry))
 
     async def unsuppress(self, address: str) -> bool:
-        return bool(await self._command("hdel", self.keys.suppressed, address.casefold()))
+        return bool(await self.db.command("hdel", self.keys.suppressed, address.casefold()))
 
     async def suppression(self, address: str, now: float) -> dict[str, Any] | None:
         """The address's live suppression entry; an expired one is dropped on sight."""
@@ -325,7 +292,7 @@ class DeliveryStore:
         out: dict[str, dict[str, Any] | None] = {}
         expired = []
         for address, key, raw in zip(
-            addresses, folded, await self._command("hmget", self.keys.suppressed, folded), strict=False
+            addresses, folded, await self.db.command("hmget", self.keys.suppressed, folded), strict=False
         ):
             entry = json.loads(raw) if raw is not None else None
             if entry is not None and entry["until"] <= now:
@@ -333,21 +300,21 @@ class DeliveryStore:
                 entry = None
             out[address] = entry
         if expired:
-            await self._command("hdel", self.keys.suppressed, *expired)
+            await self.db.command("hdel", self.keys.suppressed, *expired)
         return out
 
     async def suppressions(self, now: float) -> list[dict[str, Any]]:
-        entries = [json.loads(raw) for raw in (await self._command("hgetall", self.keys.suppressed)).values()]
+        entries = [json.loads(raw) for raw in (await self.db.command("hgetall", self.keys.suppressed)).values()]
         return sorted((e for e in entries if e["until"] > now), key=lambda e: e["address"])
 
     async def first_sight_of_bounce(self, digest: str, ttl_s: int) -> bool:
         """True the first time a bounce message (by digest) is seen within `ttl_s`."""
-        return bool(await self._command("set", self.keys.bounce_seen(digest), b"1", nx=True, ex=ttl_s))
+        return bool(await self.db.command("set", self.keys.bounce_seen(digest), b"1", nx=True, ex=ttl_s))
 
     async def claim_bounce_notice(self, address: str, period_s: float) -> bool:
         """True when no notice about `address` went out within the period; starts a new period."""
         return bool(
-            await self._command(
+            await self.db.command(
                 "set", self.keys.bounce_notice_sent(address.casefold()), b"1", nx=True, px=int(period_s * 1000)
             )
         )

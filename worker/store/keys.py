@@ -1,8 +1,24 @@
-"""Every Redis key this service writes, named once. `prefix` comes from the settings."""
+"""Every Redis key this service writes, named once. `prefix` comes from the settings.
+
+A Lua script gets the keys it touches in KEYS. The few it can only name at run time (an id it
+reads from a value, an invoice number it allocates) it gets as patterns (`pattern_of`), so that
+the names are still made here and nowhere else.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+_SLOT = "\x00"
+
+
+def pattern_of(name_of: Callable[[str], str]) -> str:
+    """The names `name_of` makes as a Lua `string.format` pattern with one ``%s`` for the id:
+    ``pattern_of(Keys("iw").order) == "iw:order:%s"`` (a ``%`` of the prefix is doubled)."""
+    name = name_of(_SLOT)
+    assert name.count(_SLOT) == 1, name
+    return name.replace("%", "%%").replace(_SLOT, "%s")
 
 
 @dataclass(frozen=True)

@@ -30,18 +30,20 @@ class AutoPipeline:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
-        self._pending: list[tuple[Any, asyncio.Future, tuple[AsyncScript, Sequence[Any], Sequence[Any]] | None]] = []
-        self._flushes: set[asyncio.Task] = set()
+        self._pending: list[
+            tuple[Any, asyncio.Future[Any], tuple[AsyncScript, Sequence[Any], Sequence[Any]] | None]
+        ] = []
+        self._flushes: set[asyncio.Task[None]] = set()
 
-    def command(self, name: str, *args: Any, **options: Any) -> asyncio.Future:
+    def command(self, name: str, *args: Any, **options: Any) -> asyncio.Future[Any]:
         """The reply of `name` (a redis-py command method) as a future."""
         return self._add(lambda pipe: getattr(pipe, name)(*args, **options), None)
 
-    def script(self, script: AsyncScript, keys: Sequence[Any], args: Sequence[Any]) -> asyncio.Future:
+    def script(self, script: AsyncScript, keys: Sequence[Any], args: Sequence[Any]) -> asyncio.Future[Any]:
         """The reply of a registered script as a future."""
         return self._add(lambda pipe: pipe.evalsha(script.sha, len(keys), *keys, *args), (script, keys, args))
 
-    def _add(self, queue: Any, script: tuple[AsyncScript, Sequence[Any], Sequence[Any]] | None) -> asyncio.Future:
+    def _add(self, queue: Any, script: tuple[AsyncScript, Sequence[Any], Sequence[Any]] | None) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         reply = loop.create_future()
         if not self._pending:
@@ -55,7 +57,9 @@ class AutoPipeline:
         self._flushes.add(task)  # keep a reference until it is done
         task.add_done_callback(self._flushes.discard)
 
-    async def _send(self, batch: list) -> None:
+    async def _send(
+        self, batch: list[tuple[Any, asyncio.Future[Any], tuple[AsyncScript, Sequence[Any], Sequence[Any]] | None]]
+    ) -> None:
         pipe = self._client.pipeline(transaction=False)
         for queue, _, _ in batch:
             queue(pipe)

@@ -21,7 +21,7 @@ def wait_after_marking(redis_url: str, due_in_s: list[float], *, interval_s: flo
     async def scenario() -> float:
         try:
             for n, delay in enumerate(due_in_s):
-                await app.store.mark_due(f"window:O-{n}", NOW.timestamp() + delay)
+                await app.store.due.mark_due(f"window:O-{n}", NOW.timestamp() + delay)
             return await Scheduler(app, actors=None)._until_next_look()  # type: ignore[arg-type]
         finally:
             await app.store.redis.delete(app.keys.due)

@@ -15,13 +15,13 @@ from worker.services.period_invoicer import invoice_periods
 async def _race(app: App, workers: int) -> list[str]:
     store = app.store
     contract = three_year_order(order_id="O-1")
-    await store.save_account(account(), datetime(2026, 1, 1, tzinfo=UTC))
-    await store.save_order(contract, "e-order")
-    await store.record_activation("O-1", "L1", datetime(2026, 1, 1, 9, tzinfo=UTC), "e-act")
+    await store.orders.save_account(account(), datetime(2026, 1, 1, tzinfo=UTC))
+    await store.orders.save_order(contract, "e-order")
+    await store.orders.record_activation("O-1", "L1", datetime(2026, 1, 1, 9, tzinfo=UTC), "e-act")
     try:
         results = await asyncio.gather(*(invoice_periods(app, "S-1", lease=float(i)) for i in range(workers)))
         numbers = [settled.invoice_number for batch in results for settled in batch]
-        invoices = [await store.load_invoice(n) for n in await store.invoice_numbers()]
+        invoices = [await store.deliveries.load_invoice(n) for n in await store.deliveries.invoice_numbers()]
         assert [inv.lines[0].period_start for inv in invoices if inv] == [date(2027, 1, 1), date(2028, 1, 1)]
         return numbers
     finally:

@@ -129,7 +129,7 @@ def test_a_header_injection_fails_the_delivery_before_any_network_io(redis_clien
     bad = {"name": "Jan\r\nBcc: evil@x.example", "email": "jan@acme.example"}
 
     async def scenario():
-        await app.store.create_delivery(
+        await app.store.deliveries.create_delivery(
             "bounce_notice:test",
             kind="bounce_notice",
             key="els@acme.example",
@@ -145,7 +145,7 @@ def test_a_header_injection_fails_the_delivery_before_any_network_io(redis_clien
             states={"jan@acme.example": RecipientState(address="jan@acme.example", role="to")},
             now=NOW,
         )
-        lease = await app.store.claim_member("deliver:bounce_notice:test", NOW.timestamp(), 60)
+        lease = await app.store.due.claim_member("deliver:bounce_notice:test", NOW.timestamp(), 60)
         result = await deliver(app, "bounce_notice:test", lease)
         await app.aclose()
         return result

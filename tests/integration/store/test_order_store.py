@@ -35,14 +35,11 @@ def test_the_earliest_activation_wins_over_one_stored_in_the_older_json_format(r
     )
 
     async def scenario():
-        store = Store.from_url(redis_url, prefix="os-test")
-        try:
+        async with Store.open(redis_url, prefix="os-test") as store:
             # When a later activation arrives, then an earlier one
-            kept_later = await store.record_activation("O-1", "L1", later + timedelta(days=1), "newer")
-            kept_earlier = await store.record_activation("O-1", "L1", NINE_AM_CET, "earliest")
-            return kept_later, kept_earlier, await store.load_activations("O-1")
-        finally:
-            await store.close()
+            kept_later = await store.orders.record_activation("O-1", "L1", later + timedelta(days=1), "newer")
+            kept_earlier = await store.orders.record_activation("O-1", "L1", NINE_AM_CET, "earliest")
+            return kept_later, kept_earlier, await store.orders.load_activations("O-1")
 
     kept_later, kept_earlier, activations = asyncio.run(scenario())
     # Then only the earlier one replaced the old entry, and it reads back in the new format

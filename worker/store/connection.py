@@ -1,0 +1,82 @@
+"""What the parts of the store share: one Redis client, one `Keys`, the Lua scripts registered on
+that client (once), and one auto-pipeline that sends what a turn of the event loop issues together.
+
+The scripts are files, `worker/store/scripts/<name>.lua` (shipped in the wheel as package data),
+each opening with a header that names its KEYS and ARGV. They are read once per process and
+registered once per client: redis-py keeps each one's SHA and `AutoPipeline` loads a script the
+server does not know yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib.resources import files
+from typing import Any, Literal, get_args
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
+
+from worker.store.keys import Keys
+from worker.store.redis_batch import AutoPipeline
+
+#: Every script of the store: `worker/store/scripts/<name>.lua`.
+ScriptName = Literal[
+    "save_account",
+    "record_activation",
+    "apply_activation",
+    "load_window",
+    "load_subscription",
+    "settle_window",
+    "create_delivery",
+    "store_message",
+    "claim_due",
+    "claim_member",
+    "finish_due",
+    "release_lock",
+    "redeem_rewards",
+]
+SCRIPT_NAMES: tuple[ScriptName, ...] = get_args(ScriptName)
+
+
+@cache
+def script_sources() -> Mapping[ScriptName, str]:
+    """name -> Lua source, read from the package once per process.
+
+    Raises:
+      RuntimeError: a script is missing, or a file is not a known script (the package is broken).
+    """
+    folder = files("worker.store") / "scripts"
+    found = {entry.name.removesuffix(".lua") for entry in folder.iterdir() if entry.name.endswith(".lua")}
+    if found != set(SCRIPT_NAMES):
+        raise RuntimeError(f"worker/store/scripts: expected {sorted(SCRIPT_NAMES)}, found {sorted(found)}")
+    return {name: (folder / f"{name}.lua").read_text(encoding="utf-8") for name in SCRIPT_NAMES}
+
+
+class Connection:
+    """One Redis client (for one event loop, as the client is), its keys and its scripts."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys, *, event_ttl_s: int) -> None:
+        self.redis = client
+        self.keys = keys
+        #: How long a processed event id (and an event's first sight) is remembered (s).
+        self.event_ttl_s = event_ttl_s
+        self._scripts: dict[ScriptName, AsyncScript] = {
+            name: client.register_script(source) for name, source in script_sources().items()
+        }
+        self.auto = AutoPipeline(client)
+
+    def command(self, name: str, *args: Any, **options: Any) -> asyncio.Future[Any]:
+        """A Redis command (a redis-py command method's name), sent with whatever else this
+        loop's coroutines send in the same turn."""
+        return self.auto.command(name, *args, **options)
+
+    def script(self, name: ScriptName, *, keys: Sequence[str], args: Sequence[Any]) -> asyncio.Future[Any]:
+        """A registered script, sent like `command`."""
+        return self.auto.script(self._scripts[name], keys, args)
+
+    def transaction(self) -> Pipeline:
+        """A MULTI/EXEC pipeline of its own (not batched with other coroutines' commands)."""
+        return self.redis.pipeline(transaction=True)

@@ -1,0 +1,114 @@
+"""The store's events: which were processed, when each was first tried, the rejected (dead
+letters), the skipped and the parked ones, and the secrets sealed out of their queue messages:
+`Events`, the `events` part of `worker.store.store.Store`."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from typing import Any
+
+from worker.store.connection import Connection
+from worker.store.due_members import event_member
+
+
+class Events:
+    """Processed markers, first sights, dead letters, skipped and parked events, sealed secrets."""
+
+    def __init__(self, db: Connection) -> None:
+        self.db = db
+        self.keys = db.keys
+
+    async def event_done(self, event_id: str) -> bool:
+        return bool(await self.db.command("exists", self.keys.event(event_id)))
+
+    async def mark_event_done(self, event_id: str) -> None:
+        await self.db.command("set", self.keys.event(event_id), b"1", ex=self.db.event_ttl_s)
+
+    async def first_seen(self, event_id: str, now: float) -> float:
+        """When the event was first tried (set now if never)."""
+        key = self.keys.event_first_seen(event_id)
+        pipe = self.db.transaction()
+        pipe.set(key, repr(now), nx=True, ex=self.db.event_ttl_s)
+        pipe.get(key)
+        _, stored = await pipe.execute()
+        return float(stored)
+
+    # -- rejected and skipped ------------------------------------------------------------------
+
+    async def dead_letter(
+        self, *, event_id: str, event_type: str, field: str, reason: str, event: Any, at: datetime
+    ) -> bool:
+        """Keep a rejected event with its reason (once per event id). The caller redacts secrets."""
+        if not await self.db.command("sadd", self.keys.dead_letter_ids, event_id):
+            return False
+        entry = {
+            "event_id": event_id,
+            "type": event_type,
+            "field": field,
+            "reason": reason,
+            "at": at.isoformat(),
+            "event": event,
+        }
+        await self.db.command("rpush", self.keys.dead_letters, json.dumps(entry, default=str))
+        return True
+
+    async def dead_letters(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in await self.db.command("lrange", self.keys.dead_letters, 0, -1)]
+
+    async def record_skipped(self, *, event_id: str, event_type: str, reason: str, at: datetime) -> bool:
+        """Keep a valid event that had no effect by rule, with why (once per event id)."""
+        if not await self.db.command("sadd", self.keys.skipped_ids, event_id):
+            return False
+        entry = {"event_id": event_id, "type": event_type, "reason": reason, "at": at.isoformat()}
+        await self.db.command("rpush", self.keys.skipped, json.dumps(entry))
+        return True
+
+    async def skipped(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in await self.db.command("lrange", self.keys.skipped, 0, -1)]
+
+    # -- parked --------------------------------------------------------------------------------
+
+    async def park_event(self, event_id: str, account_id: str | None, raw: dict[str, Any], due_at: float) -> None:
+        pipe = self.db.transaction()
+        pipe.set(self.keys.parked(event_id), json.dumps(raw, default=str))
+        if account_id:
+            pipe.sadd(self.keys.parked_by_account(account_id), event_id)
+        pipe.zadd(self.keys.due, {event_member(event_id): due_at}, lt=True)
+        await pipe.execute()
+
+    async def load_parked(self, event_id: str) -> dict[str, Any] | None:
+        raw = await self.db.command("get", self.keys.parked(event_id))
+        return json.loads(raw) if raw else None
+
+    async def unpark_event(self, event_id: str, account_id: str | None) -> None:
+        pipe = self.db.transaction()
+        pipe.delete(self.keys.parked(event_id))
+        if account_id:
+            pipe.srem(self.keys.parked_by_account(account_id), event_id)
+        await pipe.execute()
+
+    async def wake_parked(self, account_id: str, at: float) -> list[str]:
+        """Make the events parked for an account due at `at` (or keep them due earlier); returns
+        their due members."""
+        ids = [m.decode() for m in await self.db.command("smembers", self.keys.parked_by_account(account_id))]
+        members = [event_member(event_id) for event_id in ids]
+        for member in members:
+            await self.db.command("zadd", self.keys.due, {member: at}, lt=True)
+        return members
+
+    # -- sealed secrets ------------------------------------------------------------------------
+
+    async def seal(self, secret: str, ttl_s: float) -> str:
+        """Keep a secret under a new random token for at most `ttl_s`; returns the token."""
+        token = secrets.token_urlsafe(18)
+        await self.db.command("set", self.keys.sealed(token), secret.encode(), px=int(ttl_s * 1000))
+        return token
+
+    async def unseal(self, token: str) -> str | None:
+        raw = await self.db.command("get", self.keys.sealed(token))
+        return raw.decode() if raw is not None else None
+
+    async def forget_sealed(self, token: str) -> None:
+        await self.db.command("delete", self.keys.sealed(token))

@@ -1,0 +1,63 @@
+-- Settle a closed window (or a subscription's later periods), all or nothing: number the
+-- invoice (no gaps: only on success) and create its delivery. The new delivery's due member is
+-- created already claimed by the settler (until the lease), which sends it next; if it dies, the
+-- lease runs out and a scheduler hands the delivery to another worker.
+--
+-- KEYS[1]: what was settled (Keys.settled or Keys.subscription_periods): line -> invoice number
+-- KEYS[2]: the invoice number sequence (Keys.invoice_seq)
+-- KEYS[3]: invoice numbers by issue time (Keys.invoices)
+-- KEYS[4]: the due-time index (Keys.due): member -> due time
+-- KEYS[5]: delivery ids by creation time (Keys.deliveries)
+-- KEYS[6]: the leased members (Keys.leased): member -> lease expiry
+-- ARGV[1]: now (Unix seconds)
+-- ARGV[2]: the invoice number format (string.format, e.g. 'INV-%07d')
+-- ARGV[3]: the invoice as JSON, or '' when the window billed nothing (its lines are marked '-')
+-- ARGV[4]: the delivery's recipients (JSON)
+-- ARGV[5]: the line ids (or period keys) settled (JSON list)
+-- ARGV[6]: the delivery's locale
+-- ARGV[7]: the recipients' first states (JSON: address -> state JSON)
+-- ARGV[8]: until when the settler holds the delivery's due member (Unix seconds)
+-- ARGV[9]: the delivery's kind (e.g. 'invoice')
+-- ARGV[10]: the pattern of the delivery id, one %s for the invoice number (deliveries.py)
+-- ARGV[11]: the pattern of an invoice's name (pattern_of(Keys.invoice))
+-- ARGV[12]: the pattern of a delivery hash's name (pattern_of(Keys.delivery))
+-- ARGV[13]: the pattern of a delivery's recipients hash (pattern_of(Keys.delivery_recipients))
+-- ARGV[14]: the pattern of a delivery's due member (pattern_of(due_members.deliver_member))
+--
+-- Not in KEYS: the invoice, the delivery and its recipients hash. Their names hold the invoice
+-- number, which this script allocates (INCR) only once it knows the lines are unsettled: taken
+-- before, a lost race would leave a gap in the numbers. Their names come from the patterns in
+-- ARGV, made in Python (a single Redis is assumed, not Redis Cluster).
+--
+-- Returns the invoice number, '' when nothing was billable, or false when another worker
+-- settled any of the lines first.
+local settled, seq, invoices, due, deliveries, leased = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local now, number_format, body, recipients = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local lines = cjson.decode(ARGV[5])
+local locale, states, lease, kind = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local delivery_id_pattern, invoice_pattern = ARGV[10], ARGV[11]
+local delivery_pattern, recipients_pattern, member_pattern = ARGV[12], ARGV[13], ARGV[14]
+
+for _, line in ipairs(lines) do
+  if redis.call('HEXISTS', settled, line) == 1 then return false end
+end
+if body == '' then
+  for _, line in ipairs(lines) do redis.call('HSET', settled, line, '-') end
+  return ''
+end
+local number = string.format(number_format, redis.call('INCR', seq))
+for _, line in ipairs(lines) do redis.call('HSET', settled, line, number) end
+redis.call('SET', string.format(invoice_pattern, number), body)
+redis.call('ZADD', invoices, now, number)
+local delivery_id = string.format(delivery_id_pattern, number)
+redis.call('HSET', string.format(delivery_pattern, delivery_id),
+  'kind', kind, 'key', number, 'created_at', now, 'recipients', recipients, 'locale', locale)
+local rcpt = string.format(recipients_pattern, delivery_id)
+for address, state in pairs(cjson.decode(states)) do
+  redis.call('HSET', rcpt, address, state)
+end
+redis.call('ZADD', deliveries, now, delivery_id)
+local member = string.format(member_pattern, delivery_id)
+redis.call('ZADD', due, lease, member)
+redis.call('ZADD', leased, lease, member)
+return number
