@@ -1,4 +1,5 @@
-"""The built wheel works outside the checkout: templates, catalogs, fixtures and data travel inside it."""
+"""The built wheel works outside the checkout: templates, catalogs, fixtures, data and the store's
+Lua scripts travel inside it."""
 
 from __future__ import annotations
 
@@ -50,6 +51,8 @@ def test_the_wheel_holds_the_package_only_with_its_templates_catalogs_and_data(i
     assert "worker/_resources/locales/ar/LC_MESSAGES/messages.po" in files
     assert "worker/_resources/fixtures/events.jsonl" in files
     assert {"worker/data/countries.json", "worker/data/card_limits.json", "worker/settings.py"} <= files
+    # The store's Lua scripts, which it reads from the package
+    assert {"worker/store/scripts/settle_window.lua", "worker/store/scripts/claim_due.lua"} <= files
     # The catalogs are compiled in memory: no .mo is shipped or needed
     assert not [name for name in files if name.endswith(".mo")]
 

@@ -1,0 +1,84 @@
+"""The scripts find the keys they name at run time (from an order's body, from the invoice number
+they allocate) where worker/store/keys.py puts them, whatever the prefix."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from tests.support.examples import ELS, contract_invoice
+from worker.domain.delivery import RecipientState
+from worker.domain.model import Account, Order, OrderLine
+from worker.store.deliveries import Settlement
+from worker.store.due_members import deliver_member
+from worker.store.keys import Keys
+from worker.store.store import Store
+
+#: A prefix with a `%` in it: the patterns the scripts get must keep it literal.
+PREFIX = "50%:t"
+NOW = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+
+
+def order(order_id: str) -> Order:
+    line = OrderLine(line_id="L1", product="Compute", kind="paas", tax_rate=Decimal("0.21"), annual_amount=Decimal("1"))
+    return Order(
+        order_id=order_id,
+        account_id="A-100",
+        subscription_id="S-1",
+        billing_contact=ELS,
+        po_number=None,
+        payment_method="invoice",
+        currency="USD",
+        billing_frequency="annual",
+        term_start=date(2026, 1, 1),
+        term_end=date(2026, 12, 31),
+        lines=(line,),
+    )
+
+
+def test_window_and_subscription_reads_find_the_account_and_the_sibling_orders(redis_url, redis_client):
+    account = Account(account_id="A-100", name="Acme B.V.", country="NL", sector="private")
+
+    async def scenario():
+        async with Store.open(redis_url, prefix=PREFIX) as store:
+            await store.orders.save_account(account, NOW)
+            await store.orders.save_order(order("O-1"))
+            await store.orders.save_order(order("O-2"))
+            await store.orders.record_activation("O-2", "L1", NOW, "e-2")
+            return await store.orders.load_window("O-1"), await store.orders.load_subscription("S-1")
+
+    window, subscription = asyncio.run(scenario())
+    assert window is not None and window.account == account
+    assert [o.order_id for o in window.other_orders] == ["O-2"]
+    assert [o.order_id for o in subscription.orders] == ["O-1", "O-2"] and subscription.account == account
+    assert subscription.activations["O-2"]["L1"]["event_id"] == "e-2" and subscription.activations["O-1"] == {}
+
+
+def test_settling_puts_the_invoice_its_delivery_and_its_due_member_under_the_kind_and_keys_given(
+    redis_url, redis_client
+):
+    keys = Keys(PREFIX)
+    states = {ELS.email: RecipientState(address=ELS.email, role="to")}
+    settlement = Settlement({"to": [{"name": ELS.name, "email": ELS.email}]}, "nl-NL", states, NOW, lease=1e9)
+
+    async def scenario():
+        async with Store.open(redis_url, prefix=PREFIX) as store:
+            number = await store.deliveries.settle_window(
+                "O-1", ("L1",), contract_invoice(), settlement, kind="invoice"
+            )
+            assert number is not None
+            return (
+                number,
+                await store.deliveries.load_delivery(f"invoice:{number}"),
+                await store.deliveries.recipient_states(f"invoice:{number}"),
+            )
+
+    number, delivery, recipients = asyncio.run(scenario())
+    assert number == "INV-0000001"
+    assert delivery is not None and (delivery["kind"], delivery["key"]) == ("invoice", number)
+    assert recipients == states
+    assert redis_client.exists(keys.invoice(number))
+    member = deliver_member(f"invoice:{number}")
+    assert redis_client.zscore(keys.due, member) == 1e9 and redis_client.zscore(keys.leased, member) == 1e9
+    assert redis_client.zrange(keys.deliveries, 0, -1) == [f"invoice:{number}".encode()]
