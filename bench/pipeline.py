@@ -272,7 +272,7 @@ async def _render_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> 
         )
 
     # A worker compiles each (kind, locale) once, at start: not part of the cost per email.
-    warmed = {}
+    warmed: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {}
     for item in prepared:
         warmed.setdefault((item[1]["kind"], item[1]["locale"]), item)
     for item in warmed.values():
