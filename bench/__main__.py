@@ -4,8 +4,34 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from bench.pipeline import main_from_args
+from bench.pipeline import BenchFailed, BenchOptions, run_bench
+from bench.report import format_report
+
+
+def parse_smtp(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--smtp must be HOST:PORT, not {value!r}")
+    return host, int(port)
+
+
+def main_from_args(args: argparse.Namespace) -> int:
+    options = BenchOptions(
+        orders=args.orders,
+        workers=args.workers,
+        smtp=parse_smtp(args.smtp) if args.smtp else None,
+        json_out=Path(args.json) if args.json else None,
+        window_sizes=tuple(int(n) for n in args.windows.split(",") if n),
+    )
+    try:
+        report = run_bench(options)
+    except BenchFailed as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    print(format_report(report))
+    return 0
 
 
 def main() -> int:

@@ -14,10 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,6 +26,8 @@ from statistics import median
 from typing import Any
 
 from bench.load import generate_orders
+from bench.measures import cpu_s, machine, peak_rss_mb, percentile, redis_command_calls
+from bench.processes import BenchFailed, start_sink, start_workers, stop_process, wait_for
 from bench.raw import Envelope, measure_raw_send
 from bench.sink import read_log
 from bench.windows import measure_windows
@@ -43,9 +41,6 @@ from worker.services.ingest import ingest_lines
 from worker.services.sending import _envelope_sender, message_id_for, recipients_from, template_context
 from worker.settings import Settings, load_settings
 
-#: The checkout: `python -m bench.sink` is run from here.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 #: Defaults sized so that one run takes under about three minutes on a 2-core machine.
 DEFAULT_ORDERS = 2000
 DEFAULT_WORKERS = 2
@@ -53,11 +48,9 @@ DEFAULT_WINDOW_SIZES = (1_000, 100_000)
 #: Invoices of the run rendered (render + MIME) for the rendering cost, each timed once: a worker
 #: formats mostly new amounts, so timing one invoice again would flatter the format caches.
 RENDER_SAMPLES = 1000
-#: Longest wait for set-up, for the pipeline to deliver everything, and for a process to stop (s).
+#: Longest wait for set-up and for the pipeline to deliver everything (s).
 SETUP_TIMEOUT_S = 120.0
 DELIVERY_TIMEOUT_S = 600.0
-STOP_TIMEOUT_S = 30.0
-POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -67,119 +60,6 @@ class BenchOptions:
     smtp: tuple[str, int] | None = None
     json_out: Path | None = None
     window_sizes: tuple[int, ...] = DEFAULT_WINDOW_SIZES
-
-
-class BenchFailed(RuntimeError):
-    """The pipeline did not deliver what was expected (missing, duplicate or unaccepted emails)."""
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    """VmHWM (peak resident set) of a live process, in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds a live process has used so far (/proc/<pid>/stat)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
-
-
-def _start_sink(stack: ExitStack, log_path: Path) -> tuple[int, int]:
-    sink = subprocess.Popen(
-        [sys.executable, "-m", "bench.sink", "--log", str(log_path)],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    stack.callback(_stop_process, sink)
-    ready = sink.stdout.readline().split() if sink.stdout else []
-    if len(ready) != 2 or ready[0] != "ready":
-        raise BenchFailed(f"the SMTP sink did not start: {ready!r}")
-    return int(ready[1]), sink.pid
-
-
-def _stop_process(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _start_workers(stack: ExitStack, settings: Settings, count: int, log_dir: Path) -> list[subprocess.Popen]:
-    env = {
-        **os.environ,
-        "REDIS_URL": settings.redis_url or "",
-        "REDIS_PREFIX": settings.redis_prefix,
-        "SMTP_HOST": settings.smtp_host or "",
-        "SMTP_PORT": str(settings.smtp_port),
-        "SMTP_TLS": settings.smtp_tls,
-        "MAIL_FROM": settings.mail_from,
-        "LOG_LEVEL": "WARNING",
-    }
-    workers = []
-    for n in range(count):
-        log = stack.enter_context(open(log_dir / f"worker-{n}.log", "w"))  # noqa: SIM115 - closed by the stack
-        process = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "run"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        stack.callback(_stop_process, process)
-        workers.append(process)
-    return workers
-
-
-def redis_command_calls(url: str) -> Counter:
-    """Calls per command so far (INFO commandstats), to count round trips per email."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        return Counter(
-            {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in client.info("commandstats").items()}
-        )
-    finally:
-        client.close()
-
-
-def _wait(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise BenchFailed(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(POLL_S)
 
 
 def _ingest(pipeline, events: list[dict[str, Any]]) -> None:
@@ -324,7 +204,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         if options.smtp is None:
             sink_log = work_dir / "sink.log"
             sink_log.touch()
-            smtp_port, processes["smtp sink"] = _start_sink(stack, sink_log)
+            smtp_port, processes["smtp sink"] = start_sink(stack, sink_log)
             smtp_host = "127.0.0.1"
         else:
             smtp_host, smtp_port = options.smtp
@@ -338,12 +218,12 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             }
         )
         pipeline = make_pipeline(settings)
-        workers = _start_workers(stack, settings, options.workers, work_dir)
+        workers = start_workers(stack, settings, options.workers, work_dir)
         orders = generate_orders(options.orders, run_tag=tag, now=datetime.now(UTC))
 
         # Accounts and orders first, untimed: a window whose account is missing waits for it.
         _ingest(pipeline, [e for o in orders for e in o.setup])
-        _wait(lambda: is_idle(pipeline), SETUP_TIMEOUT_S, "accounts and orders to be applied")
+        wait_for(lambda: is_idle(pipeline), SETUP_TIMEOUT_S, "accounts and orders to be applied")
 
         ingested_at: dict[str, float] = {}
         calls_before = redis_command_calls(redis_url)
@@ -356,8 +236,8 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         ingest_s = time.time() - started
         sink_lines = lambda: len(read_log(sink_log)) if sink_log else 0  # noqa: E731
         if sink_log is not None:
-            _wait(lambda: sink_lines() >= options.orders, DELIVERY_TIMEOUT_S, "every email to reach the sink")
-        _wait(lambda: is_idle(pipeline), DELIVERY_TIMEOUT_S, "the pipeline to finish")
+            wait_for(lambda: sink_lines() >= options.orders, DELIVERY_TIMEOUT_S, "every email to reach the sink")
+        wait_for(lambda: is_idle(pipeline), DELIVERY_TIMEOUT_S, "the pipeline to finish")
         rss = [peak_rss_mb(w.pid) for w in workers]
         # CPU per email of each process over the timed phase: where the machine's time went.
         cpu_ms = {
@@ -383,7 +263,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         flow_s = max(accepted_at.values()) - min(accepted_at.values())
         flowing = (options.orders - 1) / flow_s if flow_s > 0 else float("nan")
         for process in workers:
-            _stop_process(process)
+            stop_process(process)
 
         deliveries = list(by_message.values())
         before_raw = sink_lines()
@@ -444,62 +324,3 @@ def _drop_prefix(settings: Settings) -> None:
             client.unlink(key)
     finally:
         client.close()
-
-
-def format_report(report: dict[str, Any]) -> str:
-    p, raw, r = report["pipeline"], report["raw_send"], report["rendering"]
-    m = report["machine"]
-    rows = [
-        ("machine", f"{m['nproc']} x {m['cpu_model']}, Python {m['python']}"),
-        (
-            "load",
-            f"{report['options']['orders']} invoice emails, {report['options']['workers']} worker(s), "
-            f"{report['options']['smtp']}",
-        ),
-        ("exactly once", f"{report['verification']['invoices']} invoices, all accepted, none missing or duplicated"),
-        ("pipeline throughput", f"{p['emails_per_s']:.1f} emails/s ({p['elapsed_s']:.1f} s)"),
-        ("  once flowing", f"{p['flowing_emails_per_s']:.1f} emails/s (first to last acceptance)"),
-        ("raw send limit", f"{raw['emails_per_s']:.1f} emails/s ({raw['elapsed_s']:.1f} s)"),
-        ("pipeline / raw", f"{report['pipeline_to_raw_ratio']:.0%}"),
-        ("latency p50 / p99", f"{p['latency_p50_s']:.2f} s / {p['latency_p99_s']:.2f} s"),
-        (
-            "render + MIME median",
-            f"{r['median_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms; CPU {r['cpu_median_ms']:.2f} ms)",
-        ),
-        ("Redis commands / email", f"{report['redis']['commands_per_email']:.0f} (inside Lua scripts too)"),
-        ("CPU ms / email", ", ".join(f"{k} {v:.1f}" for k, v in report["cpu_ms_per_email"].items())),
-        ("worker peak RSS", ", ".join(f"{v:.0f} MB" if v else "?" for v in report["worker_peak_rss_mb"])),
-    ]
-    for w in report["windows"]:
-        rows.append(
-            (
-                f"Redis per window @{w['windows']:,}",
-                f"{w['bytes_per_window']:.0f} B; due lookup {w['due_lookup_median_us']:.0f} us",
-            )
-        )
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-
-def parse_smtp(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"--smtp must be HOST:PORT, not {value!r}")
-    return host, int(port)
-
-
-def main_from_args(args) -> int:
-    options = BenchOptions(
-        orders=args.orders,
-        workers=args.workers,
-        smtp=parse_smtp(args.smtp) if args.smtp else None,
-        json_out=Path(args.json) if args.json else None,
-        window_sizes=tuple(int(n) for n in args.windows.split(",") if n),
-    )
-    try:
-        report = run_bench(options)
-    except BenchFailed as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    print(format_report(report))
-    return 0

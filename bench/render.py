@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from bench.load import generate_orders
-from bench.pipeline import percentile
+from bench.measures import percentile
 from worker.data.countries import default_locale, invoice_payment_options
 from worker.domain.locales import choose_locale
 from worker.domain.model import Contact, Invoice, Recipients
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     logging.getLogger("worker.domain.locales").setLevel(logging.ERROR)
     rounds = [invoice_emails(args.invoices, seed=DEFAULT_SEED + n) for n in range(args.rounds)]
     samples = measure(rounds)
-    result = {
+    result: dict[str, Any] = {
         "samples": len(samples.wall_ms),
         "median_ms": median(samples.wall_ms),
         "p99_ms": percentile(samples.wall_ms, 0.99),

@@ -161,7 +161,8 @@ async def measure_windows(settings: Settings, count: int, *, tag: str) -> Window
 
 async def _clone_window(app: App, prefix: str, template: str, idents: list[str]) -> None:
     """Copy every key of the window `template` (and its members of shared keys) to each ident."""
-    redis = app.store.redis
+    # Raw replies of every Redis type (bytes keys, members, scores): typed as the client returns them.
+    redis: Any = app.store.redis
     own: list[tuple[str, int, bytes]] = []
     shared: list[tuple[str, str, list]] = []
     async for raw_key in redis.scan_iter(match=f"{prefix}:*", count=5000):

@@ -1,0 +1,40 @@
+"""The benchmark's report as a person reads it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_report(report: dict[str, Any]) -> str:
+    p, raw, r = report["pipeline"], report["raw_send"], report["rendering"]
+    m = report["machine"]
+    rows = [
+        ("machine", f"{m['nproc']} x {m['cpu_model']}, Python {m['python']}"),
+        (
+            "load",
+            f"{report['options']['orders']} invoice emails, {report['options']['workers']} worker(s), "
+            f"{report['options']['smtp']}",
+        ),
+        ("exactly once", f"{report['verification']['invoices']} invoices, all accepted, none missing or duplicated"),
+        ("pipeline throughput", f"{p['emails_per_s']:.1f} emails/s ({p['elapsed_s']:.1f} s)"),
+        ("  once flowing", f"{p['flowing_emails_per_s']:.1f} emails/s (first to last acceptance)"),
+        ("raw send limit", f"{raw['emails_per_s']:.1f} emails/s ({raw['elapsed_s']:.1f} s)"),
+        ("pipeline / raw", f"{report['pipeline_to_raw_ratio']:.0%}"),
+        ("latency p50 / p99", f"{p['latency_p50_s']:.2f} s / {p['latency_p99_s']:.2f} s"),
+        (
+            "render + MIME median",
+            f"{r['median_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms; CPU {r['cpu_median_ms']:.2f} ms)",
+        ),
+        ("Redis commands / email", f"{report['redis']['commands_per_email']:.0f} (inside Lua scripts too)"),
+        ("CPU ms / email", ", ".join(f"{k} {v:.1f}" for k, v in report["cpu_ms_per_email"].items())),
+        ("worker peak RSS", ", ".join(f"{v:.0f} MB" if v else "?" for v in report["worker_peak_rss_mb"])),
+    ]
+    for w in report["windows"]:
+        rows.append(
+            (
+                f"Redis per window @{w['windows']:,}",
+                f"{w['bytes_per_window']:.0f} B; due lookup {w['due_lookup_median_us']:.0f} us",
+            )
+        )
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
