@@ -1,7 +1,7 @@
 """Redis memory per open invoice window, and the cost of finding due work among many windows.
 
 A window is opened the way production opens one: `order.booked` and one `service.activated` go
-through `ingestion.apply_event`, then `invoicer.close_windows` finds the window still open (only
+through `ingestion.apply_event`, then `invoicing.close_windows` finds the window still open (only
 one of the order's lines is active) and re-arms its deadline 15 days ahead. That path costs ~4 ms
 per window here, so beyond the first `REAL_WINDOWS` the windows are clones of the first one: its
 keys copied byte for byte with DUMP/RESTORE (same encoding, same TTL) and its members of shared
@@ -18,7 +18,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from worker.services import apply_events as ingestion
-from worker.services import invoicer
+from worker.services import invoicing
 from worker.services.context import App
 from worker.settings import Settings
 
@@ -89,7 +89,7 @@ async def _open_window(app: App, events: list[dict[str, Any]], lease_s: float) -
         for member in await ingestion.apply_event(app, raw):
             lease = await app.store.due.claim_member(member, app.clock().timestamp(), lease_s)
             if lease is not None:
-                await invoicer.close_windows(app, member.partition(":")[2], lease)
+                await invoicing.close_windows(app, member.partition(":")[2], lease)
 
 
 async def _used_memory(app: App) -> int:

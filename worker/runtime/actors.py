@@ -20,7 +20,7 @@ from worker.contract.events import parse_event
 from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
 from worker.runtime.broker import EVENTS_QUEUE, WINDOWS_QUEUE
 from worker.services import apply_events as ingestion
-from worker.services import invoicer, period_invoicer, sending
+from worker.services import invoicing, sending
 from worker.services.context import App
 from worker.store.due_members import event_member, parse_member
 
@@ -75,7 +75,7 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
     }
     lease_s = app.settings.due_lease_s
 
-    async def send_deliveries(settled: list[invoicer.Settled]) -> None:
+    async def send_deliveries(settled: list[invoicing.Settled]) -> None:
         # Fast path: each new delivery's due member was created claimed by us (see the settle
         # script); send it right here, concurrently, instead of another queue message and the
         # scheduler's next look. If we die here the lease brings it back.
@@ -158,9 +158,9 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
     async def run_one(member: str, lease: float) -> None:
         kind, ident = parse_member(member)
         if kind == "window":
-            await send_deliveries(await invoicer.close_windows(app, ident, lease))
+            await send_deliveries(await invoicing.close_windows(app, ident, lease))
         elif kind == "period":
-            await send_deliveries(await period_invoicer.invoice_periods(app, ident, lease))
+            await send_deliveries(await invoicing.invoice_periods(app, ident, lease))
         elif kind == "event":
             await retry_parked(ident, lease)
         else:

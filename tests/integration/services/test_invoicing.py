@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from tests.support.billing_examples import account, three_year_order
 from tests.support.harness import FakeClock, make_settings
 from worker.services.context import App
-from worker.services.period_invoicer import invoice_periods
+from worker.services.invoicing import invoice_periods
 
 
 async def _race(app: App, workers: int) -> list[str]:

@@ -1,4 +1,8 @@
-"""Close an order's invoice windows: load its state, ask the pure core, settle atomically."""
+"""Invoicing, the load - plan - settle - finish loop: an order's invoice windows (`close_windows`)
+and a subscription's later billing periods (`invoice_periods`) each load their state in one read,
+ask the pure core (`worker.domain.windows`, `worker.domain.schedules`) what to invoice, settle each
+invoice atomically (one Lua script numbers it and creates its delivery), and re-arm the due time
+of what comes next."""
 
 from __future__ import annotations
 
@@ -9,12 +13,14 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from worker.domain.model import Account, Contact, Invoice
+from worker.domain.schedules import plan_period_invoices
 from worker.domain.windows import plan_invoices
 from worker.emails.kinds import INVOICE, kind
+from worker.services.apply_events import reject_booked_order
 from worker.services.context import App
 from worker.services.deliveries import addressing
 from worker.store.deliveries import Settlement
-from worker.store.due_members import window_member
+from worker.store.due_members import period_member, window_member
 
 log = logging.getLogger(__name__)
 
@@ -87,4 +93,52 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
             log.info("order %s: invoice %s for lines %s", order_id, invoiced.invoice_number, ",".join(draft.line_ids))
             done.append(invoiced)
     await store.due.finish_due(member, lease, next_at)
+    return done
+
+
+async def invoice_periods(app: App, subscription_id: str, lease: float) -> list[Settled]:
+    """Invoice every later billing period of the subscription that has fallen due."""
+    store, now = app.store, app.clock()
+    member = period_member(subscription_id)
+    state = await store.orders.load_subscription(subscription_id)
+    orders, account = state.orders, state.account
+    if not orders:
+        await store.due.finish_due(member, lease, None)
+        return []
+    if account is None:
+        # The sector decides whether an order may be billed in arrears, and the account's
+        # contacts are copied: wait for it (account.updated marks this member due again).
+        log.info("subscription %s: waiting for account %s", subscription_id, orders[0].account_id)
+        await store.due.finish_due(member, lease, None)
+        return []
+    orders = [order for order in orders if not await reject_booked_order(app, order, account)]
+    activations = {
+        order.order_id: {
+            line_id: datetime.fromisoformat(entry["at"]) for line_id, entry in state.activations[order.order_id].items()
+        }
+        for order in orders
+    }
+    plan = plan_period_invoices(
+        orders,
+        activations,
+        state.billed_periods,
+        account,
+        now=now,
+        payment_term_days=app.settings.payment_term_days,
+    )
+    done = []
+    for draft in plan.drafts:
+        settle = partial(store.deliveries.settle_periods, subscription_id, draft.keys, kind=INVOICE)
+        settled = await settle_invoice(
+            settle, draft.invoice, draft.invoice.billing_contact, account, now=now, lease_s=app.settings.due_lease_s
+        )
+        if settled:
+            log.info(
+                "subscription %s: invoice %s for periods %s",
+                subscription_id,
+                settled.invoice_number,
+                ",".join(draft.keys),
+            )
+            done.append(settled)
+    await store.due.finish_due(member, lease, plan.next_due_at.timestamp() if plan.next_due_at else None)
     return done
