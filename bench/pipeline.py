@@ -36,7 +36,7 @@ from worker.emails.kinds import INVOICE, KINDS
 from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import render
 from worker.runtime.runner import is_idle, make_pipeline
-from worker.services.context import App
+from worker.services.context import ServiceContext, smtp_config
 from worker.services.ingest import ingest_lines
 from worker.services.sending import _envelope_sender, message_id_for, recipients_from, template_context
 from worker.settings import Settings, load_settings
@@ -70,7 +70,7 @@ def _ingest(pipeline, events: list[dict[str, Any]]) -> None:
 
 async def _deliveries(settings: Settings, run_orders: set[str]) -> dict[str, dict[str, Any]]:
     """Message-ID -> the delivery of each invoice of the run's orders, with its recipient states."""
-    app = App(settings)
+    app = ServiceContext.from_settings(settings)
     try:
         store, out = app.store, {}
         for number in await store.deliveries.invoice_numbers():
@@ -131,7 +131,7 @@ def verify(
 async def _render_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> dict[str, Any]:
     """Median ms per invoice email for render + MIME build (templates already compiled), elapsed
     and CPU time of this thread, over distinct invoices of the run."""
-    app = App(settings)
+    app = ServiceContext.from_settings(settings)
     try:
         prepared = []
         for d in deliveries[:RENDER_SAMPLES]:
@@ -175,7 +175,7 @@ async def _render_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> 
 
 
 def _raw_envelopes(settings: Settings, deliveries: list[dict[str, Any]]) -> list[Envelope]:
-    app = App(settings)
+    app = ServiceContext.from_settings(settings)
     mail_from = _envelope_sender(app)
     return [
         Envelope(mail_from, [envelope_address(a) for a in d["states"]], d["delivery"]["message"]) for d in deliveries
@@ -267,7 +267,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
 
         deliveries = list(by_message.values())
         before_raw = sink_lines()
-        raw = measure_raw_send(App(settings).smtp, _raw_envelopes(settings, deliveries), options.workers)
+        raw = measure_raw_send(smtp_config(settings), _raw_envelopes(settings, deliveries), options.workers)
         if sink_log is not None and sink_lines() - before_raw != raw.messages:
             raise BenchFailed(f"raw send: {sink_lines() - before_raw} of {raw.messages} messages arrived")
         rendering = asyncio.run(_render_cost(settings, deliveries))

@@ -19,7 +19,7 @@ from typing import Any
 
 from worker.services import apply_events as ingestion
 from worker.services import invoicing
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.settings import Settings
 
 #: Windows opened concurrently (bounded: each holds a few Redis round trips in flight).
@@ -84,7 +84,7 @@ def _window_events(tag: str, i: int, occurred: str, term: dict[str, str]) -> lis
     ]
 
 
-async def _open_window(app: App, events: list[dict[str, Any]], lease_s: float) -> None:
+async def _open_window(app: ServiceContext, events: list[dict[str, Any]], lease_s: float) -> None:
     for raw in events:
         for member in await ingestion.apply_event(app, raw):
             lease = await app.store.due.claim_member(member, app.clock().timestamp(), lease_s)
@@ -92,11 +92,11 @@ async def _open_window(app: App, events: list[dict[str, Any]], lease_s: float) -
                 await invoicing.close_windows(app, member.partition(":")[2], lease)
 
 
-async def _used_memory(app: App) -> int:
+async def _used_memory(app: ServiceContext) -> int:
     return int((await app.store.redis.info("memory"))["used_memory"])
 
 
-async def _time_due_lookup(app: App) -> tuple[float, int]:
+async def _time_due_lookup(app: ServiceContext) -> tuple[float, int]:
     """Median time of the scheduler's question "what is due now?" (read-only, no claim)."""
     redis, key, now = app.store.redis, app.keys.due, app.clock().timestamp()
     samples, found = [], 0
@@ -114,7 +114,7 @@ async def measure_windows(settings: Settings, count: int, *, tag: str) -> Window
     update: dict[str, Any] = {"redis_prefix": prefix}
     if "event_gather_s" in Settings.model_fields:
         update["event_gather_s"] = 0.0  # close the window at once: measure it in its open state
-    app = App(settings.model_copy(update=update))
+    app = ServiceContext.from_settings(settings.model_copy(update=update))
     now = app.clock()
     occurred = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     term = {"start": now.date().isoformat(), "end": (now.date() + timedelta(days=364)).isoformat()}
@@ -159,7 +159,7 @@ async def measure_windows(settings: Settings, count: int, *, tag: str) -> Window
         await app.aclose()
 
 
-async def _clone_window(app: App, prefix: str, template: str, idents: list[str]) -> None:
+async def _clone_window(app: ServiceContext, prefix: str, template: str, idents: list[str]) -> None:
     """Copy every key of the window `template` (and its members of shared keys) to each ident."""
     # Raw replies of every Redis type (bytes keys, members, scores): typed as the client returns them.
     redis: Any = app.store.redis
@@ -197,7 +197,7 @@ async def _clone_window(app: App, prefix: str, template: str, idents: list[str])
         await pipe.execute()
 
 
-async def _delete_prefix(app: App, prefix: str) -> None:
+async def _delete_prefix(app: ServiceContext, prefix: str) -> None:
     redis = app.store.redis
     batch = []
     async for key in redis.scan_iter(match=f"{prefix}:*", count=5000):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from worker.runtime.runner import Pipeline, make_pipeline, run
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.services.ingest import IngestReport, ingest_lines
 from worker.services.status import collect_dead_letters, collect_status
 from worker.settings import Settings
@@ -51,11 +51,11 @@ class Harness:
     @classmethod
     def build(cls, settings: Settings, now: datetime) -> Harness:
         clock = FakeClock(now)
-        return cls(make_pipeline(settings, App(settings, clock=clock)), clock)
+        return cls(make_pipeline(settings, ServiceContext.from_settings(settings, clock=clock)), clock)
 
     @property
     def settings(self) -> Settings:
-        return self.pipeline.app.settings
+        return self.pipeline.settings
 
     def ingest(self, events: list[dict[str, Any]] | list[str]) -> IngestReport:
         lines = [e if isinstance(e, str) else json.dumps(e) for e in events]
@@ -65,10 +65,10 @@ class Harness:
         run(self.pipeline, burst=True, timeout_s=timeout_s)
 
     def status(self, invoice: str | None = None) -> list[dict[str, Any]]:
-        return asyncio.run(collect_status(self.settings, invoice=invoice))
+        return asyncio.run(collect_status(self.settings.redis_url or "", self.settings.redis_prefix, invoice=invoice))
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        return asyncio.run(collect_dead_letters(self.settings))
+        return asyncio.run(collect_dead_letters(self.settings.redis_url or "", self.settings.redis_prefix))
 
     def recipient_states(self) -> dict[str, dict[str, str]]:
         """invoice/delivery key -> address -> state."""

@@ -59,7 +59,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from worker.services.status import collect_status, format_status
 
     with _environment(settings, need_smtp=False) as resolved:
-        rows = asyncio.run(collect_status(resolved, invoice=args.invoice))
+        rows = asyncio.run(collect_status(resolved.redis_url or "", resolved.redis_prefix, invoice=args.invoice))
     if args.json:
         print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
     else:
@@ -103,7 +103,7 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     from worker.services.status import collect_dead_letters
 
     with _environment(settings, need_smtp=False) as resolved:
-        entries = asyncio.run(collect_dead_letters(resolved))
+        entries = asyncio.run(collect_dead_letters(resolved.redis_url or "", resolved.redis_prefix))
     return _print_entries(
         entries, as_json=args.json, line="{at}  {event_id}  {type}  {field}: {reason}", noun="dead-lettered event(s)"
     )
@@ -115,7 +115,7 @@ def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
 
     from worker.inbound.listener import BounceListener
     from worker.services.bounce_settings import check_bounce_settings
-    from worker.services.context import App
+    from worker.services.context import ServiceContext
 
     if settings.bounces_port is None:
         settings = settings.model_copy(update={"bounces_port": 2525})
@@ -125,7 +125,9 @@ def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(sig, lambda *_: stop.set())
     with (
         _environment(settings, need_smtp=False) as resolved,
-        BounceListener(App(resolved), host=resolved.bounces_host, port=resolved.bounces_port or 2525),
+        BounceListener(
+            ServiceContext.from_settings(resolved), host=resolved.bounces_host, port=resolved.bounces_port or 2525
+        ),
     ):
         print(f"bounce listener on {resolved.bounces_host}:{resolved.bounces_port}", flush=True)
         stop.wait()
@@ -159,7 +161,7 @@ def cmd_skipped(args: argparse.Namespace, settings: Settings) -> int:
     from worker.services.status import collect_skipped
 
     with _environment(settings, need_smtp=False) as resolved:
-        entries = asyncio.run(collect_skipped(resolved))
+        entries = asyncio.run(collect_skipped(resolved.redis_url or "", resolved.redis_prefix))
     return _print_entries(
         entries, as_json=args.json, line="{at}  {event_id}  {type}: {reason}", noun="skipped event(s)"
     )

@@ -54,9 +54,10 @@ def run_demo(settings: Settings, *, out_dir: Path | None = None) -> int:
             for rejection in report.rejections:
                 print(f"  line {rejection.line_no}: {rejection.error}")
             run(pipeline, burst=True, timeout_s=120)
-            rows = asyncio.run(collect_status(demo_settings))
-            dead = asyncio.run(collect_dead_letters(demo_settings))
-            skipped = asyncio.run(collect_skipped(demo_settings))
+            redis = (demo_settings.redis_url or "", demo_settings.redis_prefix)
+            rows = asyncio.run(collect_status(*redis))
+            dead = asyncio.run(collect_dead_letters(*redis))
+            skipped = asyncio.run(collect_skipped(*redis))
     print()
     print(format_sent_table(rows))
     print()

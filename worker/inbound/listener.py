@@ -17,7 +17,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from worker.domain.verp import InvalidVerpToken
 from worker.services.bounces import apply_bounce, target_of
-from worker.services.context import App
+from worker.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ SERVER_HOSTNAME = "localhost"
 
 
 class _BounceHandler:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ServiceContext) -> None:
         self.app = app
 
     async def handle_RCPT(
@@ -58,7 +58,7 @@ class _BounceHandler:
 class BounceListener:
     """Serve on (host, port) in a background thread until stopped."""
 
-    def __init__(self, app: App, *, host: str, port: int) -> None:
+    def __init__(self, app: ServiceContext, *, host: str, port: int) -> None:
         self.app = app
         self._controller = Controller(
             _BounceHandler(app),

@@ -21,7 +21,7 @@ from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
 from worker.runtime.broker import EVENTS_QUEUE, WINDOWS_QUEUE
 from worker.services import apply_events as ingestion
 from worker.services import invoicing, sending
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.store.due_members import event_member, parse_member
 
 log = logging.getLogger(__name__)
@@ -66,14 +66,14 @@ class Actors:
             self.run_due.send([[member, lease] for member, lease in claimed[start : start + DUE_CHUNK]])
 
 
-def declare_actors(broker: RedisBroker, app: App) -> Actors:
+def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
     options: dict[str, Any] = {
         "throws": (PermanentError,),
         "max_retries": RETRY_MAX,
         "min_backoff": RETRY_MIN_BACKOFF_MS,
         "max_backoff": RETRY_MAX_BACKOFF_MS,
     }
-    lease_s = app.settings.due_lease_s
+    lease_s = app.policy.due_lease_s
 
     async def send_deliveries(settled: list[invoicing.Settled]) -> None:
         # Fast path: each new delivery's due member was created claimed by us (see the settle
@@ -101,7 +101,7 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
         # Expected with out-of-order events. A long wait is data in the due index, not a
         # delayed message held in a worker's memory.
         log.info("%s", exc)
-        retry_at = app.clock().timestamp() + app.settings.parked_retry_s
+        retry_at = app.clock().timestamp() + app.policy.parked_retry_s
         await app.store.events.park_event(str(raw.get("id")), _account_of(raw), raw, retry_at)
 
     async def run_members(members: list[str]) -> None:
@@ -149,7 +149,7 @@ def declare_actors(broker: RedisBroker, app: App) -> Actors:
             await ingestion.dead_letter(app, raw, exc)
         except PrerequisiteMissing as exc:
             log.info("%s", exc)
-            await app.store.due.finish_due(member, lease, app.clock().timestamp() + app.settings.parked_retry_s)
+            await app.store.due.finish_due(member, lease, app.clock().timestamp() + app.policy.parked_retry_s)
             return
         await app.store.events.unpark_event(event_id, _account_of(raw))
         await app.store.due.finish_due(member, lease, None)

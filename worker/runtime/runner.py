@@ -20,7 +20,7 @@ from worker.runtime.actors import Actors, declare_actors
 from worker.runtime.broker import make_broker, queued_messages
 from worker.runtime.scheduler import Scheduler
 from worker.services.bounce_settings import check_bounce_settings
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.settings import Settings
 from worker.store.store import Store
 
@@ -36,7 +36,8 @@ BURST_IDLE_POLL_MS = 100
 
 @dataclass
 class Pipeline:
-    app: App
+    settings: Settings
+    app: ServiceContext
     broker: RedisBroker
     actors: Actors
 
@@ -44,7 +45,7 @@ class Pipeline:
 class CloseClients(dramatiq.Middleware):
     """Close the app's Redis and SMTP connections on the actors' event loop before it stops."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ServiceContext) -> None:
         self.app = app
 
     def before_worker_shutdown(self, broker, worker) -> None:
@@ -53,11 +54,11 @@ class CloseClients(dramatiq.Middleware):
             loop_thread.run_coroutine(self.app.aclose())
 
 
-def make_pipeline(settings: Settings, app: App | None = None) -> Pipeline:
-    app = app or App(settings)
+def make_pipeline(settings: Settings, app: ServiceContext | None = None) -> Pipeline:
+    app = app or ServiceContext.from_settings(settings)
     broker = make_broker(settings)
     broker.add_middleware(CloseClients(app))
-    return Pipeline(app, broker, declare_actors(broker, app))
+    return Pipeline(settings, app, broker, declare_actors(broker, app))
 
 
 async def _check_and_count_due(settings: Settings, now: float, *, check: bool = False) -> int:
@@ -77,8 +78,8 @@ def is_idle(pipeline: Pipeline) -> bool:
     if queued_messages(pipeline.broker):
         return False
     # Work gathered for a moment after an event (EVENT_GATHER_S) counts as due already.
-    horizon = pipeline.app.clock().timestamp() + pipeline.app.settings.event_gather_s
-    return asyncio.run(_check_and_count_due(pipeline.app.settings, horizon)) == 0
+    horizon = pipeline.app.clock().timestamp() + pipeline.app.policy.event_gather_s
+    return asyncio.run(_check_and_count_due(pipeline.settings, horizon)) == 0
 
 
 def run(
@@ -94,7 +95,7 @@ def run(
     Raises:
       TimeoutError: burst mode did not finish within `timeout_s`.
     """
-    settings = pipeline.app.settings
+    settings = pipeline.settings
     check_redis(settings)
     check_bounce_settings(settings)
     listener = (

@@ -12,7 +12,7 @@ import logging
 import threading
 
 from worker.runtime.actors import Actors
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.store.due_members import parse_member
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ MIN_LOOK_INTERVAL_S = 0.1
 
 
 class Scheduler:
-    def __init__(self, app: App, actors: Actors) -> None:
+    def __init__(self, app: ServiceContext, actors: Actors) -> None:
         self.app = app
         self.actors = actors
         self._stop = threading.Event()
@@ -33,7 +33,7 @@ class Scheduler:
     async def tick(self) -> int:
         """Claim what is due and enqueue it; returns how many members were claimed."""
         now = self.app.clock().timestamp()
-        claimed = await self.app.store.due.claim_due(now, self.app.settings.due_lease_s, CLAIM_BATCH)
+        claimed = await self.app.store.due.claim_due(now, self.app.policy.due_lease_s, CLAIM_BATCH)
         known = []
         for member, lease in claimed:
             try:
@@ -63,7 +63,7 @@ class Scheduler:
     async def _until_next_look(self) -> float:
         """Seconds to wait: until the next member falls due, within [MIN_LOOK_INTERVAL_S,
         scheduler_interval_s], so a window closes when due rather than at the next round look."""
-        interval = self.app.settings.scheduler_interval_s
+        interval = self.app.policy.scheduler_interval_s
         try:
             next_at = await self.app.store.due.next_due_at()
         except Exception:  # Redis down: the next tick says so

@@ -17,7 +17,7 @@ from worker.domain.model import Account, Order
 from worker.domain.schedules import frequency_error
 from worker.errors import InvalidEvent
 from worker.services.card_failures import apply_card_failed
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.services.rewards import apply_rewards_accrued, apply_rewards_redeemed, forget_unused_code
 from worker.store.due_members import period_member, window_member
 from worker.store.orders import ActivationToApply
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 ACTIVATED = "service.activated"
 
 
-async def apply_event(app: App, raw: dict[str, Any]) -> list[str]:
+async def apply_event(app: ServiceContext, raw: dict[str, Any]) -> list[str]:
     """Validate and apply; returns the due members the event made due now.
 
     Raises:
@@ -53,13 +53,13 @@ async def apply_event(app: App, raw: dict[str, Any]) -> list[str]:
     return members
 
 
-def gather_until(app: App) -> float:
+def gather_until(app: ServiceContext) -> float:
     """When an order touched by an event is looked at: a moment later, so that a batch of late
     events for one order (say, all its activations, delivered together) yields one invoice."""
-    return app.clock().timestamp() + app.settings.event_gather_s
+    return app.clock().timestamp() + app.policy.event_gather_s
 
 
-async def _account_updated(app: App, event: Event) -> list[str]:
+async def _account_updated(app: ServiceContext, event: Event) -> list[str]:
     account = event.data.to_model()
     store = app.store
     if not await store.orders.save_account(account, event.occurred_at):
@@ -77,7 +77,7 @@ async def _account_updated(app: App, event: Event) -> list[str]:
     return members
 
 
-async def _order_booked(app: App, event: Event) -> list[str]:
+async def _order_booked(app: ServiceContext, event: Event) -> list[str]:
     order = event.data.to_model()
     store = app.store
     account = await store.orders.load_account(order.account_id)
@@ -98,7 +98,9 @@ async def _order_booked(app: App, event: Event) -> list[str]:
     return [window_member(order.order_id)]
 
 
-async def apply_activations(app: App, events: list[Event]) -> tuple[list[str], list[tuple[Event, InvalidEvent]]]:
+async def apply_activations(
+    app: ServiceContext, events: list[Event]
+) -> tuple[list[str], list[tuple[Event, InvalidEvent]]]:
     """Apply validated service.activated events in one Redis round trip, in order.
 
     Returns the due members they made due now (none while events are gathered: the scheduler
@@ -132,7 +134,7 @@ HANDLERS = {
 }
 
 
-async def reject_booked_order(app: App, order: Order, account: Account) -> bool:
+async def reject_booked_order(app: ServiceContext, order: Order, account: Account) -> bool:
     """Dead-letter an order whose billing frequency the account may not book; False if it may.
 
     The account may arrive after the order: then the order was stored, and is removed here, so
@@ -148,7 +150,7 @@ async def reject_booked_order(app: App, order: Order, account: Account) -> bool:
     return True
 
 
-async def dead_letter(app: App, raw: Any, error: InvalidEvent) -> None:
+async def dead_letter(app: ServiceContext, raw: Any, error: InvalidEvent) -> None:
     """Log the error naming the event and field, and keep the event (secrets redacted) with it."""
     event_type = raw.get("type", "?") if isinstance(raw, dict) else "?"
     log.error("rejected %s", error)

@@ -17,8 +17,7 @@ from worker.domain.bounces import BounceDecision, BounceReport, classify_bounce,
 from worker.domain.model import Contact
 from worker.domain.verp import InvalidVerpToken, VerpTarget, parse_return_path
 from worker.emails.kinds import BOUNCE_NOTICE, INVOICE, kind
-from worker.services.bounce_settings import bounce_secret
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.services.deliveries import create_delivery
 from worker.store.due_members import deliver_member
 
@@ -40,15 +39,15 @@ class BounceResult:
     duplicate: bool = False
 
 
-def target_of(app: App, rcpt: str) -> VerpTarget:
+def target_of(app: ServiceContext, rcpt: str) -> VerpTarget:
     """Raises InvalidVerpToken: not our return path, forged, or bounces are not configured."""
-    secret = bounce_secret(app.settings)
+    secret = app.policy.bounce_secret
     if secret is None:
         raise InvalidVerpToken("bounces are not configured (no BOUNCE_SECRET)")
     return parse_return_path(rcpt, secret)
 
 
-async def apply_bounce(app: App, rcpt: str, raw: bytes) -> BounceResult:
+async def apply_bounce(app: ServiceContext, rcpt: str, raw: bytes) -> BounceResult:
     """Record what the bounce for return path `rcpt` reports, and act on it.
 
     Raises:
@@ -72,8 +71,8 @@ async def apply_bounce(app: App, rcpt: str, raw: bytes) -> BounceResult:
             target.recipient,
             current,
             now=now,
-            resend_delay_s=app.settings.bounce_resend_delay_s,
-            resend_max=app.settings.bounce_resend_max,
+            resend_delay_s=app.policy.bounce_resend_delay_s,
+            resend_max=app.policy.bounce_resend_max,
         )
         log_entry = {"at": now, "bounce": decision.record}
         if current is not None and decision.new_state is not None:
@@ -89,7 +88,7 @@ async def apply_bounce(app: App, rcpt: str, raw: bytes) -> BounceResult:
     log.info("bounce for %s -> %s: %s", target.delivery_id, target.recipient, decision.summary)
     notices: tuple[str, ...] = ()
     if decision.suppress:
-        until = now + app.settings.suppression_ttl_s
+        until = now + app.policy.suppression_ttl_s
         await store.deliveries.suppress(
             target.recipient, reason=decision.summary, source=target.delivery_id, at=now, until=until
         )
@@ -98,11 +97,11 @@ async def apply_bounce(app: App, rcpt: str, raw: bytes) -> BounceResult:
     return BounceResult(target, report, decision, notices)
 
 
-async def _lock(app: App, delivery_id: str) -> str:
+async def _lock(app: ServiceContext, delivery_id: str) -> str:
     """The delivery's lock: a bounce must not interleave with an attempt on the same delivery."""
     deadline = asyncio.get_running_loop().time() + LOCK_WAIT_S
     while True:
-        token = await app.store.due.acquire_lock(f"delivery:{delivery_id}", app.settings.due_lease_s)
+        token = await app.store.due.acquire_lock(f"delivery:{delivery_id}", app.policy.due_lease_s)
         if token is not None:
             return token
         if asyncio.get_running_loop().time() > deadline:
@@ -111,7 +110,7 @@ async def _lock(app: App, delivery_id: str) -> str:
 
 
 async def _notify_account_contacts(
-    app: App, target: VerpTarget, decision: BounceDecision, now: float
+    app: ServiceContext, target: VerpTarget, decision: BounceDecision, now: float
 ) -> tuple[str, ...]:
     """Tell the account-level contacts (the invoice's Cc) that invoice mail to the billing
     address fails; at most once per address per BOUNCE_NOTICE_PERIOD_S."""
@@ -122,7 +121,7 @@ async def _notify_account_contacts(
     invoice = await store.deliveries.load_invoice(delivery["key"])
     account = await store.orders.load_account(invoice.account_id) if invoice else None
     cc = [Contact(c["name"], c["email"]) for c in delivery["recipients"].get("cc", [])]
-    if not cc or not await store.deliveries.claim_bounce_notice(target.recipient, app.settings.bounce_notice_period_s):
+    if not cc or not await store.deliveries.claim_bounce_notice(target.recipient, app.policy.bounce_notice_period_s):
         return ()
     known = {c.email.casefold(): c for c in (account.dunning, account.account_relationship) if c} if account else {}
     reported_on = datetime.fromtimestamp(now, UTC).date().isoformat()

@@ -9,7 +9,7 @@ from worker.domain.card_numbers import redact_card_numbers
 from worker.domain.notices import CardFailure, to_jsonable
 from worker.emails.kinds import CARD_FAILED, kind
 from worker.errors import InvalidEvent
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.services.deliveries import create_delivery
 from worker.store.due_members import deliver_member
 
@@ -20,7 +20,7 @@ def card_failed_delivery_id(event_id: str) -> str:
     return kind(CARD_FAILED).delivery_id(event_id)
 
 
-async def apply_card_failed(app: App, event: Event) -> list[str]:
+async def apply_card_failed(app: ServiceContext, event: Event) -> list[str]:
     """To the invoice's billing contact (from the invoice this worker issued, else the event),
     Cc the account's dunning contact.
 

@@ -1,4 +1,6 @@
-"""The services one process works with, built once from the settings and passed in."""
+"""What the services work with, built once from the settings by the runtime, the CLI, the dev
+tools and the benchmarks, and passed in: the per-event-loop clients (Redis, SMTP), the clock, the
+policy values and the retry policy. The services themselves never read the settings."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from worker.domain.delivery import RetryPolicy
+from worker.services.bounce_settings import bounce_domain, bounce_secret
 from worker.settings import Settings
 from worker.store.keys import Keys
 from worker.store.store import Store
@@ -32,23 +35,102 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     )
 
 
-@dataclass
-class App:
-    """Settings, clock and the per-event-loop clients (Redis, SMTP) of one process."""
+@dataclass(frozen=True)
+class Policy:
+    """The values the services (and the actors and scheduler that drive them) act on."""
 
-    settings: Settings
+    #: How long a claimed due item (or a delivery being sent) stays hidden from other claimers (s).
+    due_lease_s: float
+    #: How often the scheduler looks for due items (s).
+    scheduler_interval_s: float
+    #: An order touched by an event is looked at this much later, so that events arriving
+    #: together are invoiced together (s).
+    event_gather_s: float
+    #: A parked event (waiting for its account or its rewards) is tried again this often (s).
+    parked_retry_s: float
+    #: `ingest` hands events to the queue in chunks of this many (one message per chunk).
+    ingest_batch_size: int
+    #: Longest a sealed secret (taken out of its queue message) is kept in Redis (s).
+    sealed_secret_ttl_s: float
+    #: An invoice window closes this many days after its first activation at the latest.
+    window_days: int
+    #: Net payment term: due date = invoice date + this many days.
+    payment_term_days: int
+    #: A closed window waits at most this long for its account (whose contacts are copied) (s).
+    account_grace_s: float
+    #: How long a rewards event may wait for what it depends on before it is dead-lettered (s).
+    rewards_wait_s: float
+    #: The From of every email; its address is the envelope sender when VERP is off.
+    mail_from: str
+    #: The VERP HMAC key, or None when VERP is off.
+    bounce_secret: bytes | None
+    #: Domain of the VERP return paths (ASCII): BOUNCE_DOMAIN, else MAIL_FROM's.
+    bounce_domain: str
+    #: A temporary `failed` bounce report resends the email this many seconds later ...
+    bounce_resend_delay_s: float
+    #: ... at most this many times per recipient.
+    bounce_resend_max: int
+    #: A permanently bouncing address stays suppressed this long (s).
+    suppression_ttl_s: float
+    #: The account contacts are told about a bouncing billing address at most once per this (s).
+    bounce_notice_period_s: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            due_lease_s=settings.due_lease_s,
+            scheduler_interval_s=settings.scheduler_interval_s,
+            event_gather_s=settings.event_gather_s,
+            parked_retry_s=settings.parked_retry_s,
+            ingest_batch_size=settings.ingest_batch_size,
+            sealed_secret_ttl_s=settings.sealed_secret_ttl_s,
+            window_days=settings.window_days,
+            payment_term_days=settings.payment_term_days,
+            account_grace_s=settings.account_grace_s,
+            rewards_wait_s=settings.rewards_wait_s,
+            mail_from=settings.mail_from,
+            bounce_secret=bounce_secret(settings),
+            bounce_domain=bounce_domain(settings),
+            bounce_resend_delay_s=settings.bounce_resend_delay_s,
+            bounce_resend_max=settings.bounce_resend_max,
+            suppression_ttl_s=settings.suppression_ttl_s,
+            bounce_notice_period_s=settings.bounce_notice_period_s,
+        )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(first_s=settings.retry_first_s, max_s=settings.retry_max_s, give_up_s=settings.retry_give_up_s)
+
+
+@dataclass
+class ServiceContext:
+    """The per-event-loop clients (Redis, SMTP), clock and policy of one process.
+
+    `redis_url`, `keys` and `smtp` say where the clients connect; `store` and `sender` are the
+    clients of the running event loop.
+    """
+
+    policy: Policy
+    retry_policy: RetryPolicy
+    redis_url: str | None
+    keys: Keys
+    smtp: SmtpConfig
     clock: Callable[[], datetime] = utc_now
     _stores: dict[int, Store] = field(default_factory=dict, repr=False)
     _senders: dict[int, SmtpSender] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.smtp = smtp_config(self.settings)
         self.smtp.check()
-        self.keys = Keys(self.settings.redis_prefix)
-        self.retry_policy = RetryPolicy(
-            first_s=self.settings.retry_first_s,
-            max_s=self.settings.retry_max_s,
-            give_up_s=self.settings.retry_give_up_s,
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> ServiceContext:
+        return cls(
+            policy=Policy.from_settings(settings),
+            retry_policy=retry_policy(settings),
+            redis_url=settings.redis_url,
+            keys=Keys(settings.redis_prefix),
+            smtp=smtp_config(settings),
+            clock=clock,
         )
 
     @property
@@ -57,8 +139,8 @@ class App:
         loop_id = id(asyncio.get_running_loop())
         store = self._stores.get(loop_id)
         if store is None:
-            assert self.settings.redis_url, "redis_url must be resolved before the app starts"
-            store = self._stores[loop_id] = Store.from_url(self.settings.redis_url, prefix=self.settings.redis_prefix)
+            assert self.redis_url, "redis_url must be resolved before the services start"
+            store = self._stores[loop_id] = Store.from_url(self.redis_url, prefix=self.keys.prefix)
         return store
 
     @property

@@ -18,7 +18,7 @@ from worker.domain.delivery import RecipientState
 from worker.domain.locales import choose_locale
 from worker.domain.model import Account, Contact, Recipients
 from worker.emails.kinds import kind as email_kind
-from worker.services.context import App
+from worker.services.context import ServiceContext
 
 
 def recipients_payload(recipients: Recipients) -> dict[str, list[dict[str, str]]]:
@@ -60,7 +60,7 @@ def addressing(kind: str, to: Contact, account: Account | None, *, fallback_coun
 
 
 async def create_delivery(
-    app: App,
+    app: ServiceContext,
     kind: str,
     delivery_id: str,
     *,

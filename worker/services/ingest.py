@@ -16,7 +16,7 @@ from worker.contract.events import parse_event_json
 from worker.contract.sealed import new_token, prepare_for_queue
 from worker.errors import InvalidEvent
 from worker.services.apply_events import dead_letter
-from worker.store.keys import Keys
+from worker.services.context import ServiceContext
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class IngestReport:
 def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
     """Enqueue every valid event; collect and dead-letter the others."""
     report = IngestReport()
-    sealer = _Sealer(pipeline.app.settings)
-    batch_size = pipeline.app.settings.ingest_batch_size
+    sealer = _Sealer(pipeline.app)
+    batch_size = pipeline.app.policy.ingest_batch_size
     chunk: list[dict] = []
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
@@ -67,16 +67,16 @@ def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
 class _Sealer:
     """Seals secrets with a synchronous Redis client, opened on first use (most events have none)."""
 
-    def __init__(self, settings) -> None:
-        self.settings = settings
-        self.keys = Keys(settings.redis_prefix)
+    def __init__(self, app: ServiceContext) -> None:
+        self.app = app
         self.client: redis.Redis | None = None
 
     def seal(self, secret: str) -> str:
         if self.client is None:
-            self.client = redis.Redis.from_url(self.settings.redis_url)
+            self.client = redis.Redis.from_url(self.app.redis_url or "")
         token = new_token()
-        self.client.set(self.keys.sealed(token), secret.encode(), px=int(self.settings.sealed_secret_ttl_s * 1000))
+        ttl_ms = int(self.app.policy.sealed_secret_ttl_s * 1000)
+        self.client.set(self.app.keys.sealed(token), secret.encode(), px=ttl_ms)
         return token
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ from worker.domain.schedules import plan_period_invoices
 from worker.domain.windows import plan_invoices
 from worker.emails.kinds import INVOICE, kind
 from worker.services.apply_events import reject_booked_order
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.services.deliveries import addressing
 from worker.store.deliveries import Settlement
 from worker.store.due_members import period_member, window_member
@@ -53,7 +53,7 @@ async def settle_invoice(
     return Settled(number, kind(INVOICE).delivery_id(number), lease) if number else None
 
 
-async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
+async def close_windows(app: ServiceContext, order_id: str, lease: float) -> list[Settled]:
     """Invoice every closed window of the order; re-arm the due time of the one still open."""
     store, now = app.store, app.clock()
     member = window_member(order_id)
@@ -71,10 +71,10 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
         activations,
         settled,
         now=now,
-        window_days=app.settings.window_days,
-        payment_term_days=app.settings.payment_term_days,
+        window_days=app.policy.window_days,
+        payment_term_days=app.policy.payment_term_days,
         original=original,
-        account_grace=timedelta(seconds=app.settings.account_grace_s),
+        account_grace=timedelta(seconds=app.policy.account_grace_s),
     )
     next_at = plan.next_close_at.timestamp() if plan.next_close_at else None
     if plan.account_wait_until is not None:
@@ -87,7 +87,7 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
     for draft in plan.drafts:
         settle = partial(store.deliveries.settle_window, order_id, draft.line_ids, kind=INVOICE)
         invoiced = await settle_invoice(
-            settle, draft.invoice, order.billing_contact, account, now=now, lease_s=app.settings.due_lease_s
+            settle, draft.invoice, order.billing_contact, account, now=now, lease_s=app.policy.due_lease_s
         )
         if invoiced:
             log.info("order %s: invoice %s for lines %s", order_id, invoiced.invoice_number, ",".join(draft.line_ids))
@@ -96,7 +96,7 @@ async def close_windows(app: App, order_id: str, lease: float) -> list[Settled]:
     return done
 
 
-async def invoice_periods(app: App, subscription_id: str, lease: float) -> list[Settled]:
+async def invoice_periods(app: ServiceContext, subscription_id: str, lease: float) -> list[Settled]:
     """Invoice every later billing period of the subscription that has fallen due."""
     store, now = app.store, app.clock()
     member = period_member(subscription_id)
@@ -124,13 +124,13 @@ async def invoice_periods(app: App, subscription_id: str, lease: float) -> list[
         state.billed_periods,
         account,
         now=now,
-        payment_term_days=app.settings.payment_term_days,
+        payment_term_days=app.policy.payment_term_days,
     )
     done = []
     for draft in plan.drafts:
         settle = partial(store.deliveries.settle_periods, subscription_id, draft.keys, kind=INVOICE)
         settled = await settle_invoice(
-            settle, draft.invoice, draft.invoice.billing_contact, account, now=now, lease_s=app.settings.due_lease_s
+            settle, draft.invoice, draft.invoice.billing_contact, account, now=now, lease_s=app.policy.due_lease_s
         )
         if settled:
             log.info(

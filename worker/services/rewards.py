@@ -27,7 +27,7 @@ from worker.domain.rewards import (
 )
 from worker.emails.kinds import REDEMPTION, REWARDS_CODE, kind
 from worker.errors import InvalidEvent, PrerequisiteMissing, TransientError
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.services.deliveries import create_delivery
 from worker.store.due_members import deliver_member
 
@@ -47,7 +47,7 @@ def redemption_delivery_id(event_id: str) -> str:
     return kind(REDEMPTION).delivery_id(event_id)
 
 
-async def _wait_or_reject(app: App, event: Event, field: str, reason: str) -> None:
+async def _wait_or_reject(app: ServiceContext, event: Event, field: str, reason: str) -> None:
     """Retry later while the event is young (what it needs may still arrive), then reject it.
 
     Raises:
@@ -56,12 +56,12 @@ async def _wait_or_reject(app: App, event: Event, field: str, reason: str) -> No
     """
     now = app.clock().timestamp()
     first = await app.store.events.first_seen(event.id, now)
-    if now - first < app.settings.rewards_wait_s:
+    if now - first < app.policy.rewards_wait_s:
         raise PrerequisiteMissing(f"event {event.id}: {reason}; will retry")
     raise InvalidEvent(event.id, field, reason)
 
 
-async def forget_unused_code(app: App, event: Event) -> None:
+async def forget_unused_code(app: ServiceContext, event: Event) -> None:
     """Delete the sealed code of an event that will not be used (duplicate, skipped), unless it
     is the very one its delivery refers to (a redelivered message after a crash)."""
     token = sealed_token(event.raw, "redemption_code")
@@ -74,7 +74,7 @@ async def forget_unused_code(app: App, event: Event) -> None:
         await app.store.events.forget_sealed(token)
 
 
-async def apply_rewards_accrued(app: App, event: Event) -> list[str]:
+async def apply_rewards_accrued(app: ServiceContext, event: Event) -> list[str]:
     """Keep the month's reward lot and send its code to the billing contact alone; an account
     that is not eligible gets neither, and the reason is recorded in the skipped list.
 
@@ -103,7 +103,7 @@ async def apply_rewards_accrued(app: App, event: Event) -> list[str]:
         return []
     token = sealed_token(event.raw, "redemption_code")
     if token is None:  # the event reached the queue without `ingest`: seal the code now
-        token = await store.events.seal(data.redemption_code, app.settings.sealed_secret_ttl_s)
+        token = await store.events.seal(data.redemption_code, app.policy.sealed_secret_ttl_s)
     await store.rewards.add_reward_lot(account.account_id, lot.lot_id, _LOT.dump_json(lot).decode())
     contact = data.billing_contact.to_model()  # alone: the code is a secret, never Cc'd (kinds.py)
     notice = RewardNotice(
@@ -138,7 +138,7 @@ async def apply_rewards_accrued(app: App, event: Event) -> list[str]:
     return [deliver_member(delivery_id)]
 
 
-async def apply_rewards_redeemed(app: App, event: Event) -> list[str]:
+async def apply_rewards_redeemed(app: ServiceContext, event: Event) -> list[str]:
     """Apply the redemption once (earliest-expiring lots first, pre-tax cap) and confirm it.
 
     Raises:
@@ -185,7 +185,7 @@ async def apply_rewards_redeemed(app: App, event: Event) -> list[str]:
     return [deliver_member(delivery_id)]
 
 
-async def _redeem(app: App, event: Event) -> dict[str, Any]:
+async def _redeem(app: ServiceContext, event: Event) -> dict[str, Any]:
     data, store = event.data, app.store
     account = await store.orders.load_account(data.account_id)
     for _ in range(MAX_REDEEM_ATTEMPTS):

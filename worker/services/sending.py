@@ -27,8 +27,7 @@ from worker.emails.kinds import KINDS, Loads, MissingBusinessRecord
 from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import render
 from worker.errors import PermanentError, TemplateMissing
-from worker.services.bounce_settings import bounce_domain, bounce_secret
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.store.due_members import deliver_member
 from worker.store.store import Store
 
@@ -89,24 +88,24 @@ async def forget_secrets(store: Store, delivery_id: str, delivery: dict[str, Any
         await store.deliveries.forget_message(delivery_id)
 
 
-async def build_delivery_message(app: App, delivery_id: str, delivery: dict) -> bytes:
+async def build_delivery_message(app: ServiceContext, delivery_id: str, delivery: dict) -> bytes:
     context = await template_context(app.store, delivery_id, delivery)
     rendered = render(delivery["kind"], context, delivery["locale"])
     return build_message(
         rendered,
         recipients_from(delivery["recipients"]),
-        mail_from=app.settings.mail_from,
-        message_id=message_id_for(delivery_id, app.settings.mail_from),
+        mail_from=app.policy.mail_from,
+        message_id=message_id_for(delivery_id, app.policy.mail_from),
         sent_at=datetime.fromtimestamp(delivery["created_at"], UTC),
     )
 
 
-async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome]:
+async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[str, Outcome]:
     """One delivery attempt for the recipients that are due. Returns each recipient's state."""
     store = app.store
     member = deliver_member(delivery_id)
     # The lock lives as long as the lease: a worker that dies mid-send frees both together.
-    opened = await store.deliveries.open_delivery(delivery_id, app.settings.due_lease_s)
+    opened = await store.deliveries.open_delivery(delivery_id, app.policy.due_lease_s)
     if opened is None:  # another worker is sending it; its lease brings the work back if it dies
         log.info("delivery %s: busy elsewhere", delivery_id)
         return {}
@@ -133,7 +132,7 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
                     await forget_secrets(store, delivery_id, delivery, final=True)
                     return {a: s.state for a, s in (await store.deliveries.recipient_states(delivery_id)).items()}
                 message = await store.deliveries.store_message(
-                    delivery_id, built, message_id_for(delivery_id, app.settings.mail_from), sending=sending
+                    delivery_id, built, message_id_for(delivery_id, app.policy.mail_from), sending=sending
                 )
                 await forget_secrets(store, delivery_id, delivery, final=False)
             else:
@@ -167,17 +166,19 @@ async def deliver(app: App, delivery_id: str, lease: float) -> dict[str, Outcome
             await store.due.release_lock(f"delivery:{delivery_id}", token)
 
 
-def _envelope_sender(app: App) -> str:
-    return envelope_address(parseaddr(app.settings.mail_from)[1])
+def _envelope_sender(app: ServiceContext) -> str:
+    return envelope_address(parseaddr(app.policy.mail_from)[1])
 
 
-async def _send(app: App, delivery_id: str, envelope: dict[str, str], message: bytes) -> dict[str, SmtpReply | None]:
+async def _send(
+    app: ServiceContext, delivery_id: str, envelope: dict[str, str], message: bytes
+) -> dict[str, SmtpReply | None]:
     """One transaction for all recipients, or with VERP (a bounce secret set) one per recipient,
     each with its own signed return path so that a later bounce names delivery and recipient."""
-    secret = bounce_secret(app.settings)
+    secret = app.policy.bounce_secret
     if secret is None:
         return (await app.sender.send(_envelope_sender(app), list(envelope), message)).replies
-    domain = bounce_domain(app.settings)
+    domain = app.policy.bounce_domain
     replies: dict[str, SmtpReply | None] = {}
     for smtp_address, address in envelope.items():
         sender = return_path(delivery_id, address, secret=secret, domain=domain)
@@ -185,7 +186,9 @@ async def _send(app: App, delivery_id: str, envelope: dict[str, str], message: b
     return replies
 
 
-async def _skip_suppressed(app: App, delivery_id: str, states: dict, due: list[str], now: float) -> list[str]:
+async def _skip_suppressed(
+    app: ServiceContext, delivery_id: str, states: dict, due: list[str], now: float
+) -> list[str]:
     """Record suppressed addresses as such (never sent to) and return the others."""
     skipped = {}
     for address, entry in (await app.store.deliveries.live_suppressions(due, now)).items():
@@ -204,7 +207,7 @@ async def _skip_suppressed(app: App, delivery_id: str, states: dict, due: list[s
     return [a for a in due if a not in skipped]
 
 
-async def _fail_permanently(app: App, delivery_id: str, states: dict, due: list[str], reason: str) -> None:
+async def _fail_permanently(app: ServiceContext, delivery_id: str, states: dict, due: list[str], reason: str) -> None:
     log.error("delivery %s failed permanently: %s", delivery_id, reason)
     now = app.clock().timestamp()
     failed = {a: replace(states[a], state=Outcome.FAILED, reply=reason, updated_at=now) for a in due}

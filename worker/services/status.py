@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from worker.emails.kinds import INVOICE, kind
-from worker.settings import Settings
 from worker.store.store import Store
 
 
-async def collect_status(settings: Settings, *, invoice: str | None = None) -> list[dict[str, Any]]:
-    async with Store.open(settings.redis_url or "", prefix=settings.redis_prefix) as store:
+async def collect_status(redis_url: str, prefix: str, *, invoice: str | None = None) -> list[dict[str, Any]]:
+    async with Store.open(redis_url, prefix=prefix) as store:
         ids = [kind(INVOICE).delivery_id(invoice)] if invoice else await store.deliveries.delivery_ids()
         rows = []
         for delivery_id in ids:
@@ -109,12 +108,12 @@ def format_status(rows: list[dict[str, Any]], *, history: bool = False) -> str:
     return "\n".join(out)
 
 
-async def collect_dead_letters(settings: Settings) -> list[dict[str, Any]]:
-    async with Store.open(settings.redis_url or "", prefix=settings.redis_prefix) as store:
+async def collect_dead_letters(redis_url: str, prefix: str) -> list[dict[str, Any]]:
+    async with Store.open(redis_url, prefix=prefix) as store:
         return await store.events.dead_letters()
 
 
-async def collect_skipped(settings: Settings) -> list[dict[str, Any]]:
+async def collect_skipped(redis_url: str, prefix: str) -> list[dict[str, Any]]:
     """Valid events that had no effect by rule (e.g. an account not eligible for rewards), with why."""
-    async with Store.open(settings.redis_url or "", prefix=settings.redis_prefix) as store:
+    async with Store.open(redis_url, prefix=prefix) as store:
         return await store.events.skipped()

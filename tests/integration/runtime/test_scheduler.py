@@ -9,14 +9,14 @@ import pytest
 
 from tests.support.harness import FakeClock, make_settings
 from worker.runtime.scheduler import MIN_LOOK_INTERVAL_S, Scheduler
-from worker.services.context import App
+from worker.services.context import ServiceContext
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def wait_after_marking(redis_url: str, due_in_s: list[float], *, interval_s: float = 1.0) -> float:
     settings = make_settings(redis_url, 2525, scheduler_interval_s=interval_s, redis_prefix="sched-test")
-    app = App(settings, clock=FakeClock(NOW))
+    app = ServiceContext.from_settings(settings, clock=FakeClock(NOW))
 
     async def scenario() -> float:
         try:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from tests.support.harness import make_settings
 from worker.domain.model import Account, Contact
 from worker.emails.kinds import CARD_FAILED, REDEMPTION
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.services.deliveries import create_delivery
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -20,7 +20,7 @@ ACCOUNT = Account("A-100", "Acme B.V.", "NL", "commercial", dunning=DUNNING)
 
 
 def test_a_delivery_is_stored_addressed_and_due_once(redis_client, redis_url, smtp_server):
-    app = App(make_settings(redis_url, smtp_server.port), clock=lambda: NOW)
+    app = ServiceContext.from_settings(make_settings(redis_url, smtp_server.port), clock=lambda: NOW)
     context = {"notice": {"invoice_number": "INV-0000001"}, "recipient": {"name": ELS.name, "email": ELS.email}}
 
     async def scenario() -> tuple[bool, bool]:

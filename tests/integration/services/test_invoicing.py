@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 
 from tests.support.billing_examples import account, three_year_order
 from tests.support.harness import FakeClock, make_settings
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.services.invoicing import invoice_periods
 
 
-async def _race(app: App, workers: int) -> list[str]:
+async def _race(app: ServiceContext, workers: int) -> list[str]:
     store = app.store
     contract = three_year_order(order_id="O-1")
     await store.orders.save_account(account(), datetime(2026, 1, 1, tzinfo=UTC))
@@ -30,7 +30,9 @@ async def _race(app: App, workers: int) -> list[str]:
 
 def test_many_workers_invoice_each_due_period_once_with_numbers_without_gaps(redis_client, redis_url):
     # Given a three-year subscription whose second and third years have fallen due
-    app = App(make_settings(redis_url, 25), clock=FakeClock(datetime(2028, 1, 1, 1, tzinfo=UTC)))
+    app = ServiceContext.from_settings(
+        make_settings(redis_url, 25), clock=FakeClock(datetime(2028, 1, 1, 1, tzinfo=UTC))
+    )
     # When eight workers invoice its periods at the same time
     numbers = asyncio.run(_race(app, workers=8))
     # Then each period is invoiced once, numbered 1 and 2 (no gap, no duplicate)

@@ -93,7 +93,7 @@ def test_an_ineligible_account_gets_no_reward_and_no_email_and_the_reason_is_rec
     harness.ingest([rewards_accrued(code="RWD-NOT-SENT", event_id="acc-x")])
     harness.drain()
     assert smtp_server.messages == [] and lots(redis_client) == {}
-    (skipped,) = asyncio.run(collect_skipped(harness.settings))
+    (skipped,) = asyncio.run(collect_skipped(harness.settings.redis_url or "", harness.settings.redis_prefix))
     assert skipped["event_id"] == "acc-x" and skipped["reason"] == reason
     # and the code it carried is not kept
     assert b"RWD-NOT-SENT" not in everything_in_redis(redis_client)

@@ -20,7 +20,7 @@ from worker.domain.model import Contact, Recipients, RenderedEmail
 from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import https_url, render
 from worker.errors import HeaderInjection, UnsafeSmtpConfiguration
-from worker.services.context import App
+from worker.services.context import ServiceContext
 from worker.services.sending import deliver
 from worker.transport.smtp import SmtpConfig, SmtpSender
 
@@ -89,7 +89,7 @@ def test_credentials_are_never_configured_for_plaintext_to_a_remote_host(redis_u
         SmtpConfig(host=host, port=25, tls="none", username="billing", password=CANARY).check()
     settings = make_settings(redis_url, 25, smtp_host=host, smtp_username="billing", smtp_password=CANARY)
     with pytest.raises(UnsafeSmtpConfiguration):
-        App(settings)
+        ServiceContext.from_settings(settings)
     # explicit STARTTLS is fine, and so is loopback (a local relay)
     SmtpConfig(host=host, port=587, tls="starttls", username="billing", password=CANARY).check()
     SmtpConfig(host="127.0.0.1", port=25, tls="none", username="billing", password=CANARY).check()
