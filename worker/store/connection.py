@@ -25,7 +25,6 @@ from worker.store.redis_batch import AutoPipeline
 #: Every script of the store: `worker/store/scripts/<name>.lua`.
 ScriptName = Literal[
     "save_account",
-    "record_activation",
     "apply_activation",
     "load_window",
     "load_subscription",

@@ -123,14 +123,6 @@ class Orders:
     async def account_orders(self, account_id: str) -> list[str]:
         return sorted(m.decode() for m in await self.db.command("smembers", self.keys.account_orders(account_id)))
 
-    async def record_activation(self, order_id: str, line_id: str, at: datetime, event_id: str) -> bool:
-        value = activation_value(at, event_id)
-        return bool(
-            await self.db.script(
-                "record_activation", keys=[self.keys.activations(order_id)], args=[line_id, at.timestamp(), value]
-            )
-        )
-
     async def apply_activations(self, activations: list[ActivationToApply], *, due_at: float) -> list[str]:
         """Apply service.activated events in one round trip (scripts/apply_activation.lua for
         each, in order); returns for each "applied", "seen" (a replay: no effect) or "unknown_line" (the

@@ -10,6 +10,7 @@ from tests.support.billing_examples import account, three_year_order
 from tests.support.harness import FakeClock, make_settings
 from worker.services.context import ServiceContext
 from worker.services.invoicing import invoice_periods
+from worker.store.orders import ActivationToApply
 
 
 async def _race(app: ServiceContext, workers: int) -> list[str]:
@@ -17,7 +18,8 @@ async def _race(app: ServiceContext, workers: int) -> list[str]:
     contract = three_year_order(order_id="O-1")
     await store.orders.save_account(account(), datetime(2026, 1, 1, tzinfo=UTC))
     await store.orders.save_order(contract, "e-order")
-    await store.orders.record_activation("O-1", "L1", datetime(2026, 1, 1, 9, tzinfo=UTC), "e-act")
+    activated = ActivationToApply("e-act", "O-1", "L1", datetime(2026, 1, 1, 9, tzinfo=UTC))
+    await store.orders.apply_activations([activated], due_at=activated.at.timestamp())
     try:
         results = await asyncio.gather(*(invoice_periods(app, "S-1", lease=float(i)) for i in range(workers)))
         numbers = [settled.invoice_number for batch in results for settled in batch]

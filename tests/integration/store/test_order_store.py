@@ -6,8 +6,9 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+from tests.support.billing_examples import three_year_order
 from worker.store.keys import Keys
-from worker.store.orders import activation_from, activation_value
+from worker.store.orders import ActivationToApply, activation_from, activation_value
 from worker.store.store import Store
 
 NINE_AM_CET = datetime(2026, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -36,14 +37,19 @@ def test_the_earliest_activation_wins_over_one_stored_in_the_older_json_format(r
 
     async def scenario():
         async with Store.open(redis_url, prefix="os-test") as store:
+            await store.orders.save_order(three_year_order(order_id="O-1"), "e-order")
             # When a later activation arrives, then an earlier one
-            kept_later = await store.orders.record_activation("O-1", "L1", later + timedelta(days=1), "newer")
-            kept_earlier = await store.orders.record_activation("O-1", "L1", NINE_AM_CET, "earliest")
-            return kept_later, kept_earlier, await store.orders.load_activations("O-1")
+            newer = ActivationToApply("newer", "O-1", "L1", later + timedelta(days=1))
+            await store.orders.apply_activations([newer], due_at=newer.at.timestamp())
+            after_later = await store.orders.load_activations("O-1")
+            earliest = ActivationToApply("earliest", "O-1", "L1", NINE_AM_CET)
+            await store.orders.apply_activations([earliest], due_at=earliest.at.timestamp())
+            return after_later, await store.orders.load_activations("O-1")
 
-    kept_later, kept_earlier, activations = asyncio.run(scenario())
-    # Then only the earlier one replaced the old entry, and it reads back in the new format
-    assert (kept_later, kept_earlier) == (False, True)
+    after_later, activations = asyncio.run(scenario())
+    # Then the later one left the old entry as it was, and the earlier one replaced it,
+    # reading back in the new format
+    assert after_later["L1"]["event_id"] == "old"
     assert activations["L1"]["event_id"] == "earliest"
     assert datetime.fromisoformat(activations["L1"]["at"]) == NINE_AM_CET
     assert not redis_client.hget(keys.activations("O-1"), "L1").startswith(b"{")

@@ -13,6 +13,7 @@ from worker.domain.model import Account, Order, OrderLine
 from worker.store.deliveries import Settlement
 from worker.store.due_members import deliver_member
 from worker.store.keys import Keys
+from worker.store.orders import ActivationToApply
 from worker.store.store import Store
 
 #: A prefix with a `%` in it: the patterns the scripts get must keep it literal.
@@ -45,7 +46,7 @@ def test_window_and_subscription_reads_find_the_account_and_the_sibling_orders(r
             await store.orders.save_account(account, NOW)
             await store.orders.save_order(order("O-1"))
             await store.orders.save_order(order("O-2"))
-            await store.orders.record_activation("O-2", "L1", NOW, "e-2")
+            await store.orders.apply_activations([ActivationToApply("e-2", "O-2", "L1", NOW)], due_at=NOW.timestamp())
             return await store.orders.load_window("O-1"), await store.orders.load_subscription("S-1")
 
     window, subscription = asyncio.run(scenario())

@@ -32,7 +32,7 @@ def code(source: str) -> str:
 
 def test_every_script_is_a_file_and_every_file_a_script() -> None:
     assert set(script_sources()) == set(SCRIPT_NAMES)
-    assert len(SCRIPT_NAMES) == 13
+    assert len(SCRIPT_NAMES) == 12
 
 
 @pytest.mark.parametrize("name", SCRIPT_NAMES)
@@ -61,15 +61,6 @@ def test_a_script_that_touches_a_key_not_in_keys_says_why() -> None:
     for name, source in script_sources().items():
         if "pattern_of(Keys." in header(source):  # it names keys at run time, from such a pattern
             assert "Not in KEYS" in header(source), name
-
-
-def test_the_two_copies_of_the_activation_time_function_are_the_same() -> None:
-    def function(source: str) -> str:
-        start = source.index("local function activated_ts")
-        return source[start : source.index("\nend\n", start)]
-
-    sources = script_sources()
-    assert function(sources["record_activation"]) == function(sources["apply_activation"])
 
 
 def test_a_pattern_makes_the_names_its_function_makes_for_lua_string_format() -> None:

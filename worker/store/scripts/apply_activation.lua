@@ -21,7 +21,6 @@ local line_id, ts, value, due_at, event_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local window_member, period_member_pattern = ARGV[6], ARGV[7]
 
 -- The time of a stored activation: "<ts> <time> <event id>", or JSON written before 2026-11-22.
--- (The same function is in record_activation.lua; a unit test keeps the two copies equal.)
 local function activated_ts(stored)
   if string.sub(stored, 1, 1) == '{' then return tonumber(cjson.decode(stored)['ts']) end
   return tonumber(string.match(stored, '^%S+'))
