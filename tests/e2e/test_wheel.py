@@ -4,6 +4,7 @@ Lua scripts travel inside it."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,9 +19,18 @@ from tests.support.paths import ROOT
 def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel `pip wheel .` builds, unpacked as pip would install it into site-packages."""
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy of the checkout without build output: setuptools reuses a build/ folder
+    # it finds, and a file deleted since would still be in the wheel.
+    source = out / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".git", ".venv*", "build", "dist", "out", "var", "*.egg-info", "__pycache__"),
+    )
     # --no-build-isolation: the locked setuptools of this venv builds it, without a download.
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
         timeout=300,
