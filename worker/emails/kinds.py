@@ -31,7 +31,7 @@ from pydantic import TypeAdapter
 from worker.data.countries import invoice_payment_options
 from worker.domain.model import Account, Contact, Invoice, Recipients
 from worker.domain.notices import CardFailure, RedemptionNotice, RewardNotice, from_jsonable
-from worker.domain.recipients import resolve_dunning_recipients, resolve_recipients
+from worker.domain.recipients import addressee_only, resolve_dunning_recipients, resolve_recipients
 from worker.errors import PermanentError
 from worker.resources import fixtures_dir, templates_dir
 
@@ -132,11 +132,6 @@ def kind(name: str) -> EmailKind:
         return KINDS[name]
     except KeyError:
         raise LookupError(f"unknown email kind {name!r}; known: {', '.join(sorted(KINDS))}") from None
-
-
-def addressee_only(contact: Contact, account: Account | None) -> Recipients:
-    """To the addressee alone: nobody in Cc."""
-    return Recipients(to=(contact,))
 
 
 def _invoice_fixture(data: dict[str, Any]) -> dict[str, Any]:

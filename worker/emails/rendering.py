@@ -81,6 +81,8 @@ class Renderer:
         self._supported_locales = tuple(supported_locales)
         self._environments: dict[str, jinja2.Environment] = {}
         self._templates: dict[tuple[str, str], _KindTemplates] = {}
+        # One parsed catalog per language: nl-NL and nl-BE, en-US and en-GB, ... share theirs.
+        self._catalogs: dict[str, NullTranslations] = {}
         # Layouts hold no translation or per-email value: one environment serves every locale.
         self._layouts = layout_environment(jinja2.FileSystemLoader(self._templates_dir))
         self._lock = threading.Lock()
@@ -165,7 +167,10 @@ class Renderer:
         # Same setting as `trimmed = true` in babel.cfg, so msgids match what extraction sees.
         environment.policies["ext.i18n.trimmed"] = True
         translations: NullTranslations | IsolatingTranslations
-        translations = load_translations(self._locales_dir, catalog_language(locale))
+        language = catalog_language(locale)
+        if language not in self._catalogs:
+            self._catalogs[language] = load_translations(self._locales_dir, language)
+        translations = self._catalogs[language]
         if _right_to_left(locale):
             translations = IsolatingTranslations(translations)
         environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from worker.domain.model import Account, Contact
-from worker.domain.recipients import resolve_recipients
+from worker.domain.recipients import addressee_only, resolve_recipients
 
 BILLING = Contact("Els de Vries", "els@acme.example", "nl-NL")
 
@@ -29,3 +29,11 @@ def test_an_address_appears_once_compared_case_insensitively():
 def test_missing_account_contacts_mean_no_cc():
     assert resolve_recipients(BILLING, account(None, None)).cc == ()
     assert resolve_recipients(BILLING, None).cc == ()
+
+
+def test_a_secret_or_personal_email_goes_to_its_addressee_alone_whatever_the_account_has():
+    # Given an account with dunning and relationship contacts
+    with_contacts = account(Contact("AR", "ar@acme.example"), Contact("Jan", "jan@acme.example"))
+    # When an email is addressed to the addressee alone (a rewards code, say), then nobody is copied
+    r = addressee_only(BILLING, with_contacts)
+    assert r.envelope == ("els@acme.example",) and r.cc == ()
