@@ -38,7 +38,7 @@ from worker.emails.rendering import render
 from worker.runtime.runner import is_idle, make_pipeline
 from worker.services.context import ServiceContext, smtp_config
 from worker.services.ingest import ingest_lines
-from worker.services.sending import _envelope_sender, message_id_for, recipients_from, template_context
+from worker.services.messages import envelope_sender, message_id_for, recipients_from, template_context
 from worker.settings import Settings, load_settings
 
 #: Defaults sized so that one run takes under about three minutes on a 2-core machine.
@@ -176,7 +176,7 @@ async def _render_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> 
 
 def _raw_envelopes(settings: Settings, deliveries: list[dict[str, Any]]) -> list[Envelope]:
     app = ServiceContext.from_settings(settings)
-    mail_from = _envelope_sender(app)
+    mail_from = envelope_sender(app)
     return [
         Envelope(mail_from, [envelope_address(a) for a in d["states"]], d["delivery"]["message"]) for d in deliveries
     ]

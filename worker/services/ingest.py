@@ -10,13 +10,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import redis
-
 from worker.contract.events import parse_event_json
-from worker.contract.sealed import new_token, prepare_for_queue
+from worker.contract.sealed import prepare_for_queue
 from worker.errors import InvalidEvent
 from worker.services.apply_events import dead_letter
-from worker.services.context import ServiceContext
+from worker.store.sealer import Sealer
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,8 @@ class IngestReport:
 def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
     """Enqueue every valid event; collect and dead-letter the others."""
     report = IngestReport()
-    sealer = _Sealer(pipeline.app)
+    app = pipeline.app
+    sealer = Sealer(app.redis_url or "", app.keys, app.policy.sealed_secret_ttl_s)
     batch_size = pipeline.app.policy.ingest_batch_size
     chunk: list[dict] = []
     for line_no, line in enumerate(lines, start=1):
@@ -62,26 +61,6 @@ def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
     if report.rejections:
         asyncio.run(_dead_letter_all(pipeline, report.rejections))
     return report
-
-
-class _Sealer:
-    """Seals secrets with a synchronous Redis client, opened on first use (most events have none)."""
-
-    def __init__(self, app: ServiceContext) -> None:
-        self.app = app
-        self.client: redis.Redis | None = None
-
-    def seal(self, secret: str) -> str:
-        if self.client is None:
-            self.client = redis.Redis.from_url(self.app.redis_url or "")
-        token = new_token()
-        ttl_ms = int(self.app.policy.sealed_secret_ttl_s * 1000)
-        self.client.set(self.app.keys.sealed(token), secret.encode(), px=ttl_ms)
-        return token
-
-    def close(self) -> None:
-        if self.client is not None:
-            self.client.close()
 
 
 async def _dead_letter_all(pipeline, rejections: list[Rejection]) -> None:
