@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     #: Longest a sealed secret (a rewards redemption code taken out of its queue message) is kept
     #: in Redis if its email is never built (s); it is deleted as soon as the email is built.
     sealed_secret_ttl_s: float = 14 * 86400.0
+    #: AES-256-GCM key (base64 of 32 bytes) sealing redemption codes and built messages in Redis;
+    #: never stored there. Unset with no REDIS_URL: a key file beside the embedded Redis is made.
+    sealing_key: SecretStr | None = None
+    #: A file holding SEALING_KEY instead (base64, one line); set one of the two, not both.
+    sealing_key_file: Path | None = None
+    #: Earlier keys (base64, comma-separated), to open what they sealed after a rotation.
+    sealing_old_keys: SecretStr | None = None
     #: How long a rewards event may wait for what it depends on (its account, or the accrual a
     #: redemption uses) before it is dead-lettered (s); events may arrive out of order.
     rewards_wait_s: float = 3600.0

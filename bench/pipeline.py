@@ -25,6 +25,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from pydantic import SecretStr
+
 from bench.load import generate_orders
 from bench.measures import cpu_s, machine, peak_rss_mb, percentile, redis_command_calls
 from bench.processes import BenchFailed, start_sink, start_workers, stop_process, wait_for
@@ -40,6 +42,7 @@ from worker.services.context import ServiceContext, smtp_config
 from worker.services.ingest import ingest_lines
 from worker.services.messages import envelope_sender, message_id_for, recipients_from, template_context
 from worker.settings import Settings, load_settings
+from worker.store.cipher import new_sealing_key
 
 #: Defaults sized so that one run takes under about three minutes on a 2-core machine.
 DEFAULT_ORDERS = 2000
@@ -215,6 +218,8 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
                 "smtp_port": smtp_port,
                 "smtp_tls": "none" if options.smtp is None else base.smtp_tls,
                 "redis_prefix": f"iwbench-{tag}",
+                # Built messages are stored sealed: a key for the run unless one is configured.
+                **({} if base.sealing_key or base.sealing_key_file else {"sealing_key": SecretStr(new_sealing_key())}),
             }
         )
         pipeline = make_pipeline(settings)

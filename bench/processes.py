@@ -57,6 +57,8 @@ def start_workers(stack: ExitStack, settings: Settings, count: int, log_dir: Pat
         "SMTP_TLS": settings.smtp_tls,
         "MAIL_FROM": settings.mail_from,
         "LOG_LEVEL": "WARNING",
+        # The workers open what the bench's ingest sealed: the same key.
+        **({"SEALING_KEY": settings.sealing_key.get_secret_value()} if settings.sealing_key else {}),
     }
     workers = []
     for n in range(count):

@@ -7,11 +7,15 @@ import os
 import subprocess
 import sys
 
+from tests.support.sealing import TEST_SEALING_KEY
+
 CLI = [sys.executable, "-m", "worker.cli"]
 
 
 def cli_env(redis_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_", "SEALING_"))}
+    # Secrets are sealed in Redis with it (worker/store/cipher.py); `extra` may set another.
+    env["SEALING_KEY"] = TEST_SEALING_KEY
     env.update(
         REDIS_URL=redis_url,
         SMTP_HOST="127.0.0.1",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tests.support.sealing import TEST_SEALING_KEY
 from worker.runtime.runner import Pipeline, make_pipeline, run
 from worker.services.context import ServiceContext
 from worker.services.ingest import IngestReport, ingest_lines
@@ -38,6 +39,8 @@ def make_settings(redis_url: str, smtp_port: int, **overrides: Any) -> Settings:
         "retry_first_s": 300.0,
         # The fake clock does not move by itself: look at touched orders at once.
         "event_gather_s": 0.0,
+        # Secrets are sealed in Redis (worker/store/cipher.py); the tests' own Redis needs a key.
+        "sealing_key": TEST_SEALING_KEY,
     }
     values.update(overrides)
     return Settings(**values)

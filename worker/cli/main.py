@@ -41,9 +41,25 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from worker.runtime.runner import make_pipeline, run
+    from worker.store.cipher import required
 
     with _environment(settings) as resolved:
-        run(make_pipeline(resolved), burst=args.burst, handle_signals=True)
+        pipeline = make_pipeline(resolved)
+        required(pipeline.app.sealing, "run")  # every built message is stored sealed
+        run(pipeline, burst=args.burst, handle_signals=True)
+    return 0
+
+
+def cmd_sealing_key(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.store.cipher import new_sealing_key, write_new_key_file
+
+    if args.out is None:
+        print(new_sealing_key())
+        return 0
+    if not write_new_key_file(Path(args.out)):
+        print(f"invoice-worker: {args.out} exists; not overwritten", file=sys.stderr)
+        return 1
+    print(f"wrote a new sealing key to {args.out} (mode 0600): set SEALING_KEY_FILE={args.out}")
     return 0
 
 
@@ -228,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_skipped)
     p = sub.add_parser("schema", help="print the JSON Schema of the event contract")
     p.set_defaults(func=cmd_schema)
+    p = sub.add_parser("sealing-key", help="make a SEALING_KEY: print it, or write it to a new 0600 file")
+    p.add_argument("--out", help="write it to this file (never overwritten) instead, for SEALING_KEY_FILE")
+    p.set_defaults(func=cmd_sealing_key)
     return parser
 
 

@@ -24,6 +24,7 @@ from worker.runtime.runner import make_pipeline, run
 from worker.services.ingest import ingest_lines
 from worker.services.status import collect_dead_letters, collect_skipped, collect_status
 from worker.settings import Settings
+from worker.store.cipher import new_sealing_key
 
 
 def run_demo(settings: Settings, *, out_dir: Path | None = None) -> int:
@@ -44,6 +45,10 @@ def run_demo(settings: Settings, *, out_dir: Path | None = None) -> int:
                     # VERP on, as in production: a fresh secret per demo (return paths in the .eml).
                     "bounce_secret": settings.bounce_secret or SecretStr(secrets.token_urlsafe(32)),
                     "bounces_port": None,
+                    # A fresh sealing key per demo too, in memory (its Redis is as short-lived).
+                    "sealing_key": settings.sealing_key or SecretStr(new_sealing_key()),
+                    "sealing_key_file": None,
+                    "sealing_old_keys": None,
                 }
             )
             pipeline = make_pipeline(demo_settings)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from worker.domain.delivery import RetryPolicy
 from worker.services.bounce_settings import bounce_domain, bounce_secret
 from worker.settings import Settings
+from worker.store.cipher import SealingKeys
 from worker.store.keys import Keys
 from worker.store.store import Store
 from worker.transport.smtp import SmtpConfig, SmtpSender
@@ -116,6 +117,8 @@ class ServiceContext:
     keys: Keys
     smtp: SmtpConfig
     clock: Callable[[], datetime] = utc_now
+    #: SEALING_KEY (and old keys): seal redemption codes and built messages in Redis; None: unset.
+    sealing: SealingKeys | None = field(default=None, repr=False)
     _stores: dict[int, Store] = field(default_factory=dict, repr=False)
     _senders: dict[int, SmtpSender] = field(default_factory=dict, repr=False)
 
@@ -131,6 +134,7 @@ class ServiceContext:
             keys=Keys(settings.redis_prefix),
             smtp=smtp_config(settings),
             clock=clock,
+            sealing=SealingKeys.from_settings(settings),
         )
 
     @property
@@ -140,7 +144,9 @@ class ServiceContext:
         store = self._stores.get(loop_id)
         if store is None:
             assert self.redis_url, "redis_url must be resolved before the services start"
-            store = self._stores[loop_id] = Store.from_url(self.redis_url, prefix=self.keys.prefix)
+            store = self._stores[loop_id] = Store.from_url(
+                self.redis_url, prefix=self.keys.prefix, sealing=self.sealing
+            )
         return store
 
     @property

@@ -34,7 +34,7 @@ def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
     """Enqueue every valid event; collect and dead-letter the others."""
     report = IngestReport()
     app = pipeline.app
-    sealer = Sealer(app.redis_url or "", app.keys, app.policy.sealed_secret_ttl_s)
+    sealer = Sealer(app.redis_url or "", app.keys, app.policy.sealed_secret_ttl_s, sealing=app.sealing)
     batch_size = pipeline.app.policy.ingest_batch_size
     chunk: list[dict] = []
     for line_no, line in enumerate(lines, start=1):

@@ -68,6 +68,8 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
             sending = {a: start_attempt(states[a], now) for a in due}
             if message is None:
                 try:
+                    if unreadable := delivery.get("message_unreadable"):  # sealed with another key:
+                        raise PermanentError(unreadable)  # never rebuilt (it may hold a secret gone since)
                     built = await build_delivery_message(app, delivery_id, delivery)
                 except PermanentError as exc:
                     await _fail_permanently(app, delivery_id, states, due, str(exc))

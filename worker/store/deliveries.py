@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from worker.domain.delivery import Outcome, RecipientState
 from worker.domain.model import Invoice
+from worker.store.cipher import SealedValueUnreadable, SealingKeys, required
 from worker.store.connection import Connection
 from worker.store.due_members import deliver_member
 from worker.store.keys import pattern_of
@@ -75,11 +76,34 @@ def _state_from(raw: bytes | str) -> RecipientState:
 
 
 class Deliveries:
-    """Invoices, deliveries and suppression."""
+    """Invoices, deliveries and suppression.
 
-    def __init__(self, db: Connection) -> None:
+    A delivery's built message is kept sealed (`worker.store.cipher`): every message, not only
+    those that carry a secret, since sealing costs microseconds and the others hold names,
+    addresses and amounts. A delivery read back holds `message` (the plain bytes) when there is
+    one and a key opens it, or `message_unreadable` (the reason) when none does; without keys
+    (`status`, which never needs the bytes) it holds neither.
+    """
+
+    def __init__(self, db: Connection, sealing: SealingKeys | None = None) -> None:
         self.db = db
         self.keys = db.keys
+        #: The keys that encrypt built messages (None: storing one is refused).
+        self.sealing = sealing
+
+    def _message_bound_to(self, delivery_id: str) -> str:
+        """What a delivery's sealed message is bound to: its hash's key and field."""
+        return f"{self.keys.delivery(delivery_id)}#message"
+
+    def _delivery_from(self, delivery_id: str, raw: dict[bytes, bytes]) -> dict[str, Any] | None:
+        out = _delivery_from(raw)
+        sealed = out.pop("message", None) if out is not None else None
+        if out is not None and sealed is not None and self.sealing is not None:
+            try:
+                out["message"] = self.sealing.open(sealed, bound_to=self._message_bound_to(delivery_id))
+            except SealedValueUnreadable as exc:
+                out["message_unreadable"] = str(exc)
+        return out
 
     async def settle_window(
         self, order_id: str, line_ids: tuple[str, ...], invoice: Invoice | None, settlement: Settlement, *, kind: str
@@ -178,7 +202,7 @@ class Deliveries:
         )
 
     async def load_delivery(self, delivery_id: str) -> dict[str, Any] | None:
-        return _delivery_from(await self.db.command("hgetall", self.keys.delivery(delivery_id)))
+        return self._delivery_from(delivery_id, await self.db.command("hgetall", self.keys.delivery(delivery_id)))
 
     async def open_delivery(self, delivery_id: str, lock_ttl_s: float) -> OpenDelivery | None:
         """Take the delivery's lock and read the delivery and its recipients' states, in one
@@ -193,7 +217,9 @@ class Deliveries:
         )
         if not locked:
             return None
-        return OpenDelivery(token, _delivery_from(delivery), {k.decode(): _state_from(v) for k, v in states.items()})
+        return OpenDelivery(
+            token, self._delivery_from(delivery_id, delivery), {k.decode(): _state_from(v) for k, v in states.items()}
+        )
 
     async def close_delivery(
         self,
@@ -233,14 +259,26 @@ class Deliveries:
     async def store_message(
         self, delivery_id: str, message: bytes, message_id: str, *, sending: dict[str, RecipientState] | None = None
     ) -> bytes:
-        """Keep the first built message of a delivery: every retry sends the same bytes. With
-        `sending`, those recipient states are saved in the same round trip."""
+        """Keep the first built message of a delivery, sealed: every retry sends the same bytes.
+        With `sending`, those recipient states are saved in the same round trip. Returns the
+        message kept (an earlier one, if another worker stored it first).
+
+        Raises:
+          SealingKeyMissing: no SEALING_KEY is set.
+          SealedValueUnreadable: the message kept before is one no configured key opens.
+        """
+        sealing = required(self.sealing, "storing a built message")
+        bound_to = self._message_bound_to(delivery_id)
         stored = await self.db.script(
             "store_message",
             keys=[self.keys.delivery(delivery_id), self.keys.delivery_recipients(delivery_id)],
-            args=[message, message_id, json.dumps({a: _state_json(st) for a, st in (sending or {}).items()})],
+            args=[
+                sealing.seal(message, bound_to=bound_to),
+                message_id,
+                json.dumps({a: _state_json(st) for a, st in (sending or {}).items()}),
+            ],
         )
-        return message if stored is None else stored
+        return message if stored is None else sealing.open(stored, bound_to=bound_to)
 
     async def forget_message(self, delivery_id: str) -> None:
         """Drop a delivery's built message bytes (they may hold a secret once it is sent)."""

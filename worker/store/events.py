@@ -9,6 +9,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from worker.store.cipher import SealingKeys, required
 from worker.store.connection import Connection
 from worker.store.due_members import event_member
 
@@ -16,9 +17,11 @@ from worker.store.due_members import event_member
 class Events:
     """Processed markers, first sights, dead letters, skipped and parked events, sealed secrets."""
 
-    def __init__(self, db: Connection) -> None:
+    def __init__(self, db: Connection, sealing: SealingKeys | None = None) -> None:
         self.db = db
         self.keys = db.keys
+        #: The keys that encrypt sealed secrets (None: sealing or unsealing one is refused).
+        self.sealing = sealing
 
     async def event_done(self, event_id: str) -> bool:
         return bool(await self.db.command("exists", self.keys.event(event_id)))
@@ -101,14 +104,29 @@ class Events:
     # -- sealed secrets ------------------------------------------------------------------------
 
     async def seal(self, secret: str, ttl_s: float) -> str:
-        """Keep a secret under a new random token for at most `ttl_s`; returns the token."""
+        """Keep a secret, encrypted, under a new random token for at most `ttl_s`; returns the token.
+
+        Raises:
+          SealingKeyMissing: no SEALING_KEY is set.
+        """
+        sealing = required(self.sealing, "sealing a redemption code")
         token = secrets.token_urlsafe(18)
-        await self.db.command("set", self.keys.sealed(token), secret.encode(), px=int(ttl_s * 1000))
+        key = self.keys.sealed(token)
+        await self.db.command("set", key, sealing.seal(secret.encode(), bound_to=key), px=int(ttl_s * 1000))
         return token
 
     async def unseal(self, token: str) -> str | None:
-        raw = await self.db.command("get", self.keys.sealed(token))
-        return raw.decode() if raw is not None else None
+        """The secret sealed under `token`, or None when it is gone (expired or forgotten).
+
+        Raises:
+          SealingKeyMissing: no SEALING_KEY is set.
+          SealedValueUnreadable: no configured key opens it (a wrong SEALING_KEY, or altered).
+        """
+        key = self.keys.sealed(token)
+        raw = await self.db.command("get", key)
+        if raw is None:
+            return None
+        return required(self.sealing, "reading a sealed redemption code").open(raw, bound_to=key).decode()
 
     async def forget_sealed(self, token: str) -> None:
         await self.db.command("delete", self.keys.sealed(token))

@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 
 from worker.errors import UnsafeRedis
+from worker.store.cipher import SealingKeys
 from worker.store.connection import Connection
 from worker.store.deliveries import Deliveries
 from worker.store.due_index import DueIndex
@@ -47,28 +48,37 @@ POOL_TIMEOUT_S = 30
 class Store:
     """Everything this service keeps in Redis, for one event loop (as its client is)."""
 
-    def __init__(self, client: aioredis.Redis, keys: Keys, *, event_ttl_s: int = DEFAULT_EVENT_TTL_S) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        keys: Keys,
+        *,
+        event_ttl_s: int = DEFAULT_EVENT_TTL_S,
+        sealing: SealingKeys | None = None,
+    ) -> None:
+        """`sealing`: the keys sealed secrets and built messages are encrypted with (None: a
+        store that only reads what needs no key, as `status` does)."""
         self.db = Connection(client, keys, event_ttl_s=event_ttl_s)
         self.redis = client
         self.keys = keys
         self.orders = Orders(self.db)
-        self.deliveries = Deliveries(self.db)
+        self.deliveries = Deliveries(self.db, sealing)
         self.due = DueIndex(self.db)
         self.rewards = Rewards(self.db)
-        self.events = Events(self.db)
+        self.events = Events(self.db, sealing)
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "iw") -> Store:
+    def from_url(cls, url: str, *, prefix: str = "iw", sealing: SealingKeys | None = None) -> Store:
         """A store on its own connection pool; the caller closes it (`close`). See `open`."""
         # Many coroutines share one pool: wait for a free connection rather than fail.
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT_S)
-        return cls(aioredis.Redis(connection_pool=pool), Keys(prefix))
+        return cls(aioredis.Redis(connection_pool=pool), Keys(prefix), sealing=sealing)
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, url: str, *, prefix: str = "iw") -> AsyncIterator[Store]:
+    async def open(cls, url: str, *, prefix: str = "iw", sealing: SealingKeys | None = None) -> AsyncIterator[Store]:
         """``async with Store.open(url, prefix=...) as store:``, closed on the way out."""
-        store = cls.from_url(url, prefix=prefix)
+        store = cls.from_url(url, prefix=prefix, sealing=sealing)
         try:
             yield store
         finally:

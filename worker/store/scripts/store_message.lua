@@ -3,7 +3,7 @@
 --
 -- KEYS[1]: the delivery hash (Keys.delivery): message, message_id, ...
 -- KEYS[2]: the delivery's recipients hash (Keys.delivery_recipients): address -> state JSON
--- ARGV[1]: the built message (bytes)
+-- ARGV[1]: the built message, sealed (bytes: worker/store/cipher.py, bound to KEYS[1] and "message")
 -- ARGV[2]: its Message-ID
 -- ARGV[3]: recipient states to save (JSON: address -> state JSON; may be empty)
 --
