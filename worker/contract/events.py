@@ -7,75 +7,68 @@ and the first offending field. `schema/events.schema.json` is generated from the
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    EmailStr,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+
+from worker.contract import limits
+from worker.contract.values import (
+    COUNTRY,
+    CURRENCY,
+    MONTH_PATTERN,
+    Amount,
+    Bool,
+    Code,
+    Count,
+    Day,
+    Email,
+    TaxRate,
+    Text,
+    Timestamp,
+    quoted,
 )
-
 from worker.domain import model
 from worker.domain.card_numbers import redact_card_numbers
 from worker.domain.money import MINOR_UNITS
 from worker.errors import InvalidEvent
 
-_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+Id = Annotated[str, Text(limits.MAX_ID_LENGTH)]
+Name = Annotated[str, Text(limits.MAX_NAME_LENGTH)]
+Product = Annotated[str, Text(limits.MAX_PRODUCT_LENGTH)]
+Currency = Annotated[str, CURRENCY]
+Country = Annotated[str, COUNTRY]
+Moment = Annotated[datetime, Timestamp()]
+Money = Annotated[Decimal, Amount()]
+Flag = Annotated[bool, Bool()]
+Locale = Annotated[str, Code(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$", limits.MAX_LOCALE_LENGTH, "nl-NL")]
 
 
-def _currency(value: str) -> str:
-    if value not in MINOR_UNITS:
-        raise ValueError(f"unknown ISO 4217 currency {value!r}")
-    return value
-
-
-def _country(value: str) -> str:
-    if not re.fullmatch(r"[A-Z]{2}", value):
-        raise ValueError(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
-    return value
-
-
-def _one_line(value: str) -> str:
-    # Names end up in headers and subjects: a line break there is header injection.
-    if _LINE_BREAKS.search(value):
-        raise ValueError("line breaks are not allowed")
-    return value
-
-
-def _utc_aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("timestamp needs a zone (RFC 3339)")
-    return value
-
-
-Currency = Annotated[str, AfterValidator(_currency)]
-Country = Annotated[str, AfterValidator(_country)]
-OneLine = Annotated[str, Field(min_length=1), AfterValidator(_one_line)]
-Timestamp = Annotated[datetime, AfterValidator(_utc_aware)]
-Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
+def _at_most(items: Any, limit: int, what: str) -> Any:
+    # Before the items are validated: 10,000 lines are refused without validating each.
+    if isinstance(items, list) and len(items) > limit:
+        raise ValueError(f"at most {limit} {what} ({len(items)})")
+    return items
 
 
 class _Model(BaseModel):
     # Producers may add optional fields (the contract allows it): ignore what we do not know.
-    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    #: Paths (dots; `*` for every item of a list) of the amounts in this event's `currency`,
+    #: held to its minor unit (`currency_amounts`).
+    CURRENCY_AMOUNTS: ClassVar[tuple[str, ...]] = ()
 
 
 class ContactIn(_Model):
-    name: OneLine
-    email: EmailStr
-    locale: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+    name: Name
+    email: Annotated[str, Email()]
+    locale: Locale | None = None
 
     def to_model(self) -> model.Contact:
-        return model.Contact(name=self.name, email=str(self.email), locale=self.locale)
+        return model.Contact(name=self.name, email=self.email, locale=self.locale)
 
 
 class AccountContactsIn(_Model):
@@ -84,12 +77,12 @@ class AccountContactsIn(_Model):
 
 
 class AccountUpdated(_Model):
-    account_id: OneLine
-    name: OneLine
+    account_id: Id
+    name: Name
     country: Country
     sector: Literal["commercial", "public", "us_government"]
-    ula: bool
-    pay_as_you_go: bool
+    ula: Flag
+    pay_as_you_go: Flag
     contacts: AccountContactsIn = AccountContactsIn()
 
     def to_model(self) -> model.Account:
@@ -107,8 +100,11 @@ class AccountUpdated(_Model):
 
 
 class TermIn(_Model):
-    start: date
-    end: date
+    """The term of an order. `end` is on or after `start`: the worker checks it (JSON Schema
+    cannot compare two values)."""
+
+    start: Annotated[date, Day()]
+    end: Annotated[date, Day()]
 
     @model_validator(mode="after")
     def _ordered(self) -> TermIn:
@@ -117,22 +113,55 @@ class TermIn(_Model):
         return self
 
 
-class OrderLineIn(_Model):
-    line_id: OneLine
-    product: OneLine
-    kind: Literal["iaas", "paas", "saas", "support", "pooled"]
-    annual_amount: Amount | None = Field(default=None, ge=0)
-    total_contract_value: Amount | None = Field(default=None, ge=0)
-    term_months: int | None = Field(default=None, gt=0)
-    tax_rate: Amount = Field(ge=0, le=1)
+_ANNUAL_PRICING = ("annual_amount",)
+_CONTRACT_VALUE_PRICING = ("total_contract_value", "term_months")
 
-    @model_validator(mode="after")
-    def _one_pricing(self) -> OrderLineIn:
-        if self.annual_amount is None and (self.total_contract_value is None or self.term_months is None):
+
+class OrderLineIn(_Model):
+    """One line of an order, priced one way: `annual_amount`, or `total_contract_value` with
+    `term_months` (a non-standard term), never both."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            # The two shapes differ only in which fields are present; the values are checked by
+            # `properties` above, so that a validator names the field at fault.
+            "oneOf": [
+                {
+                    "title": "annual pricing",
+                    "required": list(_ANNUAL_PRICING),
+                    "not": {"anyOf": [{"required": [name]} for name in _CONTRACT_VALUE_PRICING]},
+                },
+                {
+                    "title": "contract-value pricing",
+                    "required": list(_CONTRACT_VALUE_PRICING),
+                    "not": {"anyOf": [{"required": [name]} for name in _ANNUAL_PRICING]},
+                },
+            ]
+        }
+    )
+
+    line_id: Id
+    product: Product
+    kind: Literal["iaas", "paas", "saas", "support", "pooled"]
+    # Optional, not nullable: which pricing a line has is which of these it holds.
+    annual_amount: Annotated[Decimal | None, Amount()] = None
+    total_contract_value: Annotated[Decimal | None, Amount()] = None
+    term_months: Annotated[int | None, Count(1, limits.MAX_TERM_MONTHS)] = None
+    tax_rate: Annotated[Decimal, TaxRate()]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_pricing(cls, raw: Any) -> Any:
+        # On the keys as they came, as the schema's `required` sees them.
+        if not isinstance(raw, dict):
+            return raw
+        annual = all(name in raw for name in _ANNUAL_PRICING)
+        contract_value = [name in raw for name in _CONTRACT_VALUE_PRICING]
+        if annual and any(contract_value):
+            raise ValueError("a line has either annual_amount, or total_contract_value with term_months, not both")
+        if not annual and not all(contract_value):
             raise ValueError("a line needs annual_amount, or total_contract_value with term_months")
-        if self.annual_amount is not None and self.total_contract_value is not None:
-            raise ValueError("a line has either annual_amount or total_contract_value, not both")
-        return self
+        return raw
 
     def to_model(self) -> model.OrderLine:
         return model.OrderLine(
@@ -147,18 +176,28 @@ class OrderLineIn(_Model):
 
 
 class OrderBooked(_Model):
-    order_id: OneLine
-    account_id: OneLine
-    subscription_id: OneLine
+    """An order. Its `lines` have distinct `line_id`s: the worker checks it (JSON Schema
+    cannot compare two values)."""
+
+    CURRENCY_AMOUNTS = ("lines.*.annual_amount", "lines.*.total_contract_value")
+
+    order_id: Id
+    account_id: Id
+    subscription_id: Id
     billing_contact: ContactIn
-    po_number: OneLine | None
+    po_number: Annotated[str, Text(limits.MAX_PO_NUMBER_LENGTH)] | None
     payment_method: Literal["invoice", "credit_card", "paypal", "direct_debit"]
     currency: Currency
     billing_frequency: Literal[
         "annual_in_advance", "quarterly_in_advance", "quarterly_in_arrears", "monthly_in_arrears"
     ]
     term: TermIn
-    lines: list[OrderLineIn] = Field(min_length=1)
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=limits.MAX_ORDER_LINES)
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _not_too_many_lines(cls, lines: Any) -> Any:
+        return _at_most(lines, limits.MAX_ORDER_LINES, "lines per order")
 
     @field_validator("lines")
     @classmethod
@@ -187,44 +226,56 @@ class OrderBooked(_Model):
 
 
 class ServiceActivated(_Model):
-    order_id: OneLine
-    line_id: OneLine
-    activated_at: Timestamp
+    order_id: Id
+    line_id: Id
+    activated_at: Moment
 
 
 class PaymentCardFailed(_Model):
-    invoice_number: OneLine
-    account_id: OneLine
-    amount: Amount = Field(ge=0)
+    CURRENCY_AMOUNTS = ("amount",)
+
+    invoice_number: Id
+    account_id: Id
+    amount: Money
     currency: Currency
-    failed_at: Timestamp
-    reason: str | None = None
+    failed_at: Moment
+    reason: Annotated[str, Text(limits.MAX_REASON_LENGTH)] | None = None
     billing_contact: ContactIn | None = None
 
 
 class UsageIn(_Model):
-    service: OneLine
+    service: Product
     category: Literal["oci", "third_party", "marketplace", "saas"]
-    net_amount: Amount
+    # Net of credits: may be negative.
+    net_amount: Annotated[Decimal, Amount(sign="signed")]
 
 
 class RewardsAccrued(_Model):
-    account_id: OneLine
-    month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-    usage: list[UsageIn]
+    CURRENCY_AMOUNTS = ("usage.*.net_amount",)
+
+    account_id: Id
+    month: Annotated[str, Code(MONTH_PATTERN, 7, "2026-01")]
+    usage: list[UsageIn] = Field(max_length=limits.MAX_USAGE_ENTRIES)
     currency: Currency
-    redemption_code: Annotated[str, Field(min_length=1, repr=False)]
+    redemption_code: Annotated[str, Text(limits.MAX_REDEMPTION_CODE_LENGTH), Field(repr=False)]
     billing_contact: ContactIn
+
+    @field_validator("usage", mode="before")
+    @classmethod
+    def _not_too_many_entries(cls, usage: Any) -> Any:
+        return _at_most(usage, limits.MAX_USAGE_ENTRIES, "usage entries")
 
 
 class RewardsRedeemed(_Model):
-    account_id: OneLine
-    invoice_number: OneLine
-    invoice_amount_excl_tax: Amount = Field(ge=0)
-    invoice_tax: Amount = Field(ge=0)
+    CURRENCY_AMOUNTS = ("invoice_amount_excl_tax", "invoice_tax", "amount")
+
+    account_id: Id
+    invoice_number: Id
+    invoice_amount_excl_tax: Money
+    invoice_tax: Money
     currency: Currency
-    amount: Amount = Field(gt=0)
-    redeemed_at: Timestamp
+    amount: Annotated[Decimal, Amount(sign="positive")]
+    redeemed_at: Moment
     billing_contact: ContactIn
 
 
@@ -240,9 +291,9 @@ DATA_MODELS: dict[str, type[_Model]] = {
 
 
 class Envelope(_Model):
-    id: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_one_line)]
-    type: str
-    occurred_at: Timestamp
+    id: Annotated[str, Text(limits.MAX_EVENT_ID_LENGTH)]
+    type: Annotated[str, Text(limits.MAX_ID_LENGTH)]
+    occurred_at: Moment
     data: dict[str, Any]
 
 
@@ -275,6 +326,55 @@ def _first_error(exc: ValidationError, prefix: str) -> tuple[str, str]:
     return (f"{prefix}.{path}" if prefix else path), message
 
 
+def _event_id(raw: dict[str, Any]) -> str | None:
+    """The id an error about this event names: as sent when it is a valid id, else escaped
+    (an id with a line break must not forge a log line)."""
+    value = raw.get("id")
+    if not isinstance(value, str):
+        return None
+    try:
+        return _EVENT_ID.validate(value)
+    except ValueError:
+        return quoted(value)
+
+
+_EVENT_ID = Text(limits.MAX_EVENT_ID_LENGTH)
+
+
+def currency_amounts(data: BaseModel) -> Iterator[tuple[str, Decimal]]:
+    """The amounts of an event's `data` that are in its `currency`, with their paths
+    (`lines.0.annual_amount`), as the model's `CURRENCY_AMOUNTS` names them."""
+    for path in getattr(data, "CURRENCY_AMOUNTS", ()):
+        yield from _values_at(data, path.split("."), ())
+
+
+def _values_at(value: Any, parts: list[str], at: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+    if value is None:
+        return
+    if not parts:
+        yield ".".join(at), value
+    elif parts[0] == "*":
+        for index, item in enumerate(value):
+            yield from _values_at(item, parts[1:], (*at, str(index)))
+    else:
+        yield from _values_at(getattr(value, parts[0]), parts[1:], (*at, parts[0]))
+
+
+def _check_minor_units(event_id: str, data: BaseModel) -> None:
+    # "0.001" USD would ask for $0.00: an amount has no more decimals than its currency.
+    currency = getattr(data, "currency", None)
+    if currency is None:
+        return
+    digits = MINOR_UNITS[currency]
+    for path, amount in currency_amounts(data):
+        places = -int(amount.as_tuple().exponent)
+        if places > digits:
+            allowed = f"{digits} decimal places" if digits else "no decimal places"
+            raise InvalidEvent(
+                event_id, f"data.{path}", f"{currency} amounts have {allowed} (ISO 4217); {amount} has {places}"
+            )
+
+
 def parse_event(raw: Any) -> Event:
     """Validate one decoded JSON event.
 
@@ -283,20 +383,20 @@ def parse_event(raw: Any) -> Event:
     """
     if not isinstance(raw, dict):
         raise InvalidEvent(None, "(event)", "an event is a JSON object")
-    event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
     try:
         envelope = Envelope.model_validate(raw)
     except ValidationError as exc:
         field, message = _first_error(exc, "")
-        raise InvalidEvent(event_id, field, message) from None
+        raise InvalidEvent(_event_id(raw), field, message) from None
     data_model = DATA_MODELS.get(envelope.type)
     if data_model is None:
-        raise InvalidEvent(envelope.id, "type", f"unknown event type {envelope.type!r}")
+        raise InvalidEvent(envelope.id, "type", f"unknown event type {quoted(envelope.type)}")
     try:
         data = data_model.model_validate(envelope.data)
     except ValidationError as exc:
         field, message = _first_error(exc, "data")
         raise InvalidEvent(envelope.id, field, message) from None
+    _check_minor_units(envelope.id, data)
     return Event(id=envelope.id, type=envelope.type, occurred_at=envelope.occurred_at, data=data, raw=raw)
 
 
@@ -325,35 +425,72 @@ def redact(raw: Any) -> Any:
     return raw
 
 
-def json_schema() -> dict[str, Any]:
-    """The contract as one JSON Schema document (draft 2020-12), for producers."""
-    variants = []
-    defs: dict[str, Any] = {}
-    for type_name, data_model in DATA_MODELS.items():
-        schema = TypeAdapter(data_model).json_schema(ref_template="#/$defs/{model}")
-        defs.update(schema.pop("$defs", {}))
-        defs[data_model.__name__] = schema
-        variants.append(
+def _at_paths(paths: tuple[str, ...], leaf: dict[str, Any]) -> dict[str, Any]:
+    """A schema that applies `leaf` to the value at each path (`lines.*.annual_amount`)."""
+    root: dict[str, Any] = {}
+    for path in paths:
+        node = root
+        for part in path.split("."):
+            node = (
+                node.setdefault("items", {}) if part == "*" else node.setdefault("properties", {}).setdefault(part, {})
+            )
+        node.update(leaf)
+    return root
+
+
+def _minor_unit_rules(data_model: type[_Model]) -> list[dict[str, Any]]:
+    """`if` the currency has fewer decimals than an amount may have, `then` its amounts do too."""
+    rules = []
+    for digits in sorted(set(MINOR_UNITS.values())):
+        if digits >= limits.AMOUNT_MAX_DECIMALS:
+            continue
+        fraction = f"(?:\\.[0-9]{{1,{digits}}})?" if digits else ""
+        rules.append(
             {
-                "properties": {
-                    "type": {"const": type_name},
-                    "data": {"$ref": f"#/$defs/{data_model.__name__}"},
+                "description": f"amounts in a currency of {digits} decimal places (ISO 4217 minor unit)",
+                "if": {
+                    "properties": {"currency": {"enum": sorted(c for c, d in MINOR_UNITS.items() if d == digits)}},
+                    "required": ["currency"],
                 },
+                "then": _at_paths(data_model.CURRENCY_AMOUNTS, {"pattern": f"^-?[0-9]+{fraction}$"}),
             }
         )
+    return rules
+
+
+def json_schema() -> dict[str, Any]:
+    """The contract as one JSON Schema document (draft 2020-12), for producers: every rule of
+    the models above that JSON Schema can say (the two it cannot are in the descriptions of
+    `TermIn` and `OrderBooked`)."""
+    defs: dict[str, Any] = {}
+    for data_model in DATA_MODELS.values():
+        schema = TypeAdapter(data_model).json_schema(ref_template="#/$defs/{model}")
+        defs.update(schema.pop("$defs", {}))
+        if data_model.CURRENCY_AMOUNTS:
+            schema["allOf"] = _minor_unit_rules(data_model)
+        defs[data_model.__name__] = schema
+    envelope = TypeAdapter(Envelope).json_schema()
+    envelope["properties"]["type"] = {"title": "Type", "enum": list(DATA_MODELS)}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://invoice-worker.example/schema/events.schema.json",
         "title": "invoice-worker event",
-        "description": "One event of shared/CONTRACT.md. Amounts are JSON strings holding decimals.",
+        "description": (
+            "One event of shared/CONTRACT.md, generated from worker/contract/events.py "
+            "(`invoice-worker schema`). Amounts are JSON strings holding decimals; the limits "
+            'are README\'s "Limits".'
+        ),
         "type": "object",
-        "required": ["id", "type", "occurred_at", "data"],
-        "properties": {
-            "id": {"type": "string", "minLength": 1, "maxLength": 200},
-            "type": {"enum": list(DATA_MODELS)},
-            "occurred_at": {"type": "string", "format": "date-time"},
-            "data": {"type": "object"},
-        },
-        "oneOf": variants,
+        "required": envelope["required"],
+        "properties": envelope["properties"],
+        # A discriminator on `type`: one `if`/`then` per type, so that a validator reports the
+        # field of `data` at fault rather than which type was expected.
+        "allOf": [
+            {
+                "if": {"properties": {"type": {"const": type_name}}, "required": ["type"]},
+                "then": {"properties": {"data": {"$ref": f"#/$defs/{data_model.__name__}"}}},
+            }
+            for type_name, data_model in DATA_MODELS.items()
+        ],
         "$defs": defs,
     }
