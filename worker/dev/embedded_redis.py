@@ -16,6 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 import redis
 from redis.backoff import NoBackoff
@@ -27,6 +28,10 @@ DEFAULT_READY_TIMEOUT_S = 10.0
 DEFAULT_STOP_TIMEOUT_S = 10.0
 #: How many log lines a start-up error quotes.
 LOG_TAIL_LINES = 20
+#: Redis's `appendfsync` choices.
+AppendFsync = Literal["always", "everysec", "no"]
+#: How often the append-only file is fsynced: at most one second of acknowledged writes lost.
+DEFAULT_APPENDFSYNC: AppendFsync = "everysec"
 #: How many fresh ports ``start_embedded_redis`` tries when another process takes
 #: the free port it found before redis-server could bind it.
 PORT_ATTEMPTS = 3
@@ -80,10 +85,14 @@ class EmbeddedRedis:
         *,
         ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S,
         binary: str | None = None,
+        appendfsync: AppendFsync = DEFAULT_APPENDFSYNC,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.ready_timeout_s = ready_timeout_s
+        #: `always` writes every command to disk before answering (what a test that reads the
+        #: AOF itself wants); `everysec` is the durable default.
+        self.appendfsync = appendfsync
         self.binary = binary or redis_server_binary()
         self._process: subprocess.Popen[bytes] | None = None
         # Where this run's output starts in the shared log file, so that an error
@@ -131,7 +140,7 @@ class EmbeddedRedis:
             "--appendonly",
             "yes",
             "--appendfsync",
-            "everysec",
+            self.appendfsync,
             # The AOF is the only persistence; RDB snapshots would fork and duplicate it.
             "--save",
             "",
@@ -247,6 +256,7 @@ def start_embedded_redis(
     *,
     port: int | None = None,
     ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S,
+    appendfsync: AppendFsync = DEFAULT_APPENDFSYNC,
 ) -> EmbeddedRedis:
     """Start a durable redis-server on 127.0.0.1 (a free port unless ``port`` is given).
 
@@ -254,13 +264,13 @@ def start_embedded_redis(
       EmbeddedRedisError: when no binary is found or the server does not start.
     """
     if port is not None:
-        server = EmbeddedRedis(data_dir, port, ready_timeout_s=ready_timeout_s)
+        server = EmbeddedRedis(data_dir, port, ready_timeout_s=ready_timeout_s, appendfsync=appendfsync)
         server.start()
         return server
     # The free port is only free when probed; another process can bind it before
     # redis-server does, so a failed start is retried on a fresh port.
     for attempt in range(1, PORT_ATTEMPTS + 1):
-        server = EmbeddedRedis(data_dir, find_free_port(), ready_timeout_s=ready_timeout_s)
+        server = EmbeddedRedis(data_dir, find_free_port(), ready_timeout_s=ready_timeout_s, appendfsync=appendfsync)
         try:
             server.start()
             return server
