@@ -35,6 +35,18 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = 30.0
     #: SMTP connections each worker process keeps open and reuses.
     smtp_connections: int = 4
+    #: Name sent in EHLO/HELO. Empty: this host's fully qualified name (socket.getfqdn()); refused
+    #: at start-up towards a non-loopback relay when it is `localhost` or not fully qualified.
+    smtp_helo_name: str | None = None
+    #: DKIM signing of every message, when all three are set (one or two alone are refused at
+    #: start-up): the d= domain, the selector (DNS TXT at <selector>._domainkey.<domain>) and a PEM
+    #: private key file (RSA, 2048 bits or more advised).
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_private_key_file: Path | None = None
+    #: Key of the HMAC that makes Message-IDs (with this installation's random id in Redis). Empty:
+    #: the installation id alone; set it to keep Message-IDs unguessable from invoice numbers.
+    message_id_secret: SecretStr | None = None
     mail_from: str = "Invoice Worker Cloud <billing@invoice-worker.example>"
     eml_dir: Path = Path("out") / "mail"
 

@@ -40,7 +40,7 @@ from worker.emails.rendering import render
 from worker.runtime.runner import is_idle, make_pipeline
 from worker.services.context import ServiceContext, smtp_config
 from worker.services.ingest import ingest_lines
-from worker.services.messages import envelope_sender, message_id_for, recipients_from, template_context
+from worker.services.messages import envelope_sender, recipients_from, template_context
 from worker.settings import Settings, load_settings
 from worker.store.cipher import new_sealing_key
 
@@ -83,7 +83,8 @@ async def _deliveries(settings: Settings, run_orders: set[str]) -> dict[str, dic
             delivery_id = KINDS[INVOICE].delivery_id(number)
             delivery = await store.deliveries.load_delivery(delivery_id)
             states = await store.deliveries.recipient_states(delivery_id)
-            out[message_id_for(delivery_id, settings.mail_from)] = {
+            # The Message-ID stored with the delivery's message (one per installation and delivery).
+            out[(delivery or {}).get("message_id") or delivery_id] = {
                 "order_id": invoice.order_id,
                 "delivery_id": delivery_id,
                 "delivery": delivery,
@@ -150,7 +151,7 @@ async def _render_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> 
             rendered,
             recipients_from(delivery["recipients"]),
             mail_from=settings.mail_from,
-            message_id=message_id_for(delivery_id, settings.mail_from),
+            message_id=delivery.get("message_id") or f"<{delivery_id}@bench.invalid>",
             sent_at=datetime.fromtimestamp(delivery["created_at"], UTC),
         )
 

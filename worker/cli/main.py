@@ -1,4 +1,8 @@
-"""The `invoice-worker` command (shared/CONTRACT.md): ingest, run, demo, status, preview."""
+"""The `invoice-worker` command (shared/CONTRACT.md): ingest, run, demo, status, preview.
+
+Exit statuses: 0 done; 1 done, with something to report (a rejected line, an unknown invoice);
+2 a bad setting or argument; 3 Redis unreachable, lost, full or refusing writes (README, "Commands").
+"""
 
 from __future__ import annotations
 
@@ -7,35 +11,66 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+from worker.cli.log_format import LOG_FORMAT, OneLineFormatter
+from worker.cli.redis_faults import REDIS_FAULT_EXIT, REDIS_FAULTS, RedisUnavailable, describe
 from worker.errors import InvoiceWorkerError
+from worker.services.printable import printable
 from worker.settings import Settings, load_settings
 
 log = logging.getLogger("invoice-worker")
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One record, one line: no value in a record (an event id, a reply) can forge another.
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter(LOG_FORMAT))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     # dramatiq logs every worker thread's start and stop at INFO: noise for operators.
     logging.getLogger("dramatiq").setLevel(max(logging.WARNING, logging.getLogger().level))
     # aiosmtpd logs every SMTP command of the local server at INFO.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
-def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from worker.runtime.runner import make_pipeline
-    from worker.services.ingest import ingest_lines
+def _err(text: str) -> None:
+    """One line on stderr, whatever `text` holds (an event id may hold a line break)."""
+    print(printable(text), file=sys.stderr)
 
-    with _environment(settings) as resolved:
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.contract.jsonlines import read_lines
+    from worker.runtime.runner import make_pipeline
+    from worker.services.ingest import IngestInterrupted, IngestReport, ingest_lines
+
+    def summary(report: IngestReport) -> None:
+        for rejection in report.rejections:
+            _err(f"line {rejection.line_no}: {rejection.error}")
+        print(f"accepted {report.accepted}, rejected {len(report.rejections)}", flush=True)
+
+    try:  # bytes, line by line: every line is decoded (or refused) on its own
+        stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        _err(f"invoice-worker: cannot read {args.file}: {exc.strerror}")
+        return 2
+    with _environment(settings, writes=True) as resolved, stream:
         pipeline = make_pipeline(resolved)
-        stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115 - closed below
-        with stream:
-            report = ingest_lines(pipeline, stream)
-    for rejection in report.rejections:
-        print(f"line {rejection.line_no}: {rejection.error}", file=sys.stderr)
-    print(f"accepted {report.accepted}, rejected {len(report.rejections)}")
+        try:
+            report = ingest_lines(pipeline, read_lines(stream), from_line=args.from_line)
+        except IngestInterrupted as stopped:
+            summary(stopped.report)
+            cause = stopped.cause
+            redis_fault = isinstance(cause, REDIS_FAULTS)
+            reason = describe(cause, resolved.redis_url) if redis_fault else str(cause)
+            _err(
+                f"invoice-worker: ingest stopped: {reason}; {stopped.report.accepted} event(s) went in, "
+                f"every line before line {stopped.resume_line} is in; to go on: "
+                f"invoice-worker ingest --from-line {stopped.resume_line} {args.file}"
+            )
+            return REDIS_FAULT_EXIT if redis_fault else 2
+    summary(report)
     return 1 if report.rejections else 0
 
 
@@ -81,7 +116,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(format_status(rows, history=bool(args.invoice)))
     if args.invoice and not rows:
-        print(f"no invoice {args.invoice}", file=sys.stderr)
+        _err(f"no invoice {args.invoice}")
         return 1
     return 0
 
@@ -110,7 +145,7 @@ def _print_entries(entries: list[dict], *, as_json: bool, line: str, noun: str) 
         print(json.dumps(entries, indent=2, ensure_ascii=False))
     else:
         for entry in entries:
-            print(line.format(**entry))
+            print(printable(line.format(**entry)))  # ids and reasons come from the events
         print(f"{len(entries)} {noun}")
     return 0
 
@@ -140,7 +175,7 @@ def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with (
-        _environment(settings, need_smtp=False) as resolved,
+        _environment(settings, need_smtp=False, writes=True) as resolved,
         BounceListener(
             ServiceContext.from_settings(resolved), host=resolved.bounces_host, port=resolved.bounces_port or 2525
         ),
@@ -156,20 +191,20 @@ def cmd_suppression(args: argparse.Namespace, settings: Settings) -> int:
     from worker.cli import suppression
 
     now = datetime.now(UTC)
-    with _environment(settings, need_smtp=False) as resolved:
+    if args.action != "list" and not args.address:
+        _err(f"invoice-worker: suppression {args.action} needs an ADDRESS")
+        return 2
+    with _environment(settings, need_smtp=False, writes=args.action != "list") as resolved:
         if args.action == "list":
             entries = asyncio.run(suppression.list_suppressions(resolved, now))
             print(json.dumps(entries, indent=2) if args.json else suppression.format_suppressions(entries))
             return 0
-        if not args.address:
-            print(f"invoice-worker: suppression {args.action} needs an ADDRESS", file=sys.stderr)
-            return 2
         if args.action == "add":
             asyncio.run(suppression.add_suppression(resolved, args.address, reason=args.reason, now=now))
-            print(f"suppressed {args.address}")
+            print(printable(f"suppressed {args.address}"))
             return 0
         removed = asyncio.run(suppression.remove_suppression(resolved, args.address))
-        print(f"removed {args.address}" if removed else f"{args.address} was not suppressed")
+        print(printable(f"removed {args.address}" if removed else f"{args.address} was not suppressed"))
         return 0 if removed else 1
 
 
@@ -190,10 +225,27 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _environment(settings: Settings, *, need_smtp: bool = True):
-    from worker.dev.environment import resolved_environment
+@contextmanager
+def _environment(settings: Settings, *, need_smtp: bool = True, writes: bool = False) -> Iterator[Settings]:
+    """The settings with the embedded defaults resolved. `writes`: the command writes to Redis,
+    which must then not be one that evicts keys (as `run` requires).
 
-    return resolved_environment(settings, need_smtp=need_smtp)
+    Raises:
+      RedisUnavailable: Redis failed (unreachable, lost, full), naming it with its password masked.
+      UnsafeRedis: `writes` and the server's maxmemory-policy may evict keys.
+    """
+    from worker.dev.environment import resolved_environment
+    from worker.runtime.runner import check_redis
+
+    url = settings.redis_url
+    try:
+        with resolved_environment(settings, need_smtp=need_smtp) as resolved:
+            url = resolved.redis_url
+            if writes:
+                check_redis(resolved)
+            yield resolved
+    except REDIS_FAULTS as exc:
+        raise RedisUnavailable(exc, url) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="validate JSON Lines events and hand them to the broker")
     p.add_argument("file", help="a JSON Lines file, or - for standard input")
+    p.add_argument(
+        "--from-line",
+        type=_line_number,
+        default=1,
+        metavar="N",
+        help="skip the lines before line N (to go on after an ingest that stopped; lines keep their numbers)",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("run", help="consume and deliver")
@@ -250,12 +309,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _line_number(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError("line numbers start at 1")
+    return number
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
     _setup_logging(settings)
     try:
         return args.func(args, settings)
+    except RedisUnavailable as exc:
+        _err(f"invoice-worker: {exc}")
+        return REDIS_FAULT_EXIT
+    except REDIS_FAULTS as exc:  # outside a resolved environment (the demo's own Redis)
+        _err(f"invoice-worker: {describe(exc, settings.redis_url)}")
+        return REDIS_FAULT_EXIT
     except InvoiceWorkerError as exc:
-        print(f"invoice-worker: {exc}", file=sys.stderr)
+        _err(f"invoice-worker: {exc}")
         return 2

@@ -8,9 +8,10 @@ status. RFC 3464 delivery-status reports are read with the stdlib `email` packag
 
 What a report does (`decide_bounce`):
 
-- failed with a 5.x.x status: the recipient is `bounced` and the address is suppressed;
-- failed with a 4.x.x status (a relay gave up on a temporary problem): resent later, at most
-  `resend_max` times, then `failed`;
+- failed with a permanent status (5.x.x): the recipient is `bounced` and the address is suppressed;
+- failed with a temporary status (4.x.x, a relay gave up on a temporary problem, or x.2.2
+  mailbox full, temporary whatever its class, as in `worker.domain.delivery.REPLY_TABLE`): resent
+  later, at most `resend_max` times, then `failed`; the address is not suppressed;
 - delayed, delivered: only recorded;
 - an auto-reply or an unrecognised message: only recorded, never a bounce.
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 from flufl.bounce import all_failures
 
-from worker.domain.delivery import Outcome, RecipientState
+from worker.domain.delivery import Outcome, RecipientState, classify_status
 
 
 class ReportKind(StrEnum):
@@ -51,7 +52,9 @@ class RecipientReport:
 
     @property
     def permanent(self) -> bool:
-        return self.action is Action.FAILED and self.status.startswith("5.")
+        """A failure that no retry can mend, by the SMTP reply table's rule for its status (a
+        5.2.2 mailbox full is temporary here as in the session)."""
+        return self.action is Action.FAILED and classify_status(self.status).outcome is Outcome.REJECTED
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,24 @@ class Outcome(StrEnum):
 FINAL = frozenset({Outcome.ACCEPTED, Outcome.REJECTED, Outcome.FAILED, Outcome.SUPPRESSED, Outcome.BOUNCED})
 
 
+class SmtpStage(StrEnum):
+    """The part of the SMTP session a reply answered: who is at fault depends on it."""
+
+    CONNECT = "connect"  #: TCP connect and the greeting
+    TLS = "tls"  #: STARTTLS, or the TLS handshake (certificate verification)
+    HELO = "helo"  #: EHLO / HELO with our SMTP_HELO_NAME
+    AUTH = "auth"  #: AUTH with SMTP_USERNAME / SMTP_PASSWORD
+    MAIL = "mail"
+    RCPT = "rcpt"
+    DATA = "data"
+
+
 @dataclass(frozen=True)
 class SmtpReply:
     code: int
     message: str
+    #: What the reply answered, when known (a reply to RCPT and one to AUTH mean different things).
+    stage: SmtpStage | None = None
 
     @property
     def enhanced(self) -> str | None:
@@ -54,6 +68,9 @@ class SmtpReply:
 class Verdict:
     outcome: Outcome
     reason: str
+    #: Set when the reply is about the worker's own setup (credentials, HELO name, TLS), not the
+    #: recipient: the stable name of the alert to raise. Such a recipient is only deferred.
+    alert: str | None = None
 
 
 _ENHANCED = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
@@ -61,20 +78,66 @@ _ENHANCED = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 #: Reply code 0 stands for "no reply": the connection failed or timed out before an answer.
 NO_REPLY = 0
 
-#: First match wins. (enhanced-code pattern or None, reply-code pattern or None) -> verdict.
-REPLY_TABLE: tuple[tuple[str | None, str | None, Outcome, str], ...] = (
-    (r"[45]\.2\.2", None, Outcome.DEFERRED, "mailbox full"),
-    (r"5\.1\.[1-3]", None, Outcome.REJECTED, "bad mailbox or address"),
-    (r"5\.7\.\d+", None, Outcome.REJECTED, "refused by policy"),
-    (None, r"0", Outcome.DEFERRED, "no reply from the server"),
-    (None, r"421", Outcome.DEFERRED, "service not available"),
-    (None, r"2\d\d", Outcome.ACCEPTED, "accepted"),
-    (None, r"4\d\d", Outcome.DEFERRED, "temporary failure"),
-    (None, r"5\d\d", Outcome.REJECTED, "permanent failure"),
+#: Alert names (stable: operators grep logs and read counters by them).
+ALERT_AUTH_FAILED = "smtp_auth_failed"
+ALERT_AUTH_REQUIRED = "smtp_auth_required"
+ALERT_HELO_REFUSED = "smtp_helo_refused"
+ALERT_TLS_FAILED = "smtp_tls_failed"
+
+#: First match wins. (stage or None, enhanced-code pattern or None, reply-code pattern or None)
+#: -> (outcome, reason, alert). A row with a stage matches only replies to that stage.
+REPLY_TABLE: tuple[tuple[SmtpStage | None, str | None, str | None, Outcome, str, str | None], ...] = (
+    # 421 at any stage: the server is closing; the sender has already tried a fresh connection.
+    (None, None, r"421", Outcome.DEFERRED, "service not available", None),
+    # The worker's own setup: wrong for every email alike, fixed by the operator, never the
+    # recipient's fault. Deferred (the email waits for the fix), and an alert.
+    (
+        SmtpStage.TLS,
+        None,
+        None,
+        Outcome.DEFERRED,
+        "TLS with the relay failed (SMTP_TLS, SMTP_CA_FILE)",
+        ALERT_TLS_FAILED,
+    ),
+    (
+        SmtpStage.HELO,
+        None,
+        r"0|5\d\d",
+        Outcome.DEFERRED,
+        "the relay refused our EHLO/HELO name (SMTP_HELO_NAME)",
+        ALERT_HELO_REFUSED,
+    ),
+    (
+        SmtpStage.AUTH,
+        None,
+        r"0|5\d\d",
+        Outcome.DEFERRED,
+        "the relay refused our login (SMTP_USERNAME, SMTP_PASSWORD)",
+        ALERT_AUTH_FAILED,
+    ),
+    # RFC 4954's codes, whatever command they answer: 530 authentication required (or STARTTLS
+    # first), 534 mechanism too weak, 535 credentials invalid, 538 encryption required.
+    (
+        None,
+        None,
+        r"53[0458]",
+        Outcome.DEFERRED,
+        "the relay wants authentication or TLS first (SMTP_USERNAME, SMTP_PASSWORD, SMTP_TLS)",
+        ALERT_AUTH_REQUIRED,
+    ),
+    # Mailbox full (x.2.2) is temporary whatever the class: the mailbox may be emptied. The same
+    # rule reads a DSN's status (`classify_status`).
+    (None, r"[45]\.2\.2", None, Outcome.DEFERRED, "mailbox full", None),
+    (None, r"5\.1\.[1-3]", None, Outcome.REJECTED, "bad mailbox or address", None),
+    (None, r"5\.7\.\d+", None, Outcome.REJECTED, "refused by policy", None),
+    (None, None, r"0", Outcome.DEFERRED, "no reply from the server", None),
+    (None, None, r"2\d\d", Outcome.ACCEPTED, "accepted", None),
+    (None, None, r"4\d\d", Outcome.DEFERRED, "temporary failure", None),
+    (None, None, r"5\d\d", Outcome.REJECTED, "permanent failure", None),
 )
 _COMPILED = tuple(
-    (re.compile(e) if e else None, re.compile(c) if c else None, outcome, reason)
-    for e, c, outcome, reason in REPLY_TABLE
+    (stage, re.compile(e) if e else None, re.compile(c) if c else None, outcome, reason, alert)
+    for stage, e, c, outcome, reason, alert in REPLY_TABLE
 )
 
 
@@ -82,13 +145,30 @@ def classify_reply(reply: SmtpReply) -> Verdict:
     """Map a reply (or NO_REPLY) to the recipient's outcome."""
     enhanced = reply.enhanced
     code = str(reply.code)
-    for enhanced_re, code_re, outcome, reason in _COMPILED:
+    for stage, enhanced_re, code_re, outcome, reason, alert in _COMPILED:
+        if stage is not None and reply.stage is not stage:
+            continue
         if enhanced_re is not None and not (enhanced and enhanced_re.fullmatch(enhanced)):
             continue
         if code_re is not None and not code_re.fullmatch(code):
             continue
-        return Verdict(outcome, reason)
+        return Verdict(outcome, reason, alert)
     return Verdict(Outcome.DEFERRED, "unrecognised reply")
+
+
+_STATUS_CLASS = {"2": Outcome.ACCEPTED, "4": Outcome.DEFERRED, "5": Outcome.REJECTED}
+
+
+def classify_status(status: str) -> Verdict:
+    """What an RFC 3463 status alone means (a DSN's `Status:`), by the same table's rows on
+    enhanced codes, else by its class: one policy for a reply in the session and a report later."""
+    for stage, enhanced_re, code_re, outcome, reason, alert in _COMPILED:
+        if stage is None and code_re is None and enhanced_re is not None and enhanced_re.fullmatch(status):
+            return Verdict(outcome, reason, alert)
+    outcome = _STATUS_CLASS.get(status[:1], Outcome.DEFERRED)
+    return Verdict(
+        outcome, {Outcome.ACCEPTED: "accepted", Outcome.REJECTED: "permanent failure"}.get(outcome, "temporary failure")
+    )
 
 
 #: Defaults after Postfix's queue manager: first retry after 5 minutes, at most an hour apart,
@@ -166,7 +246,9 @@ def finish_attempt(
     if reply is None:
         outcome, text = Outcome.UNKNOWN, "connection lost after the message was sent: outcome unknown"
     else:
-        outcome, text = classify_reply(reply).outcome, str(reply)
+        verdict = classify_reply(reply)
+        # A setup problem says so first: the reply alone (535 ...) reads like the recipient's.
+        outcome, text = verdict.outcome, f"{verdict.reason}: {reply}" if verdict.alert else str(reply)
     if outcome in (Outcome.DEFERRED, Outcome.UNKNOWN):
         started = st.first_attempt_at if st.first_attempt_at is not None else now
         if now - started >= policy.give_up_s:

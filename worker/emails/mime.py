@@ -28,6 +28,10 @@ from worker.domain.model import Contact, Recipients, RenderedEmail
 from worker.emails.quoted_printable import quoted_printable, quoted_printable_parts
 from worker.errors import HeaderInjection
 
+#: On every email: it is machine-sent (RFC 3834), so auto-responders (out of office, vacation)
+#: do not answer it; the second is Exchange's and Outlook's way of saying the same.
+AUTOMATIC_HEADERS = (("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All"))
+
 _LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
@@ -91,6 +95,8 @@ def build_message(
         msg["Cc"] = [_address("Cc", c) for c in recipients.cc]
     msg["Date"] = format_datetime(sent_at)
     msg["Message-ID"] = refuse_line_breaks("Message-ID", message_id)
+    for name, value in AUTOMATIC_HEADERS:
+        msg[name] = value
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     # After the parts exist: making the message multipart moves Content-* headers into a part.
@@ -189,7 +195,10 @@ def _build_ascii_message(
     boundary = _boundary(refuse_line_breaks("Message-ID", message_id))
     headers += [
         f"Date: {format_datetime(sent_at)}",
-        _header_line("Message-ID", message_id),
+        # Never folded: a msg-id has no whitespace to fold at (the email package would move it to
+        # a line of its own); `worker.services.messages` keeps it short enough for 78 octets.
+        f"Message-ID: {message_id}",
+        *(f"{name}: {value}" for name, value in AUTOMATIC_HEADERS),
         _header_line("Content-Language", refuse_line_breaks("Content-Language", rendered.locale)),
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',

@@ -35,7 +35,7 @@ class _BounceHandler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         try:
-            target_of(self.app, address)
+            await target_of(self.app, address)
         except InvalidVerpToken as exc:
             log.warning("bounce listener: refused RCPT %s: %s", address, exc)
             return "550 5.1.1 not a bounce address of this service"

@@ -6,12 +6,12 @@ the order arrives; an account that arrives after its orders is picked up by thei
 
 from __future__ import annotations
 
-import hashlib
-import json
+import asyncio
 import logging
 from typing import Any
 
 from worker.contract.events import Event, parse_event, redact
+from worker.contract.jsonlines import canonical_digest
 from worker.contract.sealed import sealed_tokens
 from worker.domain.model import Account, Order
 from worker.domain.schedules import frequency_error
@@ -41,6 +41,7 @@ async def apply_event(app: ServiceContext, raw: dict[str, Any]) -> list[str]:
             raise rejected[0][1]
         return members
     store = app.store
+    await refuse_reused_id(app, event)
     if await store.events.event_done(event.id):
         log.info("event %s (%s) seen before: no effect", event.id, event.type)
         await forget_unused_code(app, event)
@@ -51,6 +52,28 @@ async def apply_event(app: ServiceContext, raw: dict[str, Any]) -> list[str]:
     members = await handler(app, event)
     await store.events.mark_event_done(event.id)
     return members
+
+
+def data_digest(raw: dict[str, Any]) -> str:
+    """What an event's `data` is compared by: its canonical digest, as queued (a sealed secret is
+    a placeholder there, so no digest of a secret is kept)."""
+    return canonical_digest(raw.get("data"))
+
+
+def reused_id(event_id: str) -> InvalidEvent:
+    return InvalidEvent(event_id, "id", f"id {event_id} was first seen with different data")
+
+
+async def refuse_reused_id(app: ServiceContext, event: Event) -> None:
+    """Remember the event's data under its id at first sight; the same id with the same data
+    is a replay (the caller skips it), with other data it is refused: the first event stands.
+
+    Raises:
+      InvalidEvent: the id was first seen with different data (field `id`).
+    """
+    first = await app.store.events.first_data(event.id, data_digest(event.raw))
+    if first is not None and first != data_digest(event.raw):
+        raise reused_id(event.id)
 
 
 def gather_until(app: ServiceContext) -> float:
@@ -108,10 +131,20 @@ async def apply_activations(
     booked order. An activation before its order is kept; order.booked checks it later.
     """
     due_at = gather_until(app)
+    members: list[str] = []
+    rejected: list[tuple[Event, InvalidEvent]] = []
+    # Each id's first data in the same round trip; one reused with other data is not applied.
+    firsts = await asyncio.gather(*(app.store.events.first_data(e.id, data_digest(e.raw)) for e in events))
+    fresh = []
+    for event, first in zip(events, firsts, strict=True):
+        if first is not None and first != data_digest(event.raw):
+            rejected.append((event, reused_id(event.id)))
+        else:
+            fresh.append(event)
+    events = fresh
     outcomes = await app.store.orders.apply_activations(
         [ActivationToApply(e.id, e.data.order_id, e.data.line_id, e.data.activated_at) for e in events], due_at=due_at
     )
-    members, rejected = [], []
     for event, outcome in zip(events, outcomes, strict=False):
         order_id, line_id = event.data.order_id, event.data.line_id
         if outcome == "unknown_line":
@@ -150,16 +183,24 @@ async def reject_booked_order(app: ServiceContext, order: Order, account: Accoun
     return True
 
 
-async def dead_letter(app: ServiceContext, raw: Any, error: InvalidEvent) -> None:
-    """Log the error naming the event and field, and keep the event (secrets redacted) with it."""
+def content_key(raw: Any) -> str:
+    """What a rejected event is known by among the dead letters: a digest of its content
+    (secrets redacted; the sealing tokens left out, as they differ each time it is ingested).
+    The same event rejected twice, from a replayed file or a redelivered message, is kept once;
+    another event under the same id, or at the same line of another file, is kept too."""
+    if isinstance(raw, dict):
+        raw = {k: v for k, v in raw.items() if k != "sealed"}
+    return "event:" + canonical_digest(redact(raw))
+
+
+async def dead_letter(app: ServiceContext, raw: Any, error: InvalidEvent, *, key: str | None = None) -> None:
+    """Log the error naming the event and field, and keep the event (secrets redacted) with it,
+    once per `key` (default: its content, `content_key`)."""
     event_type = raw.get("type", "?") if isinstance(raw, dict) else "?"
     log.error("rejected %s", error)
-    # An event without a usable id is still kept once: key it by its content.
-    entry_id = error.event_id
-    if entry_id == "?":
-        entry_id = "sha256:" + hashlib.sha256(json.dumps(redact(raw), sort_keys=True, default=str).encode()).hexdigest()
     await app.store.events.dead_letter(
-        event_id=entry_id,
+        key=key or content_key(raw),
+        event_id=error.event_id,
         event_type=str(event_type),
         field=error.field,
         reason=error.reason,

@@ -1,6 +1,7 @@
 """Apply an inbound bounce to the store: the thin adapter between the bounce listener and the
-pure parts (verp.py names delivery and recipient, bounce_reports.py reads the report,
-bounce_policy.py decides).
+pure parts (domain/verp.py signs the return paths, domain/bounces.py reads the report and
+decides); the return paths' tokens are kept in the store (`store.return_paths`), as they are too
+short to carry what they name.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from datetime import UTC, datetime
 
 from worker.domain.bounces import BounceDecision, BounceReport, classify_bounce, decide_bounce
 from worker.domain.model import Contact
-from worker.domain.verp import InvalidVerpToken, VerpTarget, parse_return_path
+from worker.domain.verp import (
+    VERP_PREFIX,
+    InvalidVerpToken,
+    VerpTarget,
+    parse_return_path,
+    return_path_token,
+    verify_target,
+)
 from worker.emails.kinds import BOUNCE_NOTICE, INVOICE, kind
 from worker.services.context import ServiceContext
 from worker.services.deliveries import create_delivery
@@ -25,6 +33,9 @@ log = logging.getLogger(__name__)
 
 #: How long a bounce message is remembered, so that a redelivered copy has no second effect (s).
 BOUNCE_SEEN_TTL_S = 30 * 86400
+#: How long what a VERP token names is kept after each send with it (s): a DSN can come days
+#: later (a relay retries a deferred message for up to 5 days, then reports).
+RETURN_PATH_TTL_S = 30 * 86400
 #: How long to wait for a delivery's lock held by a worker sending it (s).
 LOCK_WAIT_S = 10.0
 
@@ -39,12 +50,33 @@ class BounceResult:
     duplicate: bool = False
 
 
-def target_of(app: ServiceContext, rcpt: str) -> VerpTarget:
-    """Raises InvalidVerpToken: not our return path, forged, or bounces are not configured."""
+async def issue_return_path(app: ServiceContext, delivery_id: str, recipient: str) -> str:
+    """The VERP return path for one recipient's copy (at most 64 octets before the @), with what
+    its token names kept for RETURN_PATH_TTL_S (renewed by every send)."""
+    secret = app.policy.bounce_secret
+    assert secret is not None, "VERP needs BOUNCE_SECRET"
+    token = return_path_token(delivery_id, recipient, secret)
+    await app.store.return_paths.remember(token, VerpTarget(delivery_id, recipient), ttl_s=RETURN_PATH_TTL_S)
+    return f"{VERP_PREFIX}{token}@{app.policy.bounce_domain}"
+
+
+async def target_of(app: ServiceContext, rcpt: str) -> VerpTarget:
+    """The delivery and recipient a return path names.
+
+    Raises:
+      InvalidVerpToken: not our return path, never issued (or expired), forged, or bounces are
+        not configured.
+    """
     secret = app.policy.bounce_secret
     if secret is None:
         raise InvalidVerpToken("bounces are not configured (no BOUNCE_SECRET)")
-    return parse_return_path(rcpt, secret)
+    path = parse_return_path(rcpt, secret)
+    if path.legacy is not None:
+        return path.legacy
+    target = await app.store.return_paths.target(path.token)
+    if target is None:
+        raise InvalidVerpToken("no such return path was issued (or it expired)")
+    return verify_target(path.token, target, secret)
 
 
 async def apply_bounce(app: ServiceContext, rcpt: str, raw: bytes) -> BounceResult:
@@ -53,7 +85,7 @@ async def apply_bounce(app: ServiceContext, rcpt: str, raw: bytes) -> BounceResu
     Raises:
       InvalidVerpToken: `rcpt` is not a genuine return path of ours.
     """
-    target = target_of(app, rcpt)
+    target = await target_of(app, rcpt)
     store = app.store
     digest = hashlib.sha256(rcpt.lower().encode() + b"\0" + raw).hexdigest()
     if not await store.deliveries.first_sight_of_bounce(digest, BOUNCE_SEEN_TTL_S):

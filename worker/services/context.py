@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from worker.domain.delivery import RetryPolicy
+from worker.emails.dkim import DkimSigner
 from worker.services.bounce_settings import bounce_domain, bounce_secret
+from worker.services.dkim_settings import dkim_signer
 from worker.settings import Settings
 from worker.store.cipher import SealingKeys
 from worker.store.keys import Keys
@@ -33,6 +35,7 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         connections=settings.smtp_connections,
         ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
         allow_plaintext_auth=settings.smtp_allow_plaintext_auth,
+        helo_name=settings.smtp_helo_name or None,
     )
 
 
@@ -75,6 +78,10 @@ class Policy:
     suppression_ttl_s: float
     #: The account contacts are told about a bouncing billing address at most once per this (s).
     bounce_notice_period_s: float
+    #: Signs every built message (DKIM_*), or None: unsigned.
+    dkim: DkimSigner | None = field(default=None, repr=False)
+    #: MESSAGE_ID_SECRET, or None: Message-IDs keyed by the installation id alone.
+    message_id_secret: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -96,6 +103,11 @@ class Policy:
             bounce_resend_max=settings.bounce_resend_max,
             suppression_ttl_s=settings.suppression_ttl_s,
             bounce_notice_period_s=settings.bounce_notice_period_s,
+            dkim=dkim_signer(settings),
+            message_id_secret=(
+                settings.message_id_secret.get_secret_value().encode() if settings.message_id_secret else None
+            )
+            or None,
         )
 
 

@@ -1,71 +1,180 @@
 """`invoice-worker ingest`: validate JSON Lines events and hand the good ones to the broker.
 
-A bad line is reported with its line number and reason and dead-lettered; it blocks nothing else.
+Every line is accepted or rejected with a reason; a bad line blocks nothing else and nothing a
+line holds makes ingest crash (`worker.contract.jsonlines` decodes it within documented limits).
+A rejected line is dead-lettered, once per content: the same bad line in a second file, or twice
+in one, is one dead letter. An id reused with other `data` than it was first seen with is
+rejected too (field `id`): the first event under an id stands.
+
+Progress is counted in chunks. The accepted events go to the queue `INGEST_BATCH_SIZE` at a time,
+one queue message per chunk, and a chunk covers its lines from the one after the previous chunk:
+its events, the lines rejected among them, the blank ones. A chunk is done when its rejections
+are dead-lettered and its message is sent; only then are its lines counted. When Redis fails
+(unreachable, connection lost, full under `noeviction`), ingest stops with `IngestInterrupted`:
+every line before its `resume_line` is in, none from it on was counted, and ingesting again from
+that line (`--from-line`) puts in exactly the rest. The chunk that was being sent may have gone
+in unseen (a lost reply); sending it again is harmless, as events are idempotent by id.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from worker.contract.events import parse_event_json
+import redis
+from dramatiq.errors import BrokerConnectionError
+
+from worker.contract.events import parse_event
+from worker.contract.jsonlines import LINE_FIELD, MAX_LINE_BYTES, RawLine, decode_line, line_digest
 from worker.contract.sealed import prepare_for_queue
-from worker.errors import InvalidEvent
-from worker.services.apply_events import dead_letter
+from worker.errors import InvalidEvent, InvoiceWorkerError, TransientError
+from worker.services.apply_events import data_digest, dead_letter, reused_id
 from worker.store.sealer import Sealer
+
+log = logging.getLogger(__name__)
+
+#: What makes ingest stop and say where to resume: Redis unreachable, lost, full or refusing;
+#: or a setting an event needs (a SEALING_KEY for a secret).
+STOPS_INGEST: tuple[type[Exception], ...] = (redis.RedisError, BrokerConnectionError, InvoiceWorkerError)
 
 
 @dataclass(frozen=True)
 class Rejection:
     line_no: int
     error: InvalidEvent
+    #: The event as decoded, dead-lettered redacted; for a line that held no JSON object,
+    #: only its number, length and digest.
     raw: object
+    #: What the dead letter is known by (None: the event's content, see `content_key`).
+    key: str | None = None
 
 
 @dataclass
 class IngestReport:
+    #: Events handed to the queue (a replay of an event already in counts too: it has no effect).
     accepted: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    #: The first line not yet counted: after a full run, the line after the last.
+    next_line: int = 1
+
+
+class IngestInterrupted(TransientError):
+    """Redis failed during ingest: `report` counts the lines before `resume_line`, all in."""
+
+    def __init__(self, report: IngestReport, cause: Exception) -> None:
+        self.report = report
+        self.resume_line = report.next_line
+        self.cause = cause
+        super().__init__(
+            f"ingest stopped at line {self.resume_line}: {cause}; {report.accepted} event(s) went in, "
+            f"every line before line {self.resume_line} is in"
+        )
+
+
+@dataclass
+class _Chunk:
+    """The lines since the last chunk was sent: the events to queue and the rejected lines."""
+
+    first_line: int
+    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
 
-def ingest_lines(pipeline, lines: Iterable[str]) -> IngestReport:
-    """Enqueue every valid event; collect and dead-letter the others."""
-    report = IngestReport()
+def ingest_lines(pipeline, lines: Iterable[RawLine | bytes | str], *, from_line: int = 1) -> IngestReport:
+    """Enqueue every valid event; dead-letter the others. `lines` are raw lines (`read_lines`)
+    or the lines' text; lines before `from_line` are skipped (a resumed ingest).
+
+    Raises:
+      IngestInterrupted: Redis failed; its report says how far ingest got.
+    """
+    return asyncio.run(_ingest(pipeline, _numbered(lines), from_line=from_line))
+
+
+def _numbered(lines: Iterable[RawLine | bytes | str]) -> Iterator[RawLine]:
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, RawLine):
+            yield line
+            continue
+        # A surrogate in a str (none comes from a strict UTF-8 file) becomes bytes that are refused.
+        content = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+        content = content.removesuffix(b"\n").removesuffix(b"\r")
+        yield RawLine(number, content, len(content), line_digest(content))
+
+
+async def _ingest(pipeline, lines: Iterator[RawLine], *, from_line: int) -> IngestReport:
     app = pipeline.app
+    report = IngestReport(next_line=from_line)
     sealer = Sealer(app.redis_url or "", app.keys, app.policy.sealed_secret_ttl_s, sealing=app.sealing)
-    batch_size = pipeline.app.policy.ingest_batch_size
-    chunk: list[dict] = []
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            parse_event_json(line)  # validated here; applied from the queue
-        except InvalidEvent as exc:
+    batch_size = app.policy.ingest_batch_size
+    chunk = _Chunk(from_line)
+    end = from_line  # the line after the last one read
+    try:
+        for line in lines:
+            end = max(end, line.number + 1)
+            if line.number < from_line or line.blank:
+                continue
             try:
-                raw = json.loads(line)
-            except json.JSONDecodeError:
-                raw = {"line": line_no}
-            report.rejections.append(Rejection(line_no, exc, raw))
-            continue
-        # The queue message never carries a secret or a card number (worker/sealed.py).
-        chunk.append(prepare_for_queue(json.loads(line), sealer.seal))
-        report.accepted += 1
-        if len(chunk) >= batch_size:
-            pipeline.actors.apply_events.send(chunk)
-            chunk = []
-    if chunk:
-        pipeline.actors.apply_events.send(chunk)
-    sealer.close()
-    if report.rejections:
-        asyncio.run(_dead_letter_all(pipeline, report.rejections))
+                raw = _decode(line)
+            except InvalidEvent as exc:
+                # Nothing of an unreadable line is kept but where it was and what it is known by.
+                where = {"line": line.number, "bytes": line.size, "sha256": line.digest}
+                chunk.rejections.append(Rejection(line.number, exc, where, f"line:{line.digest}"))
+                continue
+            try:
+                parse_event(raw)  # validated here; applied from the queue
+            except InvalidEvent as exc:
+                chunk.rejections.append(Rejection(line.number, exc, raw))
+                continue
+            # The queue message never carries a secret or a card number (worker/contract/sealed.py).
+            chunk.events.append((line.number, prepare_for_queue(raw, sealer.seal)))
+            if len(chunk.events) >= batch_size:
+                await _send(pipeline, chunk, report, next_line=line.number + 1)
+                chunk = _Chunk(line.number + 1)
+        await _send(pipeline, chunk, report, next_line=end)
+    except STOPS_INGEST as exc:
+        raise IngestInterrupted(report, exc) from None
+    finally:
+        sealer.close()
+        await app.aclose()
     return report
 
 
-async def _dead_letter_all(pipeline, rejections: list[Rejection]) -> None:
-    try:
-        for rejection in rejections:
-            await dead_letter(pipeline.app, rejection.raw, rejection.error)
-    finally:
-        await pipeline.app.aclose()
+def _decode(line: RawLine) -> dict[str, Any]:
+    if line.content is None:
+        raise InvalidEvent(
+            None, LINE_FIELD, f"the line is {line.size} bytes long; at most {MAX_LINE_BYTES} are accepted"
+        )
+    return decode_line(line.content)
+
+
+async def _send(pipeline, chunk: _Chunk, report: IngestReport, *, next_line: int) -> None:
+    """Refuse the chunk's reused ids, dead-letter its rejections, send its events as one queue
+    message; then (only then) count its lines in `report`."""
+    app = pipeline.app
+    events = chunk.events
+    # Each id's data is remembered at first sight (as the worker does when it applies it), so
+    # that a reused id is refused here, in the summary, when its first event came earlier in
+    # this file or in another; two with the same id in one chunk go in one round trip, in order.
+    digests = [data_digest(queued) for _, queued in events]
+    first_data = app.store.events.first_data
+    firsts = await asyncio.gather(
+        *(first_data(str(queued["id"]), digest) for (_, queued), digest in zip(events, digests, strict=True))
+    )
+    rejections = list(chunk.rejections)
+    kept = []
+    for (number, queued), digest, first in zip(events, digests, firsts, strict=True):
+        if first is not None and first != digest:
+            rejections.append(Rejection(number, reused_id(str(queued["id"])), queued))
+        else:
+            kept.append(queued)
+    rejections.sort(key=lambda r: r.line_no)
+    for rejection in rejections:
+        await dead_letter(app, rejection.raw, rejection.error, key=rejection.key)
+    if kept:
+        pipeline.actors.apply_events.send(kept)
+    report.accepted += len(kept)
+    report.rejections += rejections
+    report.next_line = next_line

@@ -3,26 +3,68 @@ delivery and stored, so that every retry sends the same bytes."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any
 
 from worker.domain.model import Contact, Recipients
 from worker.emails.kinds import KINDS, Loads, MissingBusinessRecord
-from worker.emails.mime import build_message, envelope_address
+from worker.emails.mime import MAX_HEADER_LINE, ascii_domain, build_message, envelope_address
 from worker.emails.rendering import render
 from worker.errors import TemplateMissing
 from worker.services.context import ServiceContext
 from worker.store.store import Store
 
+#: Message-ID digest characters (base32 of 130 bits); fewer, down to the minimum (80 bits), when
+#: the domain is long, so that the `Message-ID:` line keeps within 78 octets where it can.
+MESSAGE_ID_DIGEST_CHARS = 26
+MESSAGE_ID_MIN_DIGEST_CHARS = 16
+#: `Message-ID: <` + `@` + `>`.
+_MESSAGE_ID_LINE_OVERHEAD = len("Message-ID: <@>")
 
-def message_id_for(delivery_id: str, mail_from: str) -> str:
-    """A stable Message-ID: the same delivery always carries the same one, retries included."""
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "invoice-worker.invalid"
-    digest = hashlib.sha256(delivery_id.encode()).hexdigest()[:16]
-    safe = "".join(ch if ch.isalnum() or ch in "-." else "." for ch in delivery_id)
-    return f"<{safe}.{digest}@{domain}>"
+
+def make_message_id(
+    delivery_id: str, *, created_at: float, installation_id: str, secret: bytes | None, mail_from: str
+) -> str:
+    """A Message-ID unique to this installation and this delivery: an HMAC (keyed by
+    MESSAGE_ID_SECRET, else by the installation's random id) of the installation id, the delivery
+    id and the delivery's creation time. Another installation, or this one after a Redis reset
+    (a new installation id, invoice numbers counted again), never makes the same one; nothing in
+    it tells the invoice number."""
+    domain = ascii_domain(parseaddr(mail_from)[1].rpartition("@")[2] or "invoice-worker.invalid")
+    key = secret or installation_id.encode()
+    payload = "\0".join((installation_id, delivery_id, repr(created_at))).encode()
+    digest = base64.b32encode(hmac.new(key, b"message-id\0" + payload, hashlib.sha256).digest()).decode()
+    room = MAX_HEADER_LINE - _MESSAGE_ID_LINE_OVERHEAD - len(domain)
+    chars = max(MESSAGE_ID_MIN_DIGEST_CHARS, min(MESSAGE_ID_DIGEST_CHARS, room))
+    return f"<{digest[:chars].lower()}@{domain}>"
+
+
+async def message_id_for(app: ServiceContext, delivery_id: str, delivery: dict[str, Any]) -> str:
+    """The delivery's Message-ID: the one stored with its first built message, else a new one
+    (`make_message_id`, the same for the same delivery in this installation)."""
+    stored = delivery.get("message_id")
+    if stored:
+        return str(stored)
+    return make_message_id(
+        delivery_id,
+        created_at=delivery["created_at"],
+        installation_id=await app.store.installation.installation_id(),
+        secret=app.policy.message_id_secret,
+        mail_from=app.policy.mail_from,
+    )
+
+
+@dataclass(frozen=True)
+class BuiltMessage:
+    """A delivery's message as sent (DKIM-signed when configured) and its Message-ID."""
+
+    data: bytes = field(repr=False)
+    message_id: str
 
 
 def recipients_from(payload: dict[str, list[dict[str, str]]]) -> Recipients:
@@ -59,16 +101,26 @@ async def template_context(store: Store, delivery_id: str, delivery: dict[str, A
     return kind.build(fields)
 
 
-async def build_delivery_message(app: ServiceContext, delivery_id: str, delivery: dict) -> bytes:
+async def build_delivery_message(app: ServiceContext, delivery_id: str, delivery: dict) -> BuiltMessage:
+    """Render, build and (with DKIM configured) sign the delivery's message: done once, the
+    result stored, so that every retry sends the bytes that were signed.
+
+    Raises:
+      TemplateMissing, MissingBusinessRecord, HeaderInjection: as `template_context`, `build_message`.
+    """
     context = await template_context(app.store, delivery_id, delivery)
     rendered = render(delivery["kind"], context, delivery["locale"])
-    return build_message(
+    message_id = await message_id_for(app, delivery_id, delivery)
+    data = build_message(
         rendered,
         recipients_from(delivery["recipients"]),
         mail_from=app.policy.mail_from,
-        message_id=message_id_for(delivery_id, app.policy.mail_from),
+        message_id=message_id,
         sent_at=datetime.fromtimestamp(delivery["created_at"], UTC),
     )
+    if app.policy.dkim is not None:
+        data = app.policy.dkim.sign(data)
+    return BuiltMessage(data, message_id)
 
 
 def envelope_sender(app: ServiceContext) -> str:

@@ -19,12 +19,13 @@ from worker.domain.delivery import (
     next_attempt_at,
     start_attempt,
 )
-from worker.domain.verp import return_path
 from worker.emails.kinds import KINDS
 from worker.emails.mime import envelope_address
 from worker.errors import PermanentError
+from worker.services.alerts import alert_on_setup_replies
+from worker.services.bounces import issue_return_path
 from worker.services.context import ServiceContext
-from worker.services.messages import build_delivery_message, envelope_sender, message_id_for
+from worker.services.messages import build_delivery_message, envelope_sender
 from worker.store.due_members import deliver_member
 from worker.store.store import Store
 
@@ -77,13 +78,14 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
                     await forget_secrets(store, delivery_id, delivery, final=True)
                     return {a: s.state for a, s in (await store.deliveries.recipient_states(delivery_id)).items()}
                 message = await store.deliveries.store_message(
-                    delivery_id, built, message_id_for(delivery_id, app.policy.mail_from), sending=sending
+                    delivery_id, built.data, built.message_id, sending=sending
                 )
                 await forget_secrets(store, delivery_id, delivery, final=False)
             else:
                 await store.deliveries.save_recipient_states(delivery_id, sending)
             envelope = {envelope_address(a): a for a in due}
             replies = await _send(app, delivery_id, envelope, message)
+            await alert_on_setup_replies(app, delivery_id, replies)  # a wrong password, HELO name, TLS
             done_at = app.clock().timestamp()
             finished = {
                 envelope[addr]: finish_attempt(
@@ -119,10 +121,9 @@ async def _send(
     secret = app.policy.bounce_secret
     if secret is None:
         return (await app.sender.send(envelope_sender(app), list(envelope), message)).replies
-    domain = app.policy.bounce_domain
     replies: dict[str, SmtpReply | None] = {}
     for smtp_address, address in envelope.items():
-        sender = return_path(delivery_id, address, secret=secret, domain=domain)
+        sender = await issue_return_path(app, delivery_id, address)
         replies.update((await app.sender.send(sender, [smtp_address], message)).replies)
     return replies
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from worker.emails.kinds import INVOICE, kind
+from worker.services.printable import printable
 from worker.store.store import Store
 
 
@@ -75,7 +76,9 @@ def _history_lines(entries: list[dict[str, Any]]) -> list[str]:
         )
         details = {k: v for k, v in entry.items() if k != "at"}
         for what, value in details.items():
-            if isinstance(value, dict):
+            if what == "bounce" and isinstance(value, dict):
+                lines.append(f"      {when}  {what:<9} {_bounce_text(value)}")
+            elif isinstance(value, dict):
                 for address, outcome in value.items():
                     text = " ".join(str(v) for v in outcome.values()) if isinstance(outcome, dict) else str(outcome)
                     lines.append(f"      {when}  {what:<9} {address}: {text}")
@@ -84,10 +87,20 @@ def _history_lines(entries: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _bounce_text(record: dict[str, Any]) -> str:
+    """A bounce report as one line: recipient, what the report said (kind, action, DSN status,
+    diagnostic) and what it did: ``a@b.example: dsn failed 5.1.1 (smtp; 550 ...) -> bounced``."""
+    said = " ".join(str(record[k]) for k in ("report", "action", "status") if record.get(k))
+    if record.get("diagnostic"):
+        said += f" ({record['diagnostic']})"
+    effect = f" -> {record['effect']}" if record.get("effect") else ""
+    return f"{record.get('recipient', '?')}: {said}{effect}"
+
+
 def format_status(rows: list[dict[str, Any]], *, history: bool = False) -> str:
     if not rows:
         return "nothing sent yet"
-    out = []
+    out: list[str] = []
     for row in rows:
         head = f"{row['delivery']}  [{row['locale']}]"
         if "invoice" in row:
@@ -105,7 +118,8 @@ def format_status(rows: list[dict[str, Any]], *, history: bool = False) -> str:
         if history and row.get("history"):
             out.append("    history:")
             out.extend(_history_lines(row["history"]))
-    return "\n".join(out)
+    # Addresses, replies and diagnostics come from outside: none may start a line of its own.
+    return "\n".join(printable(line) for line in out)
 
 
 async def collect_dead_letters(redis_url: str, prefix: str) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ letters), the skipped and the parked ones, and the secrets sealed out of their q
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from datetime import datetime
@@ -29,6 +30,22 @@ class Events:
     async def mark_event_done(self, event_id: str) -> None:
         await self.db.command("set", self.keys.event(event_id), b"1", ex=self.db.event_ttl_s)
 
+    async def first_data(self, event_id: str, digest: str) -> str | None:
+        """Remember `digest` as the data of `event_id` unless one is kept already; returns the
+        one kept before (None: this is the first sight). Kept as long as the processed marker.
+
+        The key is only ever set if absent, so the SET NX and the GET that follows it in the
+        same round trip read the first writer's digest, whoever that was.
+        """
+        key = self.keys.event_data(event_id)
+        created, stored = await asyncio.gather(
+            self.db.command("set", key, digest.encode(), nx=True, ex=self.db.event_ttl_s),
+            self.db.command("get", key),
+        )
+        if created or stored is None:
+            return None
+        return stored.decode() if isinstance(stored, bytes) else str(stored)
+
     async def first_seen(self, event_id: str, now: float) -> float:
         """When the event was first tried (set now if never)."""
         key = self.keys.event_first_seen(event_id)
@@ -41,10 +58,11 @@ class Events:
     # -- rejected and skipped ------------------------------------------------------------------
 
     async def dead_letter(
-        self, *, event_id: str, event_type: str, field: str, reason: str, event: Any, at: datetime
+        self, *, key: str, event_id: str, event_type: str, field: str, reason: str, event: Any, at: datetime
     ) -> bool:
-        """Keep a rejected event with its reason (once per event id). The caller redacts secrets."""
-        if not await self.db.command("sadd", self.keys.dead_letter_ids, event_id):
+        """Keep a rejected event with its reason, once per `key` (what it is known by: a digest
+        of its line or of its content); False when it was kept before. The caller redacts secrets."""
+        if not await self.db.command("sadd", self.keys.dead_letter_ids, key):
             return False
         entry = {
             "event_id": event_id,

@@ -94,6 +94,17 @@ class Keys:
         """Due members claimed and not yet finished: member -> lease expiry (Unix seconds)."""
         return f"{self.prefix}:due:leased"
 
+    @property
+    def lease_renewals(self) -> str:
+        """Leased members a heartbeat extended: member -> "<lease> <expiry>" (the claim it
+        extended, as `leased` holds it, and until when)."""
+        return f"{self.prefix}:due:renewed"
+
+    @property
+    def due_failures(self) -> str:
+        """Due members (and events) failing with an unforeseen error: member -> attempts so far."""
+        return f"{self.prefix}:due:failures"
+
     def parked(self, event_id: str) -> str:
         """An event waiting for what it needs, as it was queued (secrets already sealed)."""
         return f"{self.prefix}:parked:{event_id}"
@@ -121,6 +132,11 @@ class Keys:
     def sealed(self, token: str) -> str:
         """A secret taken out of a queue message (worker/sealed.py), under a random token, with a TTL."""
         return f"{self.prefix}:sealed:{token}"
+
+    def event_data(self, event_id: str) -> str:
+        """Digest of the `data` an event id was first seen with: the same id with other data is refused.
+        (Not under `event:`, where an id ending in ":data" would name the same key.)"""
+        return f"{self.prefix}:event-data:{event_id}"
 
     def event_first_seen(self, event_id: str) -> str:
         """When an event was first tried (Unix seconds): bounds how long it may wait for another."""
@@ -153,4 +169,19 @@ class Keys:
 
     @property
     def dead_letter_ids(self) -> str:
+        """What each dead letter is known by (a digest of its line or event): each kept once."""
         return f"{self.prefix}:dead:ids"
+
+    @property
+    def installation(self) -> str:
+        """This installation's random id, made once (SET NX): a Redis reset makes a new one."""
+        return f"{self.prefix}:installation"
+
+    def return_path(self, token: str) -> str:
+        """What a VERP return path's short token names: "delivery id US recipient" (expires)."""
+        return f"{self.prefix}:verp:{token}"
+
+    @property
+    def alerts(self) -> str:
+        """Alerts about the worker's own setup: name -> count, and "<name>:last" -> when (Unix s)."""
+        return f"{self.prefix}:alerts"

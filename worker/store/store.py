@@ -10,7 +10,9 @@ One `Store` holds one part per aggregate, all sharing one `Connection` (one Redi
 - `store.due`: the due-time index and locks (`worker.store.due_index.DueIndex`);
 - `store.rewards`: rewards lots and redemptions (`worker.store.rewards.Rewards`);
 - `store.events`: processed events, dead letters, skipped and parked events, sealed secrets
-  (`worker.store.events.Events`).
+  (`worker.store.events.Events`);
+- `store.alerts`, `store.return_paths`, `store.installation`: setup alerts counted, VERP tokens,
+  this installation's random id (`worker.store.alerts`, `.return_paths`, `.installation`).
 
 Multi-key updates that must not be torn apart by a crash or a second worker run as Lua scripts
 (`worker/store/scripts/*.lua`). All keys are named in `worker.store.keys` and passed to the
@@ -27,13 +29,16 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 
 from worker.errors import UnsafeRedis
+from worker.store.alerts import Alerts
 from worker.store.cipher import SealingKeys
 from worker.store.connection import Connection
 from worker.store.deliveries import Deliveries
 from worker.store.due_index import DueIndex
 from worker.store.events import Events
+from worker.store.installation import Installation
 from worker.store.keys import Keys
 from worker.store.orders import Orders
+from worker.store.return_paths import ReturnPaths
 from worker.store.rewards import Rewards
 
 #: Eviction policies that never drop keys. Any other could silently lose orders or deliveries.
@@ -66,6 +71,9 @@ class Store:
         self.due = DueIndex(self.db)
         self.rewards = Rewards(self.db)
         self.events = Events(self.db, sealing)
+        self.alerts = Alerts(self.db)
+        self.return_paths = ReturnPaths(self.db)
+        self.installation = Installation(self.db)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "iw", sealing: SealingKeys | None = None) -> Store:

@@ -91,7 +91,9 @@ def test_credentials_are_never_configured_for_plaintext_to_a_remote_host(redis_u
     with pytest.raises(UnsafeSmtpConfiguration):
         ServiceContext.from_settings(settings)
     # explicit STARTTLS is fine, and so is loopback (a local relay)
-    SmtpConfig(host=host, port=587, tls="starttls", username="billing", password=CANARY).check()
+    SmtpConfig(
+        host=host, port=587, tls="starttls", username="billing", password=CANARY, helo_name="mailer.example.com"
+    ).check()
     SmtpConfig(host="127.0.0.1", port=25, tls="none", username="billing", password=CANARY).check()
 
 

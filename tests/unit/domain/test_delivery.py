@@ -159,14 +159,18 @@ def test_a_reply_code_outside_the_table_is_deferred_as_unrecognised(code):
 
 
 def test_the_first_matching_row_of_the_table_wins():
-    # Given the table's rows: enhanced-code rows first, then reply-code rows
-    enhanced_rows = [i for i, row in enumerate(REPLY_TABLE) if row[0] is not None]
-    code_rows = [i for i, row in enumerate(REPLY_TABLE) if row[0] is None]
-    # Then every enhanced-code row comes before every reply-code row, so an enhanced code refines
-    # or overrides its reply code
-    assert max(enhanced_rows) < min(code_rows)
+    # Given the table's rows: the session's own (421, the worker's setup) first, then enhanced-code
+    # rows, then the reply-code classes
+    setup_rows = [i for i, row in enumerate(REPLY_TABLE) if row[5] is not None]
+    enhanced_rows = [i for i, row in enumerate(REPLY_TABLE) if row[1] is not None]
+    class_rows = [i for i, row in enumerate(REPLY_TABLE) if row[0] is None and row[1] is None and row[5] is None]
+    # Then a setup reply is one whatever its enhanced code says (535 5.7.8 is our password, not a
+    # policy refusal of the recipient), and an enhanced code refines or overrides its reply class
+    assert max(setup_rows) < min(enhanced_rows)
+    assert max(enhanced_rows) < min(i for i in class_rows if i > min(enhanced_rows))
     # And a reply matched by two rows gets the earlier one's verdict
     assert classify_reply(SmtpReply(550, "5.1.1 unknown")).reason == "bad mailbox or address"
+    assert classify_reply(SmtpReply(535, "5.7.8 Error: authentication failed")).outcome is Outcome.DEFERRED
 
 
 def test_a_reply_reads_as_its_code_and_text():

@@ -1,0 +1,61 @@
+"""Alerts about the worker's own setup: the relay refused our credentials, our HELO name or our
+TLS. Such a reply says nothing about the recipient (`worker.domain.delivery` defers the
+recipient); it needs the operator. Each is logged at ERROR with its stable name and the relay
+(never a credential) and counted in Redis (`store.alerts`), which `invoice-worker status` shows.
+The one place alerts are raised and counted: a metrics exporter reads the same counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from worker.domain.delivery import SmtpReply, classify_reply
+from worker.services.context import ServiceContext
+from worker.store.alerts import AlertCount
+from worker.store.store import Store
+
+log = logging.getLogger(__name__)
+
+
+async def alert_on_setup_replies(
+    app: ServiceContext, delivery_id: str, replies: Mapping[str, SmtpReply | None]
+) -> list[str]:
+    """Raise one alert per distinct setup problem among one attempt's replies; their names."""
+    raised: dict[str, SmtpReply] = {}
+    for reply in replies.values():
+        if reply is None:
+            continue
+        verdict = classify_reply(reply)
+        if verdict.alert is not None and verdict.alert not in raised:
+            raised[verdict.alert] = reply
+            log.error(
+                "ALERT %s: relay %s:%s at %s: %s: %s (delivery %s deferred, not rejected)",
+                verdict.alert,
+                app.smtp.host,
+                app.smtp.port,
+                reply.stage or "session",
+                verdict.reason,
+                reply,
+                delivery_id,
+            )
+    now = app.clock().timestamp()
+    for name in raised:
+        await app.store.alerts.raise_alert(name, at=now)
+    return list(raised)
+
+
+async def collect_alerts(store: Store) -> list[AlertCount]:
+    return await store.alerts.counts()
+
+
+def format_alerts(alerts: list[AlertCount]) -> str:
+    """The alerts for `status`: a few lines, empty when there is none."""
+    if not alerts:
+        return ""
+    lines = ["alerts (the worker's own setup; see the log at ERROR):"]
+    for alert in alerts:
+        last = datetime.fromtimestamp(alert.last_at, UTC).isoformat(timespec="seconds")
+        lines.append(f"    {alert.name:<20} {alert.count:>6}  last {last}")
+    return "\n".join(lines)
