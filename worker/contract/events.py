@@ -1,7 +1,11 @@
 """The event contract (shared/CONTRACT.md) as typed models, and its validation.
 
-`parse_event` turns one JSON object into a typed event or raises `InvalidEvent` naming the event id
-and the first offending field. `schema/events.schema.json` is generated from these models.
+`parse_event` turns one decoded JSON object into a typed event or raises `InvalidEvent` naming the
+event id and the first offending field. Nothing is coerced: each field's type is a value type of
+`worker/contract/values.py` (an amount is a decimal string, never a JSON number), bounded by
+`worker/contract/limits.py`. `json_schema()` is generated from the same models and published as
+`schema/events.schema.json`; the two rules JSON Schema cannot state (a term's order, distinct line
+ids) are in the descriptions it carries.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from worker.contract.values import (
 )
 from worker.domain import model
 from worker.domain.card_numbers import redact_card_numbers
-from worker.domain.money import MINOR_UNITS
+from worker.domain.money import MINOR_UNITS, minor_unit_exponent
 from worker.errors import InvalidEvent
 
 Id = Annotated[str, Text(limits.MAX_ID_LENGTH)]
@@ -361,17 +365,19 @@ def _values_at(value: Any, parts: list[str], at: tuple[str, ...]) -> Iterator[tu
 
 
 def _check_minor_units(event_id: str, data: BaseModel) -> None:
-    # "0.001" USD would ask for $0.00: an amount has no more decimals than its currency.
+    # "0.001" USD would ask for $0.00: an amount is a whole number of its currency's minor unit.
+    # Zeros past it change nothing ("8000.00" JPY is 8000) and are accepted.
     currency = getattr(data, "currency", None)
     if currency is None:
         return
     digits = MINOR_UNITS[currency]
     for path, amount in currency_amounts(data):
-        places = -int(amount.as_tuple().exponent)
-        if places > digits:
+        if amount != amount.quantize(minor_unit_exponent(currency)):
             allowed = f"{digits} decimal places" if digits else "no decimal places"
             raise InvalidEvent(
-                event_id, f"data.{path}", f"{currency} amounts have {allowed} (ISO 4217); {amount} has {places}"
+                event_id,
+                f"data.{path}",
+                f"{currency} amounts have {allowed} (ISO 4217); {amount} is not a whole number of its minor unit",
             )
 
 
@@ -439,12 +445,13 @@ def _at_paths(paths: tuple[str, ...], leaf: dict[str, Any]) -> dict[str, Any]:
 
 
 def _minor_unit_rules(data_model: type[_Model]) -> list[dict[str, Any]]:
-    """`if` the currency has fewer decimals than an amount may have, `then` its amounts do too."""
+    """`if` the currency has fewer decimals than an amount may have, `then` its amounts have no
+    non-zero digit past them."""
     rules = []
     for digits in sorted(set(MINOR_UNITS.values())):
         if digits >= limits.AMOUNT_MAX_DECIMALS:
             continue
-        fraction = f"(?:\\.[0-9]{{1,{digits}}})?" if digits else ""
+        fraction = f"(?:\\.[0-9]{{1,{digits}}}0*)?" if digits else "(?:\\.0+)?"
         rules.append(
             {
                 "description": f"amounts in a currency of {digits} decimal places (ISO 4217 minor unit)",

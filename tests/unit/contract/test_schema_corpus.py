@@ -289,6 +289,11 @@ VALID_EDGES: list[tuple[str, str]] = [
         _line_json(ORDER, _set("data.lines.0", {**CONTRACT_VALUE_LINE, "term_months": "@RAW@"}), raw="36.0"),
     ),
     ("a JPY amount", _line_json(CARD, _set("data.currency", "JPY"), _set("data.amount", "181500"))),
+    (
+        "a JPY amount with zero decimals",
+        _line_json(CARD, _set("data.currency", "JPY"), _set("data.amount", "181500.00")),
+    ),
+    ("a USD amount with four decimals, zeros", _line_json(ORDER, _set("data.lines.0.annual_amount", "24000.1000"))),
     ("a KWD amount of three decimals", _line_json(CARD, _set("data.currency", "KWD"), _set("data.amount", "18.125"))),
     ("a USD amount without decimals", _line_json(ORDER, _set("data.lines.0.annual_amount", "24000"))),
     ("the largest amount", _line_json(ORDER, _set("data.lines.0.annual_amount", "9" * 15 + ".99"))),
