@@ -105,10 +105,10 @@ def _skip_rest_of_long_line(stream: BinaryIO, number: int, head: bytes) -> RawLi
     piece = head
     pending_cr = b""
     while True:
+        # A CR at the end of a piece may be the first half of the line's CR LF: held back.
+        piece, pending_cr = pending_cr + piece, b""
         ended = piece.endswith(b"\n")
-        data = pending_cr + (_without_line_ending(piece) if ended else piece)
-        # A CR at the end of a piece may be the first half of the line's CR LF: hold it back.
-        pending_cr = b""
+        data = _without_line_ending(piece) if ended else piece
         if not ended and data.endswith(b"\r"):
             data, pending_cr = data[:-1], b"\r"
         hasher.update(data)

@@ -28,7 +28,7 @@ import redis
 from dramatiq.errors import BrokerConnectionError
 
 from worker.contract.events import parse_event
-from worker.contract.jsonlines import LINE_FIELD, MAX_LINE_BYTES, RawLine, decode_line, line_digest
+from worker.contract.jsonlines import LINE_FIELD, MAX_LINE_BYTES, UTF8_BOM, RawLine, decode_line, line_digest
 from worker.contract.sealed import prepare_for_queue
 from worker.errors import InvalidEvent, InvoiceWorkerError, TransientError
 from worker.services.apply_events import data_digest, dead_letter, reused_id
@@ -101,6 +101,8 @@ def _numbered(lines: Iterable[RawLine | bytes | str]) -> Iterator[RawLine]:
         # A surrogate in a str (none comes from a strict UTF-8 file) becomes bytes that are refused.
         content = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
         content = content.removesuffix(b"\n").removesuffix(b"\r")
+        if number == 1:  # as `read_lines` does: a BOM at the start of the file is no error
+            content = content.removeprefix(UTF8_BOM)
         yield RawLine(number, content, len(content), line_digest(content))
 
 
