@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -250,7 +251,7 @@ class Amount(_ContractValue):
     noun: str = "amount"
     example: str = "24000.00"
 
-    @property
+    @cached_property
     def pattern(self) -> str:
         if self.sign == "positive":
             return f"^(?:{_positive_decimal(self.integer_digits, self.decimals)})$"
@@ -290,7 +291,7 @@ class TaxRate(_ContractValue):
 
     decimals: int = limits.TAX_RATE_MAX_DECIMALS
 
-    @property
+    @cached_property
     def pattern(self) -> str:
         return f"^(?:0(?:\\.[0-9]{{1,{self.decimals}}})?|1(?:\\.0{{1,{self.decimals}}})?)$"
 
