@@ -107,14 +107,18 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.services.alerts import collect_alerts, format_alerts
     from worker.services.status import collect_status, format_status
 
     with _environment(settings, need_smtp=False) as resolved:
         rows = asyncio.run(collect_status(resolved.redis_url or "", resolved.redis_prefix, invoice=args.invoice))
+        alerts = [] if args.json else asyncio.run(collect_alerts(resolved.redis_url or "", resolved.redis_prefix))
     if args.json:
         print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
     else:
         print(format_status(rows, history=bool(args.invoice)))
+        if alerts:  # the worker's own setup (SMTP password, HELO name, TLS): see the log
+            print(format_alerts(alerts))
     if args.invoice and not rows:
         _err(f"no invoice {args.invoice}")
         return 1

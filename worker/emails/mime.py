@@ -201,7 +201,8 @@ def _build_ascii_message(
         *(f"{name}: {value}" for name, value in AUTOMATIC_HEADERS),
         _header_line("Content-Language", refuse_line_breaks("Content-Language", rendered.locale)),
         "MIME-Version: 1.0",
-        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        # Folded before the boundary, as the email package does: on one line it is 85 octets.
+        f'Content-Type: multipart/alternative;{_CRLF} boundary="{boundary}"',
     ]
     # The body is written with "\n" line ends, turned into CRLF at once: every line break in it
     # is one that the quoted-printable encoder or this function wrote (a bare CR never gets in).

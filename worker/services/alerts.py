@@ -46,8 +46,10 @@ async def alert_on_setup_replies(
     return list(raised)
 
 
-async def collect_alerts(store: Store) -> list[AlertCount]:
-    return await store.alerts.counts()
+async def collect_alerts(redis_url: str, prefix: str) -> list[AlertCount]:
+    """Every alert raised so far on this Redis, for `invoice-worker status`."""
+    async with Store.open(redis_url, prefix=prefix) as store:
+        return await store.alerts.counts()
 
 
 def format_alerts(alerts: list[AlertCount]) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.paths import FIXTURES
 from worker.domain.bounces import Action, ReportKind, classify_bounce, decide_bounce
-from worker.domain.delivery import Outcome, RecipientState
+from worker.domain.delivery import Outcome, RecipientState, SmtpReply, classify_reply
 
 BOUNCES = FIXTURES / "bounces"
 ACCEPTED = RecipientState(address="els@acme.example", role="to", state=Outcome.ACCEPTED, reply="250 OK", attempts=1)
@@ -26,6 +26,7 @@ def load(name: str):
         ("postfix_delayed.eml", ReportKind.DSN, Action.DELAYED, "4.4.1"),
         ("exchange_expired.eml", ReportKind.DSN, Action.FAILED, "4.4.7"),
         ("qmail_failure.eml", ReportKind.NON_STANDARD, Action.FAILED, "5.1.1"),
+        ("postfix_mailbox_full.eml", ReportKind.DSN, Action.FAILED, "5.2.2"),
     ],
 )
 def test_each_bounce_format_yields_recipient_action_and_status(name, kind, action, status):
@@ -93,3 +94,16 @@ def test_a_delayed_report_is_only_recorded():
     )
     assert decision.new_state is None and decision.resend_at is None and not decision.suppress
     assert decision.record["action"] == "delayed" and decision.record["effect"] == "recorded"
+
+
+def test_a_mailbox_full_report_is_temporary_like_the_same_reply_in_the_session():
+    # Given a DSN "failed 5.2.2 mailbox full" for a recipient the relay had accepted
+    report = classify_bounce(load("postfix_mailbox_full.eml"))
+    # When it is decided
+    decision = decide_bounce(report, "els@acme.example", ACCEPTED, now=100.0, resend_delay_s=60, resend_max=3)
+    # Then the address is not suppressed and the recipient is deferred, resent after the delay:
+    # the same policy as a 552 5.2.2 reply in the SMTP session (deferred, not rejected)
+    assert not decision.suppress and not report.recipients[0].permanent
+    assert decision.new_state.state is Outcome.DEFERRED and decision.resend_at == 160.0
+    assert classify_reply(SmtpReply(552, "5.2.2 Mailbox full")).outcome is Outcome.DEFERRED
+    assert "5.2.2" in decision.new_state.reply and decision.record["effect"].startswith("resend 1")

@@ -147,3 +147,41 @@ def test_a_line_break_in_the_sender_is_refused_every_time():
                 message_id="<m@x.example>",
                 sent_at=SENT_AT,
             )
+
+
+def header_lines(raw: bytes) -> list[bytes]:
+    return raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+
+
+@pytest.mark.parametrize(
+    "recipients", [ASCII_RECIPIENTS, Recipients(to=(Contact("Zoë", "zoë@bücher.example"),))], ids=["ascii", "smtputf8"]
+)
+def test_every_email_says_it_is_automatic_so_out_of_office_replies_stay_away(recipients):
+    # Given a message built on either path
+    msg = parsed(build(recipients))
+    # Then it carries RFC 3834's Auto-Submitted and Exchange's suppression header
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+
+
+def test_a_message_id_of_the_longest_kind_stays_on_one_header_line():
+    # Given a Message-ID as the worker makes them (26 characters of digest) at a 37-character domain
+    message_id = "<" + "a" * 26 + "@" + "billing.invoice-worker-cloud.example" + "x" + ">"
+    raw = build_message(
+        RENDERED, ASCII_RECIPIENTS, mail_from="Billing <b@x.example>", message_id=message_id, sent_at=SENT_AT
+    )
+    # Then the header is one line, within 78 octets, and every other header line is too
+    (line,) = [line for line in header_lines(raw) if line.startswith(b"Message-ID:")]
+    assert line == b"Message-ID: " + message_id.encode() and len(line) <= MAX_HEADER_LINE
+    assert max(len(line) for line in header_lines(build(ASCII_RECIPIENTS))) <= MAX_HEADER_LINE
+
+
+def test_a_message_id_too_long_for_78_octets_is_still_not_folded():
+    # Given a Message-ID longer than a line (a very long MAIL_FROM domain)
+    message_id = "<" + "a" * 16 + "@" + "d" * 70 + ".example>"
+    raw = build_message(
+        RENDERED, ASCII_RECIPIENTS, mail_from="Billing <b@x.example>", message_id=message_id, sent_at=SENT_AT
+    )
+    # Then it stays on its header line (a msg-id has no place to fold), as receivers expect it
+    assert b"Message-ID: " + message_id.encode() + b"\r\n" in raw
+    assert parsed(raw)["Message-ID"] == message_id
