@@ -37,7 +37,7 @@ KEY_ID_BYTES = 4
 MAGIC = b"\xffs1"
 #: What an operator runs to make a key (the error for a missing key quotes it).
 MAKE_A_KEY = (
-    'invoice-worker sealing-key (or: python -c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())")'
+    '`invoice-worker sealing-key` (or `python -c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())"`)'
 )
 #: The reason a value that no configured key opens is refused with (a delivery fails with it).
 UNREADABLE = "sealed secret cannot be decrypted: wrong SEALING_KEY?"
@@ -50,9 +50,8 @@ class SealingKeyMissing(PermanentError):
         self.needed_for = needed_for
         super().__init__(
             f"SEALING_KEY is not set, and {needed_for} needs it: redemption codes and built messages "
-            "are kept in Redis encrypted with it (the key itself is never stored in Redis). "
-            f"Make a key with `{MAKE_A_KEY}` and give the same one to every ingest and run, "
-            "as SEALING_KEY or in a file named by SEALING_KEY_FILE."
+            f"are kept in Redis encrypted with it (the key never is). Make one with {MAKE_A_KEY} "
+            "and give the same key to every ingest and run, as SEALING_KEY or in the file SEALING_KEY_FILE names"
         )
 
 
@@ -106,11 +105,11 @@ def _decode_key(text: str, setting: str) -> bytes:
     try:
         key = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise SealingKeyInvalid(f"{setting} is not base64. Make a key with `{MAKE_A_KEY}`.") from None
+        raise SealingKeyInvalid(f"{setting} is not base64. Make a key with {MAKE_A_KEY}.") from None
     if len(key) != KEY_BYTES:
         raise SealingKeyInvalid(
             f"{setting} holds {len(key)} bytes once decoded; a key is {KEY_BYTES} (AES-256). "
-            f"Make one with `{MAKE_A_KEY}`."
+            f"Make one with {MAKE_A_KEY}."
         )
     return key
 
