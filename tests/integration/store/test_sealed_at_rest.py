@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import redis
 
 from tests.support.contract_events import account_updated, rewards_accrued
 from tests.support.harness import Harness, make_settings
+from tests.support.sealing import TEST_SEALING_KEY
 from tests.support.smtp_doubles import ScriptedSmtpServer
 from worker.dev.embedded_redis import EmbeddedRedis, start_embedded_redis
 from worker.store.cipher import MAGIC
@@ -43,16 +45,20 @@ def encoded_forms(secret: bytes) -> list[bytes]:
 
 
 def on_disk(data_dir: Path) -> bytes:
-    """Every file Redis keeps in its directory (AOF, or Redis 7's appendonlydir/*, and the RDB),
-    with line breaks and quoted-printable soft breaks removed so that a folded form still shows."""
+    """Every file Redis keeps in its directory (AOF, or Redis 7's appendonlydir/*, and the RDB)."""
     files = sorted(p for p in data_dir.rglob("*") if p.is_file())
     assert any("appendonly" in p.name for p in files) and any(p.suffix == ".rdb" for p in files), files
-    raw = b"\n".join(p.read_bytes() for p in files)
-    return re.sub(rb"=?\r?\n", b"", raw)
+    return b"\n".join(p.read_bytes() for p in files)
 
 
-def test_canary_a_redemption_code_is_in_the_email_and_in_no_file_redis_writes(durable_redis, smtp_server):
+def unfolded(data: bytes) -> bytes:
+    """Line breaks and quoted-printable soft breaks removed, so that a folded form still shows."""
+    return re.sub(rb"=?\r?\n", b"", data)
+
+
+def test_canary_a_redemption_code_is_in_the_email_and_in_no_file_redis_writes(durable_redis, smtp_server, caplog):
     # Given a unique code, and a worker on a Redis that fsyncs its AOF after every command
+    caplog.set_level(logging.DEBUG)
     code = f"RWD-CANARY-{uuid.uuid4().hex}"
     harness = Harness.build(make_settings(durable_redis.url, smtp_server.port), NOW)
     harness.ingest([account_updated()])
@@ -76,7 +82,8 @@ def test_canary_a_redemption_code_is_in_the_email_and_in_no_file_redis_writes(du
         client.save()
     finally:
         client.close()
-    disk = on_disk(durable_redis.data_dir)
+    raw_disk = on_disk(durable_redis.data_dir)
+    disk = unfolded(raw_disk)
     # the files hold what Redis was told in the clear (the search sees it) and sealed values,
     assert b"rewards_code:A-100:2026-01" in disk and b"Acme B.V." in disk and MAGIC in disk
     # but not the code, in any form: not the sealed copy, not the built message, not the queue
@@ -84,6 +91,10 @@ def test_canary_a_redemption_code_is_in_the_email_and_in_no_file_redis_writes(du
     assert [form for form in encoded_forms(code.encode()) if form in disk] == []
     dead_letters = harness.dead_letters()
     assert [d["event_id"] for d in dead_letters] == ["canary-bad"] and code not in json.dumps(dead_letters)
+    # And the key that opens them is neither on Redis's disk nor in any log record
+    key = base64.b64decode(TEST_SEALING_KEY)
+    assert key not in raw_disk and TEST_SEALING_KEY.encode() not in raw_disk
+    assert len(caplog.records) > 10 and not [r for r in caplog.records if TEST_SEALING_KEY in r.getMessage()]
 
 
 def assert_arrived_once_with(smtp_server: ScriptedSmtpServer, code: str) -> None:
