@@ -239,17 +239,24 @@ def _environment(settings: Settings, *, need_smtp: bool = True, writes: bool = F
       UnsafeRedis: `writes` and the server's maxmemory-policy may evict keys.
     """
     from worker.dev.environment import resolved_environment
-    from worker.runtime.runner import check_redis
 
     url = settings.redis_url
     try:
         with resolved_environment(settings, need_smtp=need_smtp) as resolved:
             url = resolved.redis_url
             if writes:
-                check_redis(resolved)
+                asyncio.run(_refuse_evicting_redis(resolved))
             yield resolved
     except REDIS_FAULTS as exc:
         raise RedisUnavailable(exc, url) from None
+
+
+async def _refuse_evicting_redis(settings: Settings) -> None:
+    """Once, at once: a command is not `run`, which waits for Redis to come back."""
+    from worker.store.store import Store
+
+    async with Store.open(settings.redis_url or "", prefix=settings.redis_prefix) as store:
+        await store.check_server()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,7 +57,8 @@ def _mask_parameter(parameter: str) -> str:
 def describe(exc: BaseException, url: str | None) -> str:
     """One line: which Redis, and what it did."""
     where = f"Redis at {mask_url(url)}" if url else "Redis"
-    if isinstance(exc, redis.exceptions.OutOfMemoryError):
+    # A script's error comes as a plain ResponseError quoting the server's: "... -OOM command ...".
+    if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in str(exc):
         what = "is full (maxmemory reached; noeviction refuses writes)"
     elif isinstance(exc, redis.exceptions.ReadOnlyError):
         what = "is a read-only replica"
