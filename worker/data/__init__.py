@@ -1,1 +1,1 @@
-"""Reference data shipped with the package (countries, card limits), read once as package resources."""
+"""Reference data shipped with the package (countries, card limits, the assigned ISO 3166-1 codes)."""

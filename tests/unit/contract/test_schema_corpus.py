@@ -32,7 +32,7 @@ from tests.support.contract_events import (
 )
 from tests.support.paths import ROOT
 from worker.contract import limits
-from worker.contract.events import parse_event, parse_event_json
+from worker.contract.events import DATA_MODELS, parse_event, parse_event_json
 from worker.errors import InvalidEvent
 
 SCHEMA = json.loads((ROOT / "schema" / "events.schema.json").read_text(encoding="utf-8"))
@@ -423,3 +423,18 @@ def test_amounts_reach_the_worker_as_decimals_of_the_string_sent():
     event = parse_event_json(_line_json(ORDER, _set("data.lines.0.annual_amount", "24000.10")))
     assert event.data.lines[0].annual_amount == Decimal("24000.10")
     assert str(event.data.lines[0].annual_amount) == "24000.10"
+
+
+def test_the_schema_is_valid_draft_2020_12_with_a_definition_of_every_model():
+    Draft202012Validator.check_schema(SCHEMA)
+    models = {
+        "AccountContactsIn",
+        "ContactIn",
+        "OrderLineIn",
+        "TermIn",
+        "UsageIn",
+        *(m.__name__ for m in DATA_MODELS.values()),
+    }
+    assert models <= set(SCHEMA["$defs"])
+    # One `if`/`then` per event type: the discriminator
+    assert [rule["if"]["properties"]["type"]["const"] for rule in SCHEMA["allOf"]] == list(DATA_MODELS)
