@@ -18,10 +18,13 @@ from worker.emails.rendering import default_renderer
 from worker.inbound.listener import BounceListener
 from worker.runtime.actors import Actors, declare_actors
 from worker.runtime.broker import make_broker, queued_messages
+from worker.runtime.redis_health import HoldWhilePaused, OutageLogFilter, RedisWatch
 from worker.runtime.scheduler import Scheduler
 from worker.services.bounce_settings import check_bounce_settings
 from worker.services.context import ServiceContext
+from worker.services.outcomes import OutcomeJournal
 from worker.settings import Settings
+from worker.store.connection import REDIS_UNAVAILABLE, masked_url
 from worker.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,8 @@ IDLE_POLL_S = 0.1
 IDLE_CONFIRMATIONS = 3
 #: In burst mode, the longest wait of an idle queue's consumer between two looks (ms).
 BURST_IDLE_POLL_MS = 100
+#: On stop, how long to keep trying to write outcomes held through a Redis outage (s).
+STOP_FLUSH_S = 10.0
 
 
 @dataclass
@@ -58,6 +63,8 @@ def make_pipeline(settings: Settings, app: ServiceContext | None = None) -> Pipe
     app = app or ServiceContext.from_settings(settings)
     broker = make_broker(settings)
     broker.add_middleware(CloseClients(app))
+    # Added last, so that its after-hook runs before dramatiq's Retries re-enqueues a message.
+    broker.add_middleware(HoldWhilePaused(app.outcomes, masked_url(settings.redis_url or "")))
     return Pipeline(settings, app, broker, declare_actors(broker, app))
 
 
@@ -69,17 +76,73 @@ async def _check_and_count_due(settings: Settings, now: float, *, check: bool = 
         return await store.due.due_count(now) + await store.due.leased_count()
 
 
-def check_redis(settings: Settings) -> None:
-    """Raises UnsafeRedis when the server may evict keys."""
-    asyncio.run(_check_and_count_due(settings, 0, check=True))
+def check_redis(settings: Settings, journal: OutcomeJournal | None = None, stop: threading.Event | None = None) -> None:
+    """Wait until Redis answers (saying so once, through `journal`), then refuse it if it may
+    evict keys.
+
+    Raises:
+      UnsafeRedis: the server may evict keys.
+    """
+    journal = journal or OutcomeJournal()
+    where = masked_url(settings.redis_url or "")
+    delay = journal.retry_first_s
+    while True:
+        try:
+            asyncio.run(_check_and_count_due(settings, 0, check=True))
+        except REDIS_UNAVAILABLE as exc:
+            journal.report_unreachable(where, exc)
+            if stop is not None and stop.wait(delay):
+                return
+            if stop is None:
+                time.sleep(delay)
+            delay = min(journal.retry_max_s, delay * 2)
+            continue
+        journal.report_reachable(where)
+        return
 
 
 def is_idle(pipeline: Pipeline) -> bool:
-    if queued_messages(pipeline.broker):
+    """Whether every queue is empty and nothing is due or claimed. Not idle while the work is
+    paused (outcomes held, Redis unreachable or evicting) nor when Redis does not answer."""
+    journal = pipeline.app.outcomes
+    if journal.paused is not None:
         return False
-    # Work gathered for a moment after an event (EVENT_GATHER_S) counts as due already.
-    horizon = pipeline.app.clock().timestamp() + pipeline.app.policy.event_gather_s
-    return asyncio.run(_check_and_count_due(pipeline.settings, horizon)) == 0
+    where = masked_url(pipeline.settings.redis_url or "")
+    try:
+        if queued_messages(pipeline.broker):
+            return False
+        # Work gathered for a moment after an event (EVENT_GATHER_S) counts as due already.
+        horizon = pipeline.app.clock().timestamp() + pipeline.app.policy.event_gather_s
+        return asyncio.run(_check_and_count_due(pipeline.settings, horizon)) == 0
+    except REDIS_UNAVAILABLE as exc:
+        journal.report_unreachable(where, exc)
+        return False
+
+
+def _write_held_before_exit(app: ServiceContext) -> None:
+    """Give outcomes held through an outage a last chance to land; name those that do not (their
+    recipients stay `sending`, and are sent again when their lease runs out)."""
+    journal = app.outcomes
+    if not journal.held:
+        return
+
+    async def write() -> None:
+        try:
+            await asyncio.wait_for(journal.wait_until_clear(app.store), STOP_FLUSH_S)
+        except TimeoutError:
+            pass
+        finally:
+            await app.aclose()
+
+    asyncio.run(write())
+    for outcome in journal.held_outcomes():
+        log.error(
+            "delivery %s: outcome not written to Redis before exit (%s); "
+            "it will be sent again to %s when its lease runs out",
+            outcome.delivery_id,
+            ", ".join(f"{a}: {s.state}" for a, s in outcome.states.items()) or "no recipient attempted",
+            ", ".join(outcome.states) or "nobody",
+        )
 
 
 def run(
@@ -96,17 +159,19 @@ def run(
       TimeoutError: burst mode did not finish within `timeout_s`.
     """
     settings = pipeline.settings
-    check_redis(settings)
+    stop = stop or threading.Event()
+    if handle_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    check_redis(settings, pipeline.app.outcomes, stop)
+    if stop.is_set():
+        return
     check_bounce_settings(settings)
     listener = (
         BounceListener(pipeline.app, host=settings.bounces_host, port=settings.bounces_port)
         if settings.bounces_port is not None
         else None
     )
-    stop = stop or threading.Event()
-    if handle_signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
     if not burst:
         # A long-running worker compiles every template once before it takes work, so the
         # first emails of each (kind, locale) do not pay for it.
@@ -115,7 +180,11 @@ def run(
     poll_ms = min(settings.queue_idle_poll_ms, BURST_IDLE_POLL_MS) if burst else settings.queue_idle_poll_ms
     worker = dramatiq.Worker(pipeline.broker, worker_threads=settings.worker_threads, worker_timeout=poll_ms)
     scheduler = Scheduler(pipeline.app, pipeline.actors)
+    watch = RedisWatch(pipeline.app, settings.redis_check_interval_s)
     worker.start()
+    outage_filter = OutageLogFilter(pipeline.app.outcomes, masked_url(settings.redis_url or ""))
+    filtered = outage_filter.install()
+    watch.start()
     scheduler.start()
     if listener is not None:
         listener.start()
@@ -137,3 +206,6 @@ def run(
             listener.stop()
         scheduler.stop()
         worker.stop()
+        watch.stop()
+        _write_held_before_exit(pipeline.app)
+        outage_filter.remove(filtered)

@@ -13,6 +13,7 @@ import threading
 
 from worker.runtime.actors import Actors
 from worker.services.context import ServiceContext
+from worker.store.connection import REDIS_UNAVAILABLE
 from worker.store.due_members import parse_member
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 CLAIM_BATCH = 500
 #: Shortest wait between two looks (s): what falls due meanwhile is claimed, and sent, together.
 MIN_LOOK_INTERVAL_S = 0.1
+#: While the work is paused, how often to look whether it may go on (s).
+PAUSED_LOOK_INTERVAL_S = 0.2
 
 
 class Scheduler:
@@ -31,9 +34,28 @@ class Scheduler:
         self._thread: threading.Thread | None = None
 
     async def tick(self) -> int:
-        """Claim what is due and enqueue it; returns how many members were claimed."""
+        """Claim what is due and enqueue it; returns how many members were claimed. Claims
+        nothing while the work is paused (outcomes held, Redis unreachable or evicting): held
+        outcomes are written first, so no delivery they belong to is claimed and taken for an
+        interrupted send. Never raises for a Redis fault (it is reported to the journal)."""
+        journal, store = self.app.outcomes, self.app.store
+        if journal.paused is not None:
+            await journal.check(store)
+            if journal.paused is not None:
+                return 0
         now = self.app.clock().timestamp()
-        claimed = await self.app.store.due.claim_due(now, self.app.policy.due_lease_s, CLAIM_BATCH)
+        try:
+            claimed = await store.due.claim_due(now, self.app.policy.due_lease_s, CLAIM_BATCH)
+        except REDIS_UNAVAILABLE as exc:  # if the claim went through, its lease brings it back
+            journal.report_unreachable(store.where, exc)
+            return 0
+        try:
+            return await self._dispatch(claimed)
+        except REDIS_UNAVAILABLE as exc:  # what was not enqueued comes back with its lease
+            journal.report_unreachable(store.where, exc)
+            return 0
+
+    async def _dispatch(self, claimed: list[tuple[str, float]]) -> int:
         known = []
         for member, lease in claimed:
             try:
@@ -51,10 +73,12 @@ class Scheduler:
             while not self._stop.is_set():
                 try:
                     claimed = loop.run_until_complete(self.tick())
-                except Exception:  # Redis down: keep looking, the work is safe in Redis
+                except Exception:  # a bug (tick() takes Redis faults): keep looking, the work is safe in Redis
                     log.exception("scheduler tick failed; retrying")
                     claimed = 0
-                if claimed < CLAIM_BATCH:
+                if self.app.outcomes.paused is not None:
+                    self._stop.wait(PAUSED_LOOK_INTERVAL_S)
+                elif claimed < CLAIM_BATCH:
                     self._stop.wait(loop.run_until_complete(self._until_next_look()))
         finally:
             loop.run_until_complete(self.app.aclose())
@@ -66,7 +90,7 @@ class Scheduler:
         interval = self.app.policy.scheduler_interval_s
         try:
             next_at = await self.app.store.due.next_due_at()
-        except Exception:  # Redis down: the next tick says so
+        except Exception:  # Redis unavailable: the next tick says so
             return interval
         if next_at is None:
             return interval

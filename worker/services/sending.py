@@ -26,6 +26,9 @@ from worker.services.alerts import alert_on_setup_replies
 from worker.services.bounces import issue_return_path
 from worker.services.context import ServiceContext
 from worker.services.messages import build_delivery_message, envelope_sender
+from worker.services.outcomes import HeldOutcome
+from worker.store.connection import REDIS_UNAVAILABLE
+from worker.store.deliveries import OpenDelivery
 from worker.store.due_members import deliver_member
 from worker.store.store import Store
 
@@ -48,12 +51,13 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
     """One delivery attempt for the recipients that are due. Returns each recipient's state."""
     store = app.store
     member = deliver_member(delivery_id)
-    # The lock lives as long as the lease: a worker that dies mid-send frees both together.
-    opened = await store.deliveries.open_delivery(delivery_id, app.policy.due_lease_s)
+    opened = await _open(app, store, delivery_id)
     if opened is None:  # another worker is sending it; its lease brings the work back if it dies
         log.info("delivery %s: busy elsewhere", delivery_id)
         return {}
     token, delivery, states = opened.token, opened.delivery, opened.states
+    # Renewed by the process's heartbeat (services/leases.py) while the attempt runs, however slow.
+    lock_hold = app.leases.hold_lock(f"delivery:{delivery_id}", token, guard=(member, lease))
     released = False
     try:
         if delivery is None:
@@ -84,6 +88,8 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
             else:
                 await store.deliveries.save_recipient_states(delivery_id, sending)
             envelope = {envelope_address(a): a for a in due}
+            if lock_hold.lost:  # another worker took the delivery over after our lease ran out: it sends
+                return {}
             replies = await _send(app, delivery_id, envelope, message)
             await alert_on_setup_replies(app, delivery_id, replies)  # a wrong password, HELO name, TLS
             done_at = app.clock().timestamp()
@@ -101,16 +107,50 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
             for address, st in finished.items():
                 log.info("delivery %s -> %s: %s (%s)", delivery_id, address, st.state, st.reply)
         next_at = next_attempt_at(states)
-        await store.deliveries.close_delivery(
-            delivery_id, token, states=finished, log=attempt_log, lease=lease, next_at=next_at
-        )
+
+        # Until the outcome is written the heartbeat keeps the claim and the lock ours, so that no
+        # other worker takes the delivery for an interrupted send and sends it again.
+        claim_hold = app.leases.hold_claim(member, lease)
+
+        async def after_written(written_to: Store) -> None:
+            app.leases.release(lock_hold, claim_hold)
+            if next_at is None:
+                await forget_secrets(written_to, delivery_id, delivery, final=True)
+
+        # From here the lock is released by the outcome's write, now or, if Redis does not take
+        # it, once it does (the journal holds it, and this process sends nothing new meanwhile).
         released = True
-        if next_at is None:
-            await forget_secrets(store, delivery_id, delivery, final=True)
+        await app.outcomes.write(
+            store, HeldOutcome(delivery_id, token, finished, attempt_log, lease, next_at, then=after_written)
+        )
         return {a: s.state for a, s in states.items()}
     finally:
         if not released:
-            await store.due.release_lock(f"delivery:{delivery_id}", token)
+            app.leases.release(lock_hold)
+            await _release_quietly(store, delivery_id, token)
+
+
+async def _open(app: ServiceContext, store: Store, delivery_id: str) -> OpenDelivery | None:
+    """Take the delivery's lock and read it, once held outcomes are written and Redis answers
+    with a safe policy (this process sends nothing new before); waits through a Redis fault."""
+    while True:
+        await app.outcomes.wait_until_clear(store)
+        try:
+            # The lock lives as long as the lease: a worker that dies mid-send frees both together.
+            return await store.deliveries.open_delivery(delivery_id, app.policy.due_lease_s)
+        except REDIS_UNAVAILABLE as exc:
+            # Nothing was sent. Had the lock been taken all the same, the next try finds it
+            # busy and the lease brings the work back.
+            app.outcomes.report_unreachable(store.where, exc)
+
+
+async def _release_quietly(store: Store, delivery_id: str, token: str) -> None:
+    """Release the lock after an error before anything was sent; if Redis is down too, the
+    lock expires with its lease (the error that brought us here is the one to raise)."""
+    try:
+        await store.due.release_lock(f"delivery:{delivery_id}", token)
+    except REDIS_UNAVAILABLE:
+        log.debug("delivery %s: lock left to expire (Redis unavailable)", delivery_id)
 
 
 async def _send(

@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.resources import files
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
@@ -35,9 +37,34 @@ ScriptName = Literal[
     "claim_member",
     "finish_due",
     "release_lock",
+    "renew_leases",
+    "take_claims",
+    "fail_due",
     "redeem_rewards",
 ]
 SCRIPT_NAMES: tuple[ScriptName, ...] = get_args(ScriptName)
+
+#: What a Redis that is down, restarting (LOADING), stalled or out of reach raises: the command
+#: may or may not have run, and trying again later is the cure. (BusyLoadingError is a
+#: ConnectionError in redis-py.)
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def masked_url(url: str) -> str:
+    """`url` fit for a log line: any user and password replaced by ``***``, the query dropped."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    if parts.username or parts.password:
+        netloc = f"***@{netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 @cache

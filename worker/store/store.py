@@ -27,6 +27,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from worker.errors import UnsafeRedis
 from worker.store.alerts import Alerts
@@ -48,6 +51,10 @@ DEFAULT_EVENT_TTL_S = 90 * 86400
 #: Redis connections one process's event loop keeps at most, and how long a coroutine waits for one (s).
 MAX_CONNECTIONS = 32
 POOL_TIMEOUT_S = 30
+#: Tries of a command whose connection was found closed, and the backoff between them (s).
+STALE_RETRIES = 2
+STALE_RETRY_BASE_S = 0.05
+STALE_RETRY_CAP_S = 0.5
 
 
 class Store:
@@ -74,12 +81,16 @@ class Store:
         self.alerts = Alerts(self.db)
         self.return_paths = ReturnPaths(self.db)
         self.installation = Installation(self.db)
+        #: The server's URL for log lines (password masked).
+        self.where = _where(client)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "iw", sealing: SealingKeys | None = None) -> Store:
         """A store on its own connection pool; the caller closes it (`close`). See `open`."""
         # Many coroutines share one pool: wait for a free connection rather than fail.
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT_S)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT_S, retry=stale_connection_retry()
+        )
         return cls(aioredis.Redis(connection_pool=pool), Keys(prefix), sealing=sealing)
 
     @classmethod
@@ -95,17 +106,42 @@ class Store:
     async def close(self) -> None:
         await self.redis.aclose()
 
+    async def eviction_policy(self) -> str:
+        """The server's `maxmemory-policy` (one cheap round trip: it also tells Redis answers)."""
+        policy = (await self.redis.config_get("maxmemory-policy")).get("maxmemory-policy")
+        return policy.decode() if isinstance(policy, bytes) else str(policy)
+
     async def check_server(self) -> None:
         """Refuse a Redis that may evict keys.
 
         Raises:
           UnsafeRedis: naming the policy and how to fix it.
         """
-        policy = (await self.redis.config_get("maxmemory-policy")).get("maxmemory-policy")
-        if isinstance(policy, bytes):
-            policy = policy.decode()
+        policy = await self.eviction_policy()
         if policy not in SAFE_MAXMEMORY_POLICIES:
-            raise UnsafeRedis(
-                f"Redis maxmemory-policy is {policy!r}: it may evict keys and lose invoices. "
-                "Set `maxmemory-policy noeviction` (CONFIG SET or redis.conf)."
-            )
+            raise UnsafeRedis(unsafe_policy_message(policy))
+
+
+def stale_connection_retry() -> Retry:
+    """Try a command again on a fresh connection when its pooled one was closed under it (a
+    Redis restart leaves every pooled connection dead: each would fail its next command).
+    Connection errors only: a timed-out command may have run, and is the caller's to judge."""
+    return Retry(
+        ExponentialBackoff(cap=STALE_RETRY_CAP_S, base=STALE_RETRY_BASE_S), STALE_RETRIES, (RedisConnectionError,)
+    )
+
+
+def unsafe_policy_message(policy: str) -> str:
+    """Why a Redis with this eviction policy is refused, and the fix."""
+    return (
+        f"Redis maxmemory-policy is {policy!r}: it may evict keys and lose invoices. "
+        "Set `maxmemory-policy noeviction` (CONFIG SET or redis.conf)."
+    )
+
+
+def _where(client: aioredis.Redis) -> str:
+    options = client.connection_pool.connection_kwargs
+    if "path" in options:
+        return f"unix:{options['path']}"
+    auth = "***@" if options.get("password") or options.get("username") else ""
+    return f"redis://{auth}{options.get('host', 'localhost')}:{options.get('port', 6379)}/{options.get('db', 0)}"

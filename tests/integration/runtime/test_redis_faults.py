@@ -1,0 +1,208 @@
+"""A worker through Redis faults while a slow relay holds its sends in flight: a restart, a crash,
+a stall. Every invoice arrives exactly once (counted by Message-ID and recipient), a burst run
+waits and finishes, and the log says each outage once, without a traceback.
+
+Redis is the test's own (`appendonly yes`, `appendfsync always`), restarted on the same port;
+the relay holds each DATA reply for a while, so sends are in flight when Redis goes away and
+their outcomes cannot be written until it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.contract_events import account_updated, contact, line, order_booked, service_activated
+from tests.support.durable_redis import DurableRedis
+from tests.support.harness import make_settings
+from tests.support.smtp_doubles import ScriptedSmtpServer
+from worker.runtime.runner import Pipeline, make_pipeline, run
+from worker.services.ingest import ingest_lines
+from worker.services.status import collect_status
+
+#: Invoices per test, and how long the relay holds each DATA reply (s).
+INVOICES = 24
+DATA_HOLD_S = 1.5
+
+
+@pytest.fixture
+def durable_redis(tmp_path) -> Iterator[DurableRedis]:
+    with DurableRedis(tmp_path / "redis") as server:
+        yield server
+
+
+@pytest.fixture
+def slow_relay() -> Iterator[ScriptedSmtpServer]:
+    with ScriptedSmtpServer(stall_s=DATA_HOLD_S, stall_stage="data") as server:
+        yield server
+
+
+def invoice_events(count: int) -> list[dict[str, Any]]:
+    """`count` accounts with one order each, whose one line is active: `count` invoices at once,
+    each to its own billing contact with the account's two contacts in Cc."""
+    events = []
+    for n in range(count):
+        events += [
+            account_updated(
+                f"A-{n}",
+                dunning=contact("Debiteuren", f"ar{n}@acme.example"),
+                relationship=contact("Jan Jansen", f"jan{n}@acme.example"),
+            ),
+            order_booked(
+                f"O-{n}",
+                account_id=f"A-{n}",
+                subscription_id=f"S-{n}",
+                billing_contact=contact("Els de Vries", f"els{n}@acme.example"),
+                lines=[line("L1", "Compute")],
+            ),
+            service_activated(f"O-{n}", "L1", "2026-01-01T09:00:00Z"),
+        ]
+    return events
+
+
+def pipeline_for(redis_url: str, relay: ScriptedSmtpServer, **overrides: Any) -> Pipeline:
+    settings = make_settings(
+        redis_url,
+        relay.port,
+        # The real clock, and a lease short enough to run out within the test: an outcome
+        # dropped would leave its recipients `sending`, and the send would be redone.
+        due_lease_s=3.0,
+        smtp_connections=8,
+        smtp_timeout_s=10.0,
+        redis_check_interval_s=0.2,
+        redis_recovery_grace_s=0.5,
+        **overrides,
+    )
+    return make_pipeline(settings)
+
+
+def ingest(pipeline: Pipeline, count: int) -> None:
+    import json
+
+    report = ingest_lines(pipeline, [json.dumps(e) for e in invoice_events(count)])
+    assert report.accepted == 3 * count and not report.rejections
+
+
+def copies_by_message_id_and_recipient(relay: ScriptedSmtpServer) -> Counter[tuple[str, str]]:
+    return Counter((str(m.message["Message-ID"]), rcpt) for m in relay.messages for rcpt in m.rcpt_tos)
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+class Burst:
+    """`run --burst` on a thread: what it raised, if anything, once it returned."""
+
+    def __init__(self, pipeline: Pipeline, timeout_s: float = 90) -> None:
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(pipeline, timeout_s), daemon=True)
+
+    def _run(self, pipeline: Pipeline, timeout_s: float) -> None:
+        try:
+            run(pipeline, burst=True, timeout_s=timeout_s)
+        except BaseException as exc:  # the test says what it was
+            self.error = exc
+
+    def start(self) -> Burst:
+        self._thread.start()
+        return self
+
+    def finished(self, timeout_s: float = 100) -> bool:
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+
+def assert_each_invoice_once(relay: ScriptedSmtpServer, count: int) -> None:
+    copies = copies_by_message_id_and_recipient(relay)
+    twice = {key: n for key, n in copies.items() if n > 1}
+    assert twice == {}, f"sent more than once: {twice}"
+    assert len({message_id for message_id, _ in copies}) == count
+    assert len(copies) == 3 * count  # To plus two Cc, each once
+
+
+def assert_outage_said_once(caplog: pytest.LogCaptureFixture) -> None:
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "Redis unreachable" in r.getMessage()]
+    resumed = [r for r in caplog.records if "Redis reachable again" in r.getMessage()]
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(warnings) >= 1 and len(resumed) >= 1
+    assert len(warnings) == len(resumed)  # one warning per outage, and each outage ends
+    assert tracebacks == [], [r.getMessage() for r in tracebacks]
+
+
+def all_accepted(pipeline: Pipeline) -> bool:
+    import asyncio
+
+    settings = pipeline.settings
+    rows = asyncio.run(collect_status(settings.redis_url or "", settings.redis_prefix))
+    return len(rows) == INVOICES and all(r["state"] == "accepted" for row in rows for r in row["recipients"])
+
+
+@pytest.mark.parametrize("crash", [False, True], ids=["restart", "crash"])
+def test_a_redis_restart_while_sends_are_in_flight_sends_each_invoice_once_and_the_burst_finishes(
+    durable_redis, slow_relay, caplog, crash
+):
+    caplog.set_level(logging.INFO)
+    # Given invoices being sent by a burst run through a relay that holds each reply 1.5 s
+    pipeline = pipeline_for(durable_redis.url(), slow_relay)
+    ingest(pipeline, INVOICES)
+    burst = Burst(pipeline).start()
+    slow_relay.wait_for_messages(1, timeout_s=30)
+    # When Redis goes away (shut down, or killed) while the next sends are in flight, and comes
+    # back 2 s later, after the relay accepted them
+    durable_redis.restart(down_s=2.0, crash=crash)
+    # Then the burst run waits, goes on, and finishes without an error
+    assert burst.finished(), "the burst run did not finish"
+    assert burst.error is None, repr(burst.error)
+    # And every invoice reached the relay exactly once, each recipient once, all recorded as such
+    assert_each_invoice_once(slow_relay, INVOICES)
+    assert all_accepted(pipeline)
+    assert_outage_said_once(caplog)
+
+
+def test_a_long_running_worker_through_a_redis_restart_sends_each_invoice_once(durable_redis, slow_relay, caplog):
+    caplog.set_level(logging.INFO)
+    # Given a long-running worker sending invoices through the slow relay
+    pipeline = pipeline_for(durable_redis.url(), slow_relay)
+    ingest(pipeline, INVOICES)
+    stop = threading.Event()
+    worker = threading.Thread(target=run, args=(pipeline,), kwargs={"stop": stop}, daemon=True)
+    worker.start()
+    try:
+        slow_relay.wait_for_messages(1, timeout_s=30)
+        # When Redis restarts while sends are in flight
+        durable_redis.restart(down_s=2.0)
+        # Then every invoice is delivered and recorded
+        wait_for(lambda: all_accepted(pipeline), timeout_s=60)
+    finally:
+        stop.set()
+        worker.join(30)
+    # And each exactly once
+    assert_each_invoice_once(slow_relay, INVOICES)
+    assert_outage_said_once(caplog)
+
+
+def test_a_redis_stall_during_a_burst_run_sends_nothing_twice_and_the_burst_finishes(durable_redis, slow_relay, caplog):
+    caplog.set_level(logging.INFO)
+    # Given a burst run whose Redis client gives up on a reply after 0.5 s
+    pipeline = pipeline_for(durable_redis.url(socket_timeout=0.5), slow_relay)
+    ingest(pipeline, INVOICES)
+    burst = Burst(pipeline).start()
+    slow_relay.wait_for_messages(1, timeout_s=30)
+    # When Redis answers nobody for 3 s (DEBUG SLEEP) while sends are in flight
+    durable_redis.stall(3.0)
+    # Then the burst run finishes without an error, and nothing was sent twice
+    assert burst.finished(), "the burst run did not finish"
+    assert burst.error is None, repr(burst.error)
+    assert_each_invoice_once(slow_relay, INVOICES)
+    assert all_accepted(pipeline)
