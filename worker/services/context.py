@@ -13,6 +13,7 @@ from worker.domain.delivery import RetryPolicy
 from worker.emails.dkim import DkimSigner
 from worker.services.bounce_settings import bounce_domain, bounce_secret
 from worker.services.dkim_settings import dkim_signer
+from worker.services.outcomes import OutcomeJournal
 from worker.settings import Settings
 from worker.store.cipher import SealingKeys
 from worker.store.keys import Keys
@@ -131,6 +132,8 @@ class ServiceContext:
     clock: Callable[[], datetime] = utc_now
     #: SEALING_KEY (and old keys): seal redemption codes and built messages in Redis; None: unset.
     sealing: SealingKeys | None = field(default=None, repr=False)
+    #: Outcomes whose write to Redis failed, held until written, and what pauses the work (one per process).
+    outcomes: OutcomeJournal = field(default_factory=OutcomeJournal, repr=False)
     _stores: dict[int, Store] = field(default_factory=dict, repr=False)
     _senders: dict[int, SmtpSender] = field(default_factory=dict, repr=False)
 
@@ -147,6 +150,7 @@ class ServiceContext:
             smtp=smtp_config(settings),
             clock=clock,
             sealing=SealingKeys.from_settings(settings),
+            outcomes=OutcomeJournal(recovery_grace_s=settings.redis_recovery_grace_s),
         )
 
     @property
