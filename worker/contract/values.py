@@ -179,15 +179,16 @@ class Code(_ContractValue):
 
 @dataclass(frozen=True)
 class Email(_ContractValue):
-    """An email address: at most 254 characters and 64 octets before the `@` (RFC 5321), no
-    display name, then the syntax check of `email-validator` (its normalized form is kept)."""
+    """An email address: at most 254 octets, 64 before the `@` (RFC 5321; UTF-8 for an
+    internationalized one), one address without a display name, then the syntax check of
+    `email-validator` (its normalized form is kept)."""
 
-    pattern = f"^[^@\\s]{{1,{limits.MAX_EMAIL_LOCAL_PART_OCTETS}}}@[^@\\s]+$"
+    pattern = f"^[^@\\s<>]{{1,{limits.MAX_EMAIL_LOCAL_PART_OCTETS}}}@[^@\\s<>]+$"
 
     def validate(self, value: Any) -> str:
         address = _string(value)
-        if len(address) > limits.MAX_EMAIL_LENGTH:
-            raise _refuse(f"value is not a valid email address: longer than {limits.MAX_EMAIL_LENGTH} characters")
+        if len(address.encode("utf-8")) > limits.MAX_EMAIL_LENGTH:
+            raise _refuse(f"value is not a valid email address: longer than {limits.MAX_EMAIL_LENGTH} octets")
         problem = character_problem(address)
         if problem:
             raise _refuse(f"value is not a valid email address: {problem}")
@@ -198,12 +199,22 @@ class Email(_ContractValue):
                 f"{limits.MAX_EMAIL_LOCAL_PART_OCTETS} octets before the @-sign"
             )
         if not re.fullmatch(self.pattern, address):
-            raise _refuse("value is not a valid email address: one address, name@domain, without spaces")
+            raise _refuse("value is not a valid email address: one address, name@domain, without spaces or <>")
         return validate_email(address)[1]
 
     def json_schema(self) -> dict[str, Any]:
         return _clean(
-            {"type": "string", "format": "email", "maxLength": limits.MAX_EMAIL_LENGTH, "pattern": self.pattern}
+            {
+                "type": "string",
+                "format": "email",
+                "maxLength": limits.MAX_EMAIL_LENGTH,
+                "pattern": self.pattern,
+                # JSON Schema counts characters, RFC 5321 octets: the same for an ASCII address.
+                "description": (
+                    f"At most {limits.MAX_EMAIL_LENGTH} octets, {limits.MAX_EMAIL_LOCAL_PART_OCTETS} before the @ "
+                    "(RFC 5321; UTF-8 octets for a non-ASCII address, which the worker counts)."
+                ),
+            }
         )
 
 
