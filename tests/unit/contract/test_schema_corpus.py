@@ -266,6 +266,7 @@ BREAKING: list[tuple[str, str, str]] = [
     ("a missing activation time", _line_json(ACTIVATION, _delete("data.activated_at")), "data.activated_at"),
     ("a missing event id", _line_json(ACTIVATION, _delete("id")), "id"),
     ("an unknown event type", _line_json(ACTIVATION, _set("type", "service.exploded")), "type"),
+    ("a type with spaces around it", _line_json(ACTIVATION, _set("type", " service.activated")), "type"),
     ("data not an object", _line_json(ACTIVATION, _set("data", [])), "data"),
 ]
 
