@@ -6,6 +6,12 @@ enhanced status codes). A recipient starts `pending`; an attempt marks it `sendi
 replies make it `accepted`, `rejected` or `deferred`; a connection lost after the data went out
 makes it `unknown`. Deferred and unknown recipients are tried again on a doubling backoff with
 jitter, until the give-up age, then they are `failed`. Accepted recipients are never sent to again.
+
+A reply carries the stage it answered (`SmtpStage`): a refusal of the worker's own setup (its
+login, its HELO name, TLS) is not the recipient's fault, so those rows defer the recipient and
+name an alert (`Verdict.alert`) for the operator, where the same code at RCPT would reject it.
+The same table reads a bounce report's status (`classify_status`): mailbox full (x.2.2) is
+temporary both in the session and in a DSN.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The inbound bounce listener: an aiosmtpd server that accepts mail only for genuine VERP return
-paths and hands each message to `bounce_handling.apply_bounce`. Thin: no rule lives here.
+paths and hands each message to `services.bounces.apply_bounce`. Thin: no rule lives here.
 
-RCPT for anything but a valid, signed return path is refused (550), so forged or stray mail is
+RCPT for anything but a return path this installation issued (its token found in the store, its
+HMAC matching what the token names) is refused (550), so forged or stray mail is
 turned away in the session and never bounced back (no backscatter). A failure to record (Redis
 down) answers 451: the reporting MTA keeps the report and tries again.
 """
