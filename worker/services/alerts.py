@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from worker.domain.delivery import SmtpReply, classify_reply
 from worker.services.context import ServiceContext
 from worker.store.alerts import AlertCount
+from worker.store.connection import REDIS_UNAVAILABLE
 from worker.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,13 @@ async def alert_on_setup_replies(
                 delivery_id,
             )
     now = app.clock().timestamp()
-    for name in raised:
-        await app.store.alerts.raise_alert(name, at=now)
+    try:
+        for name in raised:
+            await app.store.alerts.raise_alert(name, at=now)
+    except REDIS_UNAVAILABLE as exc:
+        # The count is a convenience; the attempt's outcomes, written next, are what must not be
+        # lost (nothing was sent: the setup was refused before MAIL). The ERROR line stands.
+        log.warning("could not count alerts %s (Redis unavailable: %s)", ", ".join(raised), type(exc).__name__)
     return list(raised)
 
 

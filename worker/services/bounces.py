@@ -50,14 +50,19 @@ class BounceResult:
     duplicate: bool = False
 
 
-async def issue_return_path(app: ServiceContext, delivery_id: str, recipient: str) -> str:
-    """The VERP return path for one recipient's copy (at most 64 octets before the @), with what
-    its token names kept for RETURN_PATH_TTL_S (renewed by every send)."""
+async def issue_return_paths(app: ServiceContext, delivery_id: str, recipients: list[str]) -> dict[str, str]:
+    """The VERP return path of each recipient's copy (at most 64 octets before the @), with what
+    each token names kept for RETURN_PATH_TTL_S (renewed by every send), in one round trip."""
     secret = app.policy.bounce_secret
     assert secret is not None, "VERP needs BOUNCE_SECRET"
-    token = return_path_token(delivery_id, recipient, secret)
-    await app.store.return_paths.remember(token, VerpTarget(delivery_id, recipient), ttl_s=RETURN_PATH_TTL_S)
-    return f"{VERP_PREFIX}{token}@{app.policy.bounce_domain}"
+    tokens = {recipient: return_path_token(delivery_id, recipient, secret) for recipient in recipients}
+    await asyncio.gather(
+        *(
+            app.store.return_paths.remember(token, VerpTarget(delivery_id, recipient), ttl_s=RETURN_PATH_TTL_S)
+            for recipient, token in tokens.items()
+        )
+    )
+    return {recipient: f"{VERP_PREFIX}{token}@{app.policy.bounce_domain}" for recipient, token in tokens.items()}
 
 
 async def target_of(app: ServiceContext, rcpt: str) -> VerpTarget:

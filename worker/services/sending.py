@@ -23,7 +23,7 @@ from worker.emails.kinds import KINDS
 from worker.emails.mime import envelope_address
 from worker.errors import PermanentError
 from worker.services.alerts import alert_on_setup_replies
-from worker.services.bounces import issue_return_path
+from worker.services.bounces import issue_return_paths
 from worker.services.context import ServiceContext
 from worker.services.messages import build_delivery_message, envelope_sender
 from worker.services.outcomes import HeldOutcome
@@ -161,10 +161,12 @@ async def _send(
     secret = app.policy.bounce_secret
     if secret is None:
         return (await app.sender.send(envelope_sender(app), list(envelope), message)).replies
+    # Every return path is kept in Redis before the first copy goes out: a Redis fault now stops
+    # the attempt before anything is sent, never between two copies.
+    senders = await issue_return_paths(app, delivery_id, list(envelope.values()))
     replies: dict[str, SmtpReply | None] = {}
     for smtp_address, address in envelope.items():
-        sender = await issue_return_path(app, delivery_id, address)
-        replies.update((await app.sender.send(sender, [smtp_address], message)).replies)
+        replies.update((await app.sender.send(senders[address], [smtp_address], message)).replies)
     return replies
 
 
