@@ -14,8 +14,9 @@ from tests.support.contract_events import account_updated, contract_example, lin
 from tests.support.harness import Harness, make_settings
 from tests.support.relay_rules import RelayRulesServer
 from tests.support.smtp_doubles import ScriptedSmtpServer
+from worker.cli.main import build_parser
 from worker.domain.delivery import ALERT_AUTH_FAILED, ALERT_HELO_REFUSED
-from worker.services.alerts import collect_alerts, format_alerts
+from worker.services.alerts import collect_alerts
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 BILLING, DUNNING, RELATIONSHIP = "els@acme.example", "ar@acme.example", "jan@acme.example"
@@ -37,7 +38,7 @@ def alert_records(caplog, name: str) -> list[logging.LogRecord]:
 
 
 def test_a_wrong_smtp_password_defers_every_recipient_and_raises_an_alert_until_it_is_fixed(
-    redis_client, redis_url, caplog
+    redis_client, redis_url, caplog, capsys
 ):
     caplog.set_level(logging.DEBUG)
     # Given a relay that answers our login with 535 5.7.8 (it knows another password)
@@ -57,9 +58,11 @@ def test_a_wrong_smtp_password_defers_every_recipient_and_raises_an_alert_until_
         assert f"127.0.0.1:{relay.port}" in record.getMessage() and "535" in record.getMessage()
         assert all(PASSWORD not in f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
         assert alert_counts(harness) == {ALERT_AUTH_FAILED: 1}
-        assert "smtp_auth_failed" in format_alerts(
-            asyncio.run(collect_alerts(settings.redis_url or "", settings.redis_prefix))
-        )
+        # And `invoice-worker status` prints it under the deliveries (the command, in this process)
+        args = build_parser().parse_args(["status"])
+        assert args.func(args, settings) == 0
+        printed = capsys.readouterr().out
+        assert "alerts (the worker's own setup" in printed and "smtp_auth_failed" in printed
         # When the operator fixes the password on the relay's side and the retry falls due
         relay.auth_credentials = {"billing": PASSWORD}
         harness.clock.advance(seconds=400)
