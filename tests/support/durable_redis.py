@@ -12,6 +12,8 @@ from pathlib import Path
 from types import TracebackType
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from worker.dev.embedded_redis import find_free_port, redis_server_binary
 
@@ -34,7 +36,8 @@ class DurableRedis:
         return f"redis://127.0.0.1:{self.port}/0" + (f"?{options}" if options else "")
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+        # No retries: SHUTDOWN closes the connection under it, and redis-py would retry for seconds.
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5, retry=Retry(NoBackoff(), 0))
 
     # -- lifecycle -------------------------------------------------------------------------------
 
