@@ -89,6 +89,8 @@ ALERT_AUTH_FAILED = "smtp_auth_failed"
 ALERT_AUTH_REQUIRED = "smtp_auth_required"
 ALERT_HELO_REFUSED = "smtp_helo_refused"
 ALERT_TLS_FAILED = "smtp_tls_failed"
+ALERT_CONNECTION_REFUSED = "smtp_connection_refused"
+ALERT_SENDER_REFUSED = "smtp_sender_refused"
 
 #: First match wins. (stage or None, enhanced-code pattern or None, reply-code pattern or None)
 #: -> (outcome, reason, alert). A row with a stage matches only replies to that stage.
@@ -130,6 +132,25 @@ REPLY_TABLE: tuple[tuple[SmtpStage | None, str | None, str | None, Outcome, str,
         Outcome.DEFERRED,
         "the relay wants authentication or TLS first (SMTP_USERNAME, SMTP_PASSWORD, SMTP_TLS)",
         ALERT_AUTH_REQUIRED,
+    ),
+    # A 5xx greeting: the relay does not serve this host at all (not in its networks, blocked).
+    (
+        SmtpStage.CONNECT,
+        None,
+        r"5\d\d",
+        Outcome.DEFERRED,
+        "the relay refused this host's connection (is it allowed to relay?)",
+        ALERT_CONNECTION_REFUSED,
+    ),
+    # A 5xx to MAIL FROM is about the sender, which is us: MAIL_FROM or the VERP return path
+    # (BOUNCE_DOMAIN) not allowed for our login (Postfix smtpd_sender_login_maps: 553 5.7.1).
+    (
+        SmtpStage.MAIL,
+        None,
+        r"5\d\d",
+        Outcome.DEFERRED,
+        "the relay refused our envelope sender (MAIL_FROM, BOUNCE_DOMAIN)",
+        ALERT_SENDER_REFUSED,
     ),
     # Mailbox full (x.2.2) is temporary whatever the class: the mailbox may be emptied. The same
     # rule reads a DSN's status (`classify_status`).

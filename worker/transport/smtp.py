@@ -264,7 +264,8 @@ class SmtpSender:
         utf8 = needs_smtputf8(mail_from) or any(needs_smtputf8(r) for r in recipients)
         if utf8 and not client.supports_extension("smtputf8"):
             # RFC 6531: without SMTPUTF8 a non-ASCII address cannot be delivered at all.
-            reply = SmtpReply(553, "5.6.7 the server does not support SMTPUTF8 for this address", SmtpStage.MAIL)
+            # About the recipient's address (never deliverable there), not our sender: stage RCPT.
+            reply = SmtpReply(553, "5.6.7 the server does not support SMTPUTF8 for this address", SmtpStage.RCPT)
             return _Transaction(SendResult(dict.fromkeys(recipients, reply)), reusable=True)
         options = ["SMTPUTF8"] if utf8 else []
         encoding = "utf-8" if utf8 else "ascii"

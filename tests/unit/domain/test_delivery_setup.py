@@ -10,7 +10,9 @@ import pytest
 from worker.domain.delivery import (
     ALERT_AUTH_FAILED,
     ALERT_AUTH_REQUIRED,
+    ALERT_CONNECTION_REFUSED,
     ALERT_HELO_REFUSED,
+    ALERT_SENDER_REFUSED,
     ALERT_TLS_FAILED,
     NO_REPLY,
     Outcome,
@@ -40,6 +42,11 @@ from worker.domain.delivery import (
         (SmtpReply(501, "5.5.4 Syntax: EHLO hostname", SmtpStage.HELO), ALERT_HELO_REFUSED),
         (SmtpReply(NO_REPLY, "TLS handshake failed: certificate verify failed", SmtpStage.TLS), ALERT_TLS_FAILED),
         (SmtpReply(454, "4.7.0 TLS not available due to local problem", SmtpStage.TLS), ALERT_TLS_FAILED),
+        (SmtpReply(554, "5.7.1 Access denied: this host may not relay", SmtpStage.CONNECT), ALERT_CONNECTION_REFUSED),
+        (
+            SmtpReply(553, "5.7.1 <bounces+x@b.example>: Sender address rejected: not owned by user", SmtpStage.MAIL),
+            ALERT_SENDER_REFUSED,
+        ),
     ],
 )
 def test_a_refusal_of_our_own_setup_defers_the_recipient_and_names_an_alert(reply, alert):
@@ -59,6 +66,7 @@ def test_a_refusal_of_our_own_setup_defers_the_recipient_and_names_an_alert(repl
         SmtpReply(421, "4.3.2 Service shutting down", SmtpStage.HELO),
         SmtpReply(454, "4.7.0 Temporary authentication failure", SmtpStage.AUTH),
         SmtpReply(250, "2.0.0 Ok: queued", SmtpStage.DATA),
+        SmtpReply(553, "5.6.7 the server does not support SMTPUTF8 for this address", SmtpStage.RCPT),
     ],
 )
 def test_replies_about_the_recipient_or_a_busy_server_raise_no_alert(reply):
