@@ -7,6 +7,7 @@ the order arrives; an account that arrives after its orders is picked up by thei
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -193,6 +194,24 @@ def content_key(raw: Any) -> str:
     return "event:" + canonical_digest(redact(raw))
 
 
+#: Longest event a dead letter keeps whole (bytes of JSON); of a longer one only its envelope is
+#: kept, so that a file of big bad lines cannot fill Redis with copies of them.
+MAX_DEAD_LETTER_EVENT_BYTES = 64 * 1024
+
+
+def _kept_of(event: Any) -> Any:
+    size = len(json.dumps(event, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if size <= MAX_DEAD_LETTER_EVENT_BYTES:
+        return event
+    fields = event if isinstance(event, dict) else {}
+    # Of the envelope, the texts, shortened: an invalid id may be as long as the line.
+    envelope = {k: v[:200] for k in ("id", "type", "occurred_at") if isinstance(v := fields.get(k), str)}
+    return {
+        **envelope,
+        "truncated": f"the event is {size} bytes of JSON; a dead letter keeps at most {MAX_DEAD_LETTER_EVENT_BYTES}",
+    }
+
+
 async def dead_letter(app: ServiceContext, raw: Any, error: InvalidEvent, *, key: str | None = None) -> None:
     """Log the error naming the event and field, and keep the event (secrets redacted) with it,
     once per `key` (default: its content, `content_key`)."""
@@ -204,7 +223,7 @@ async def dead_letter(app: ServiceContext, raw: Any, error: InvalidEvent, *, key
         event_type=str(event_type),
         field=error.field,
         reason=error.reason,
-        event=redact(raw),
+        event=_kept_of(redact(raw)),
         at=app.clock(),
     )
     for token in sealed_tokens(raw):  # a rejected event's secret is never needed

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import redis
@@ -46,7 +46,7 @@ class Rejection:
     line_no: int
     error: InvalidEvent
     #: The event as decoded, dead-lettered redacted; for a line that held no JSON object,
-    #: only its number, length and digest.
+    #: only its number, length and digest (None once dead-lettered: see `IngestReport`).
     raw: object
     #: What the dead letter is known by (None: the event's content, see `content_key`).
     key: str | None = None
@@ -124,15 +124,16 @@ async def _ingest(pipeline, lines: Iterator[RawLine], *, from_line: int) -> Inge
                 # Nothing of an unreadable line is kept but where it was and what it is known by.
                 where = {"line": line.number, "bytes": line.size, "sha256": line.digest}
                 chunk.rejections.append(Rejection(line.number, exc, where, f"line:{line.digest}"))
-                continue
-            try:
-                parse_event(raw)  # validated here; applied from the queue
-            except InvalidEvent as exc:
-                chunk.rejections.append(Rejection(line.number, exc, raw))
-                continue
-            # The queue message never carries a secret or a card number (worker/contract/sealed.py).
-            chunk.events.append((line.number, prepare_for_queue(raw, sealer.seal)))
-            if len(chunk.events) >= batch_size:
+            else:
+                try:
+                    parse_event(raw)  # validated here; applied from the queue
+                except InvalidEvent as exc:
+                    chunk.rejections.append(Rejection(line.number, exc, raw))
+                else:
+                    # The queue message never carries a secret or a card number (worker/contract/sealed.py).
+                    chunk.events.append((line.number, prepare_for_queue(raw, sealer.seal)))
+            # (Rejections are sent on in chunks too: a file of bad lines is not held in memory.)
+            if len(chunk.events) >= batch_size or len(chunk.rejections) >= batch_size:
                 await _send(pipeline, chunk, report, next_line=line.number + 1)
                 chunk = _Chunk(line.number + 1)
         await _send(pipeline, chunk, report, next_line=end)
@@ -178,5 +179,6 @@ async def _send(pipeline, chunk: _Chunk, report: IngestReport, *, next_line: int
     if kept:
         pipeline.actors.apply_events.send(kept)
     report.accepted += len(kept)
-    report.rejections += rejections
+    # The report keeps each rejection's line and error, not the event (up to 1 MiB each).
+    report.rejections += [replace(r, raw=None) for r in rejections]
     report.next_line = next_line

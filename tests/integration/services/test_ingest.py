@@ -161,3 +161,17 @@ def test_an_id_reused_with_other_data_is_refused_where_events_are_applied_too(ha
     ]
     (msg,) = smtp_server.messages
     assert "PO-77" in msg.message.get_body(("plain",)).get_content()
+
+
+def test_a_big_rejected_event_is_dead_lettered_by_its_envelope_only(harness, redis_client):
+    # Given an event of 300 kB that breaks the contract (an unknown type), and a small one
+    big = {"id": "big-1", "type": "no.such", "occurred_at": "2026-01-01T00:00:00Z", "data": {"pad": "x" * 300_000}}
+    small = dict(big, id="small-1", data={"pad": "x"})
+    # When they are ingested
+    report = ingest_lines(harness.pipeline, [raw(big), raw(small)])
+    # Then both are rejected; the big one's dead letter keeps its envelope and why, not its body
+    assert [r.error.event_id for r in report.rejections] == ["big-1", "small-1"]
+    kept_big, kept_small = (d["event"] for d in harness.dead_letters())
+    assert kept_big["id"] == "big-1" and kept_big["type"] == "no.such" and "data" not in kept_big
+    assert kept_big["truncated"].startswith("the event is 300") and kept_small == small
+    assert sum(len(v) for v in redis_client.lrange("iw:dead", 0, -1)) < 2_000
