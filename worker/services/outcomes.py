@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 #: First wait before held outcomes are written again (s); it doubles up to the maximum.
 DEFAULT_RETRY_FIRST_S = 0.2
-DEFAULT_RETRY_MAX_S = 5.0
+DEFAULT_RETRY_MAX_S = 1.0
 #: After an outage, how long this process waits before it claims or sends anything (s), so the
 #: outcomes other processes held through the same outage land first (see `OutcomeJournal`).
 DEFAULT_RECOVERY_GRACE_S = 3.0
