@@ -159,3 +159,13 @@ def test_dead_letters_lists_each_rejected_event_with_its_field_and_reason(env):
     assert out.strip().endswith("1 dead-lettered event(s)")
     entries = json.loads(invoke(["dead-letters", "--json"], env).stdout)
     assert [(e["event_id"], e["field"]) for e in entries] == [("bad-act", "data.activated_at")]
+
+
+def test_a_value_an_operator_passes_in_cannot_forge_a_line_of_the_output(env):
+    # Given an invoice number holding CR LF and what looks like a line of output
+    forged = "1999-12-31 23:59:59,000 INFO invoice-worker: sent INV-0000001"
+    # When status is asked for it
+    result = invoke(["status", "--invoice", f"INV-404\r\n{forged}"], env)
+    # Then the answer is one line, the line break shown escaped
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"no invoice INV-404\\r\\n{forged}"]
