@@ -5,6 +5,7 @@ The log says each outage in one WARNING line and its end in one INFO line, witho
 from __future__ import annotations
 
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -82,3 +83,28 @@ def test_run_burst_waits_through_a_redis_stall_exits_0_and_sends_nothing_twice(d
     assert result.returncode == 0, result.stderr
     assert_each_invoice_once(slow_relay)
     assert "Traceback" not in result.stderr
+
+
+def test_run_burst_started_before_redis_waits_for_it_then_does_the_work(durable_redis, smtp_server):
+    # Given invoices in the queue, and Redis stopped when `run --burst` starts
+    env = cli_env(durable_redis.url(), smtp_server.port, REDIS_CHECK_INTERVAL_S="0.2", REDIS_RECOVERY_GRACE_S="0.2")
+    assert invoke(["ingest", "-"], env, stdin=jsonl(invoice_events(2))).returncode == 0
+    durable_redis.stop()
+    worker = subprocess.Popen(
+        CLI + ["run", "--burst"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        # When Redis comes up a moment later
+        time.sleep(1.0)
+        assert worker.poll() is None  # still waiting, not dead
+        durable_redis.start()
+        _, stderr = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+    # Then it did the work and exited 0, having said once that it was waiting
+    assert worker.returncode == 0, stderr
+    assert len(smtp_server.messages) == 2
+    assert stderr.count(f"Redis unreachable at redis://127.0.0.1:{durable_redis.port}/0") == 1
+    assert "Traceback" not in stderr
