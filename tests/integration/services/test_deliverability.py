@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import smtplib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.support.contract_events import account_updated, contact, contract_example, order_booked
 from tests.support.harness import Harness, make_settings
 from tests.support.paths import FIXTURES
+from tests.support.redis_dump import everything_in_redis
 from worker.dev.local_smtp import find_free_port
 from worker.domain.verp import MAX_LOCAL_PART_OCTETS
 from worker.emails.dkim import DkimConfigurationError
@@ -57,8 +59,9 @@ def header_lines(data: bytes) -> list[bytes]:
 
 
 def test_a_dkim_signed_invoice_verifies_as_received_and_a_retry_sends_the_same_bytes(
-    redis_client, redis_url, smtp_server, dkim_key
+    redis_client, redis_url, smtp_server, dkim_key, caplog
 ):
+    caplog.set_level(logging.DEBUG)
     path, record = dkim_key
     settings = make_settings(
         redis_url, smtp_server.port, dkim_domain=DOMAIN, dkim_selector=SELECTOR, dkim_private_key_file=path
@@ -85,6 +88,12 @@ def test_a_dkim_signed_invoice_verifies_as_received_and_a_retry_sends_the_same_b
     second = smtp_server.messages[1]
     assert second.rcpt_tos == (DUNNING,)
     assert second.data == first.data and verify(second.data, record)
+    # And the private key is in no log record and nowhere in Redis
+    key_lines = [line for line in path.read_text().splitlines() if "PRIVATE KEY" not in line]
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    dump = everything_in_redis(redis_client)
+    assert len(caplog.records) > 10 and b"iw:delivery" in dump
+    assert not any(line in logged or line.encode() in dump for line in key_lines)
 
 
 def test_a_partial_or_unusable_dkim_configuration_is_refused_at_start_up(redis_url, tmp_path, dkim_key):
