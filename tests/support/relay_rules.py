@@ -9,6 +9,7 @@ AUTH with wrong credentials needs nothing new: ScriptedSmtpServer with `auth_cre
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -67,6 +68,7 @@ class RelayRulesServer(ScriptedSmtpServer):
       helo_reply: answer every EHLO and HELO with this instead (None: as above).
       close_after_each_message: answer MAIL with 421 and close, once a message was taken on the
         connection.
+    At start: implicit_tls_context, TLS from the first byte (SMTP_TLS=tls, port 465) with it.
     Observed: helo_names (every name greeted with, in order), closing_replies (421s sent).
     """
 
@@ -76,15 +78,26 @@ class RelayRulesServer(ScriptedSmtpServer):
         require_fqdn_helo: bool = False,
         helo_reply: str | None = None,
         close_after_each_message: bool = False,
+        implicit_tls_context: ssl.SSLContext | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.implicit_tls_context = implicit_tls_context
         self.require_fqdn_helo = require_fqdn_helo
         self.helo_reply = helo_reply
         self.close_after_each_message = close_after_each_message
         self.helo_names: list[str] = []
         self.closing_replies = 0
         self._handler = _RelayRulesHandler(self)
+
+    async def _listen(self, port: int) -> None:
+        if self.implicit_tls_context is None:
+            await super()._listen(port)
+            return
+        self._listener = await asyncio.get_running_loop().create_server(
+            self._new_connection, host=self.host, port=port, ssl=self.implicit_tls_context
+        )
+        self._port = self._listener.sockets[0].getsockname()[1]
 
     def refusal_for(self, hostname: str) -> str | None:
         """The reply refusing `hostname`, or None to greet it."""

@@ -86,6 +86,20 @@ def test_a_certificate_that_does_not_verify_is_a_tls_refusal(tls_material):
         assert classify_reply(reply).alert == ALERT_TLS_FAILED
 
 
+def test_implicit_tls_verifies_the_certificate_and_a_failure_is_a_tls_refusal(tls_material):
+    # Given a relay speaking TLS from the first byte (port 465 style)
+    with RelayRulesServer(implicit_tls_context=tls_material.server_context) as relay:
+        # When the worker does not trust its CA (the system store), nothing is sent: a TLS refusal
+        (refused,) = send_all(SmtpConfig("127.0.0.1", relay.port, tls="tls"), [["els@acme.example"]])
+        reply = refused.replies["els@acme.example"]
+        assert reply.stage is SmtpStage.TLS and "certificate" in reply.message.lower()
+        assert classify_reply(reply).alert == ALERT_TLS_FAILED and relay.messages == []
+        # And with SMTP_CA_FILE naming that CA, the message goes out over TLS
+        trusted = SmtpConfig("127.0.0.1", relay.port, tls="tls", ca_file=str(tls_material.ca_path))
+        (sent,) = send_all(trusted, [["els@acme.example"]])
+        assert sent.replies["els@acme.example"].code == 250 and len(relay.messages) == 1
+
+
 def test_a_relay_that_closes_with_421_after_each_message_gets_every_message_on_a_fresh_connection():
     # Given a relay that answers the next MAIL after each message with 421 and hangs up,
     # and a sender with a single connection
