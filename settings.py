@@ -60,8 +60,15 @@ class Settings(BaseSettings):
     #: Net payment term: due date = invoice date + this many days.
     payment_term_days: int = 30
 
-    #: How long a claimed due item stays hidden before another scheduler may claim it again (s).
-    due_lease_s: float = 300.0
+    #: How long a claimed due item (and a delivery's lock) stays hidden before another scheduler
+    #: may claim it again (s): a dead worker's work comes back this soon. A worker's heartbeat
+    #: renews what it holds every third of it, so a slow send never loses its claim.
+    due_lease_s: float = 30.0
+    #: An event or due item whose handler fails with an error it did not foresee (not a contract
+    #: error, not Redis or SMTP away) is tried this many times, then dead-lettered with the error.
+    unforeseen_error_attempts: int = 5
+    #: ... again after this long, doubling each time (s): 1, 2, 4, 8 s at the defaults.
+    unforeseen_error_retry_s: float = 1.0
     #: How often the scheduler looks for due items (s).
     scheduler_interval_s: float = 1.0
     #: First retry of a deferred recipient after this many seconds; doubles up to the maximum.
@@ -108,7 +115,9 @@ class Settings(BaseSettings):
     ingest_batch_size: int = 50
     #: Dramatiq: threads per `run` process, and how long a silent worker is presumed dead (ms).
     worker_threads: int = 8
-    broker_heartbeat_timeout_ms: int = 60000
+    #: 20 s, not dramatiq's 60 s: a dead worker's queue messages return within the minute its
+    #: claims do. A live one beats every few seconds at most (each fetch, ack and idle poll).
+    broker_heartbeat_timeout_ms: int = 20000
     #: Dramatiq: the longest an idle queue's consumer waits between two looks at Redis (ms). A
     #: busy queue is read at once; on a quiet one a new message may wait up to this long, and
     #: every stage of the pipeline is a queue hop (at 1000 ms the benchmark's throughput fell

@@ -13,6 +13,7 @@ from worker.domain.delivery import RetryPolicy
 from worker.emails.dkim import DkimSigner
 from worker.services.bounce_settings import bounce_domain, bounce_secret
 from worker.services.dkim_settings import dkim_signer
+from worker.services.leases import Leases
 from worker.services.outcomes import OutcomeJournal
 from worker.settings import Settings
 from worker.store.cipher import SealingKeys
@@ -48,6 +49,10 @@ class Policy:
     due_lease_s: float
     #: How often the scheduler looks for due items (s).
     scheduler_interval_s: float
+    #: Attempts of an event or due item failing with an unforeseen error before its dead letter,
+    #: and the first wait between two (s, doubling).
+    unforeseen_error_attempts: int
+    unforeseen_error_retry_s: float
     #: An order touched by an event is looked at this much later, so that events arriving
     #: together are invoiced together (s).
     event_gather_s: float
@@ -89,6 +94,8 @@ class Policy:
         return cls(
             due_lease_s=settings.due_lease_s,
             scheduler_interval_s=settings.scheduler_interval_s,
+            unforeseen_error_attempts=settings.unforeseen_error_attempts,
+            unforeseen_error_retry_s=settings.unforeseen_error_retry_s,
             event_gather_s=settings.event_gather_s,
             parked_retry_s=settings.parked_retry_s,
             ingest_batch_size=settings.ingest_batch_size,
@@ -136,9 +143,12 @@ class ServiceContext:
     outcomes: OutcomeJournal = field(default_factory=OutcomeJournal, repr=False)
     _stores: dict[int, Store] = field(default_factory=dict, repr=False)
     _senders: dict[int, SmtpSender] = field(default_factory=dict, repr=False)
+    _leases: Leases | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.smtp.check()
+        # Made here, not on first use: the scheduler's thread and the actors' share one.
+        self._leases = Leases(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> ServiceContext:
@@ -164,6 +174,12 @@ class ServiceContext:
                 self.redis_url, prefix=self.keys.prefix, sealing=self.sealing
             )
         return store
+
+    @property
+    def leases(self) -> Leases:
+        """The process's heartbeat: the claims and locks its work holds, renewed while it runs."""
+        assert self._leases is not None
+        return self._leases
 
     @property
     def sender(self) -> SmtpSender:

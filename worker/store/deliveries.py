@@ -249,7 +249,7 @@ class Deliveries:
         replies.append(
             self.db.script(
                 "finish_due",
-                keys=[self.keys.due, self.keys.leased],
+                keys=[self.keys.due, self.keys.leased, self.keys.lease_renewals, self.keys.due_failures],
                 args=[deliver_member(delivery_id), repr(lease), "" if next_at is None else repr(next_at)],
             )
         )
