@@ -25,7 +25,7 @@ from functools import cache
 import aiosmtplib
 
 from worker.domain.delivery import NO_REPLY, SmtpReply, SmtpStage
-from worker.emails.mime import needs_smtputf8
+from worker.emails.mime import ascii_domain, needs_smtputf8
 from worker.errors import UnsafeSmtpConfiguration
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,8 @@ class SmtpConfig:
 
     @property
     def local_hostname(self) -> str:
-        return self.helo_name or default_helo_name()
+        """The name sent in EHLO/HELO (an IDN in punycode: EHLO is ASCII)."""
+        return ascii_domain(self.helo_name) if self.helo_name else default_helo_name()
 
     def check(self) -> None:
         """Refuse to send credentials in plaintext to anything but loopback, and a HELO name a

@@ -150,3 +150,7 @@ def test_a_non_fqdn_helo_name_towards_a_remote_relay_is_refused_at_start_up_with
     # But a fully qualified one is fine, and so is "localhost" towards a loopback relay
     SmtpConfig("smtp.relay.example", 587, tls="starttls", helo_name="mailer1.example.com").check()
     SmtpConfig("127.0.0.1", 25, helo_name="localhost").check()
+    # And an IDN is sent in punycode
+    assert (
+        SmtpConfig("127.0.0.1", 25, helo_name="mailer.bücher.example").local_hostname == "mailer.xn--bcher-kva.example"
+    )
