@@ -3,9 +3,14 @@ the key file is read here, and a partial or unusable configuration is refused be
 
 from __future__ import annotations
 
+import logging
+from email.utils import parseaddr
+
 from worker.emails.dkim import DkimConfigurationError, DkimSigner
 from worker.emails.mime import ascii_domain
 from worker.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def dkim_signer(settings: Settings) -> DkimSigner | None:
@@ -37,9 +42,25 @@ def dkim_signer(settings: Settings) -> DkimSigner | None:
         raise DkimConfigurationError(
             f"DKIM_PRIVATE_KEY_FILE {path}: cannot read it ({exc.strerror or type(exc).__name__})"
         ) from None
-    return DkimSigner.from_pem(
+    signer = DkimSigner.from_pem(
         ascii_domain(settings.dkim_domain.strip()),
         settings.dkim_selector.strip(),
         pem,
         source=f"DKIM_PRIVATE_KEY_FILE {path}",
     )
+    from_domain = ascii_domain(parseaddr(settings.mail_from)[1].rpartition("@")[2]).lower()
+    if not aligned(signer.domain, from_domain):
+        log.warning(
+            "DKIM_DOMAIN %s is not MAIL_FROM's domain %s nor a parent or subdomain of it: receivers "
+            "checking DMARC will not count this signature for the From domain (README, Deliverability)",
+            signer.domain,
+            from_domain,
+        )
+    return signer
+
+
+def aligned(dkim_domain: str, from_domain: str) -> bool:
+    """DMARC's relaxed alignment, approximated without the public suffix list: the same domain,
+    or one a subdomain of the other (`billing.example.com` and `example.com`)."""
+    d, f = dkim_domain.lower().rstrip("."), from_domain.lower().rstrip(".")
+    return d == f or f.endswith("." + d) or d.endswith("." + f)

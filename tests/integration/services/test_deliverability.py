@@ -227,3 +227,17 @@ def test_a_mailbox_full_dsn_leaves_the_address_unsuppressed_and_resends_the_emai
     again = smtp_server.received_by(BILLING)
     assert len(again) == 2 and again[1].message["Message-ID"] == first_id
     assert len(smtp_server.received_by(DUNNING)) == 1
+
+
+def test_a_dkim_domain_that_cannot_align_with_the_from_domain_is_warned_about_at_start_up(redis_url, dkim_key, caplog):
+    path, _ = dkim_key
+    dkim = {"dkim_selector": SELECTOR, "dkim_private_key_file": path}
+    # Given MAIL_FROM at invoice-worker.example, signing as its parent's sibling: a warning
+    ServiceContext.from_settings(make_settings(redis_url, 25, dkim_domain="other-brand.example", **dkim))
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING and "DKIM_DOMAIN" in r.getMessage()]
+    assert "other-brand.example" in warning.getMessage() and "invoice-worker.example" in warning.getMessage()
+    # Given the From domain itself or a subdomain of it (relaxed alignment): none
+    caplog.clear()
+    for aligned in (DOMAIN, "mail.invoice-worker.example"):
+        ServiceContext.from_settings(make_settings(redis_url, 25, dkim_domain=aligned, **dkim))
+    assert not [r for r in caplog.records if "DKIM_DOMAIN" in r.getMessage()]
