@@ -18,12 +18,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import dramatiq
 import pytest
 
 from tests.support.contract_events import account_updated, contact, line, order_booked, service_activated
 from tests.support.durable_redis import DurableRedis
 from tests.support.harness import make_settings
 from tests.support.smtp_doubles import ScriptedSmtpServer
+from worker.runtime.broker import EVENTS_QUEUE
 from worker.runtime.runner import Pipeline, make_pipeline, run
 from worker.services.ingest import ingest_lines
 from worker.services.status import collect_status
@@ -224,3 +226,35 @@ def test_a_redis_switched_to_an_evicting_policy_stops_the_work_and_says_why_unti
         stop.set()
         worker.join(30)
     assert len(copies_by_message_id_and_recipient(smtp_server)) == 4 * 3
+
+
+def test_a_queue_message_that_failed_because_redis_was_away_runs_again_once_it_is_back(durable_redis, smtp_server):
+    # Given a worker, and a message whose first run finds Redis gone (it stops it, then uses it)
+    pipeline = pipeline_for(durable_redis.url(), smtp_server)
+    runs: list[str] = []
+    redis_stopped = threading.Event()
+
+    def use_redis() -> None:
+        if not runs:
+            durable_redis.stop()
+            redis_stopped.set()
+        runs.append("run")
+        with durable_redis.client() as client:
+            client.ping()  # the first time: redis.ConnectionError, as any actor would meet it
+
+    actor = dramatiq.actor(use_redis, broker=pipeline.broker, queue_name=EVENTS_QUEUE, min_backoff=50, max_backoff=100)
+    actor.send()
+    stop = threading.Event()
+    worker = threading.Thread(target=run, args=(pipeline,), kwargs={"stop": stop}, daemon=True)
+    worker.start()
+    try:
+        # When Redis comes back a second later (dramatiq's retry could not be enqueued meanwhile)
+        assert redis_stopped.wait(30)
+        time.sleep(1.0)
+        durable_redis.start()
+        # Then the message runs again, and succeeds: it was not dropped
+        wait_for(lambda: len(runs) >= 2, timeout_s=30)
+    finally:
+        stop.set()
+        worker.join(30)
+    assert runs == ["run", "run"]
