@@ -110,3 +110,28 @@ def test_run_burst_started_before_redis_waits_for_it_then_does_the_work(durable_
     assert worker.returncode == 0, rest
     assert len(smtp_server.messages) == 2
     assert "Redis unreachable" not in rest and "Traceback" not in rest
+
+
+def test_two_workers_through_a_redis_restart_at_default_lease_send_each_invoice_once(durable_redis, slow_relay):
+    # Given two `run --burst` processes sharing the invoices, at the default lease
+    env = cli_env(durable_redis.url(), slow_relay.port, SMTP_CONNECTIONS="4", SMTP_TIMEOUT_S="10")
+    assert invoke(["ingest", "-"], env, stdin=jsonl(invoice_events(INVOICES))).returncode == 0
+    workers = [
+        subprocess.Popen(
+            CLI + ["run", "--burst"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        # When Redis restarts while both have sends in flight
+        slow_relay.wait_for_messages(2, timeout_s=30)
+        durable_redis.restart(down_s=1.5)
+        results = [(w.communicate(timeout=90)[1], w.returncode) for w in workers]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.communicate()
+    # Then both finish with exit status 0, and every invoice arrived once
+    assert [code for _, code in results] == [0, 0], [err for err, _ in results]
+    assert_each_invoice_once(slow_relay)
