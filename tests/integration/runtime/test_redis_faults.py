@@ -1,6 +1,9 @@
-"""A worker through Redis faults while a slow relay holds its sends in flight: a restart, a crash,
-a stall. Every invoice arrives exactly once (counted by Message-ID and recipient), a burst run
-waits and finishes, and the log says each outage once, without a traceback.
+"""A worker through Redis faults while a slow relay holds its sends in flight: a crash during a
+burst run, a restart under a long-running one (the command line's burst through a restart and a
+stall: tests/e2e/test_run_through_redis_faults.py). Every invoice arrives exactly once (counted
+by Message-ID and recipient), a burst run waits and finishes, and the log says each outage once,
+without a traceback. Also: an eviction policy switched while the worker runs, and a queue
+message that failed because Redis was away.
 
 Redis is the test's own (`appendonly yes`, `appendfsync always`), restarted on the same port;
 the relay holds each DATA reply for a second, so sends are in flight when Redis goes away and
