@@ -60,11 +60,7 @@ def describe(exc: BaseException) -> str:
     if len(message) > MESSAGE_MAX_CHARS:
         message = message[:MESSAGE_MAX_CHARS] + "..."
     frames = traceback.extract_tb(exc.__traceback__)
-    where = (
-        f" (at {frames[-1].filename.rsplit('/worker/', 1)[-1]}:{frames[-1].lineno} in {frames[-1].name})"
-        if frames
-        else ""
-    )
+    where = f" (at {_short_path(frames[-1].filename)}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
     return f"{type(exc).__name__}: {message}{where}"
 
 
@@ -72,6 +68,13 @@ def _attempts_for(app: ServiceContext, exc: Exception) -> int:
     # A permanent error that escaped its handler (which should have dealt with it) is not tried
     # again: retrying cannot help.
     return 1 if isinstance(exc, PermanentError) else max(1, app.policy.unforeseen_error_attempts)
+
+
+def _short_path(filename: str) -> str:
+    """A file of this package from `worker/`, any other from its package (`redis/...`)."""
+    if "/worker/" in filename:
+        return "worker/" + filename.rsplit("/worker/", 1)[-1]
+    return filename.rsplit("/site-packages/", 1)[-1]
 
 
 def _wait_s(app: ServiceContext, attempts: int) -> float:

@@ -1,6 +1,7 @@
 """An error no handler foresaw is tried a bounded number of times, then dead-lettered with its
 reason, and `run --burst` exits: a poison event does not hold up the rest of its chunk, a window
-or a delivery that keeps failing is not claimed again forever (real Redis, real SMTP server).
+or a delivery that keeps failing is not claimed again forever, while Redis away is retried for as
+long as it takes (real Redis, real SMTP server).
 
 The fault is injected in one place, a service function the actors call, since the real bugs of
 that kind (an amount that raises `decimal.InvalidOperation`) are being closed one by one.
@@ -8,15 +9,21 @@ that kind (an amount that raises `decimal.InvalidOperation`) are being closed on
 
 from __future__ import annotations
 
+import asyncio
 import decimal
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import redis.exceptions
 
-from tests.support.contract_events import account_updated, line, order_booked, service_activated
+from tests.support.contract_events import account_updated, contract_example, line, order_booked, service_activated
 from tests.support.harness import Harness, make_settings
+from worker.runtime.runner import make_pipeline, run
 from worker.services import apply_events, invoicing, sending
+from worker.services.ingest import ingest_lines
+from worker.services.status import collect_dead_letters, collect_status
 
 FEB_2026 = datetime(2026, 2, 15, 10, 0, tzinfo=UTC)
 ATTEMPTS = 4
@@ -130,4 +137,32 @@ def test_a_delivery_that_keeps_failing_is_dead_lettered_and_status_shows_it_fail
     assert {s for key, by in states.items() if key != "INV-0000002" for s in by.values()} == {"accepted"}
     [failed] = harness.status("INV-0000002")
     assert all("ZeroDivisionError" in r["last_reply"] for r in failed["recipients"])
+    assert len(smtp_server.messages) == 2
+
+
+def test_redis_away_is_not_counted_as_unforeseen_the_delivery_is_tried_until_it_goes(
+    redis_client, redis_url, smtp_server, monkeypatch
+):
+    # Given two attempts for unforeseen errors, a 1 s lease, the real clock (so that leases run
+    # out), and a delivery whose first three tries find Redis away
+    settings = make_settings(redis_url, smtp_server.port, unforeseen_error_attempts=2, due_lease_s=1.0)
+    pipeline = make_pipeline(settings)
+    real = sending.deliver
+    tries: list[str] = []
+
+    async def redis_away(app: Any, delivery_id: str, lease: float) -> Any:
+        if delivery_id.endswith("INV-0000001") and len(tries) < 3:
+            tries.append(delivery_id)
+            raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return await real(app, delivery_id, lease)
+
+    monkeypatch.setattr(sending, "deliver", redis_away)
+    # When the contract example is ingested and drained
+    ingest_lines(pipeline, [json.dumps(e) for e in contract_example()])
+    run(pipeline, burst=True, timeout_s=60)
+    # Then the delivery was tried again past the unforeseen errors' bound, and went out
+    assert len(tries) == 3
+    assert asyncio.run(collect_dead_letters(redis_url, settings.redis_prefix)) == []
+    rows = asyncio.run(collect_status(redis_url, settings.redis_prefix))
+    assert {r["state"] for row in rows for r in row["recipients"]} == {"accepted"}
     assert len(smtp_server.messages) == 2
