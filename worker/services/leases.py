@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 RENEWALS_PER_LEASE = 3
 #: After a failed renewal (Redis away), try again this soon (s): the first renewal once Redis
 #: is back should come before another worker's scheduler sees the expired claims.
-RETRY_AFTER_FAILURE_S = 0.2
+RETRY_AFTER_FAILURE_S = 0.1
 #: A claim waiting in a queue for a worker is renewed for at most this many leases: a message
 #: that never runs (lost) must not hide its members for as long as this process lives.
 QUEUED_MAX_LEASES = 20
@@ -66,6 +66,11 @@ class Leases:
         self._held: dict[int, Hold] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the heartbeat thread is running (it is while anything is held)."""
+        return self._thread is not None
 
     @property
     def interval_s(self) -> float:
