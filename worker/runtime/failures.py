@@ -27,6 +27,7 @@ from worker.domain.delivery import FINAL, Outcome
 from worker.errors import InvalidEvent, PermanentError, TransientError
 from worker.services import apply_events as ingestion
 from worker.services.context import ServiceContext
+from worker.services.printable import printable
 from worker.services.sending import forget_secrets
 from worker.store.due_members import event_member, parse_member
 
@@ -55,8 +56,9 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def describe(exc: BaseException) -> str:
-    """`ClassName: message (at file:line in function)`, card numbers redacted, bounded."""
-    message = redact(str(exc))
+    """`ClassName: message (at file:line in function)`, card numbers redacted, control characters
+    escaped, bounded."""
+    message = printable(redact(str(exc)))  # one line: an input in it cannot forge a log line
     if len(message) > MESSAGE_MAX_CHARS:
         message = message[:MESSAGE_MAX_CHARS] + "..."
     frames = traceback.extract_tb(exc.__traceback__)

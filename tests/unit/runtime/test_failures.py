@@ -59,6 +59,10 @@ def test_the_description_names_the_class_the_message_and_where_it_was_raised_wit
     assert text.endswith("in parse_amount)") and "test_failures.py:" in text
 
 
+def test_a_line_break_in_the_message_cannot_start_a_line_of_its_own() -> None:
+    assert describe(ValueError("O-1\r\nERROR forged")) == "ValueError: O-1\\r\\nERROR forged"
+
+
 def test_a_long_message_is_cut() -> None:
     text = describe(RuntimeError("x" * 10_000))
     assert len(text) < MESSAGE_MAX_CHARS + 50 and text.endswith("...")
