@@ -3,7 +3,7 @@
 A claimed due member is hidden for `due_lease_s`, and a delivery's lock lives as long; both
 come back by themselves when their worker dies. So that the lease can be short (a dead worker's
 work back within a minute) while a slow send keeps its claim, every claim and lock the process
-holds is renewed every `due_lease_s / 3` by one thread, in one script call for all of them
+holds is renewed every `due_lease_s / 3` by one thread, in one round trip for all of them
 (`DueIndex.renew`), and released from it when the work ends.
 
 A renewal that finds a claim or lock taken by another worker (its lease ran out while this one
@@ -37,6 +37,8 @@ RENEWALS_PER_LEASE = 3
 #: After a failed renewal (Redis away), try again this soon (s): the first renewal once Redis
 #: is back should come before another worker's scheduler sees the expired claims.
 RETRY_AFTER_FAILURE_S = 0.1
+#: Holds renewed per script call.
+RENEW_SLICE = 500
 #: A claim waiting in a queue for a worker is renewed for at most this many leases: a message
 #: that never runs (lost) must not hide its members for as long as this process lives.
 QUEUED_MAX_LEASES = 20
@@ -118,18 +120,26 @@ class Leases:
     # -- renewing --------------------------------------------------------------------------------
 
     async def renew(self, holds: list[Hold]) -> list[int]:
-        """Renew `holds` now, in one script call (on the running loop's store); returns each one's
+        """Renew `holds` now, in one round trip (on the running loop's store); returns each one's
         status (`worker.store.due_index.RENEWED` ...). Those taken by another worker are marked
         `lost` (and logged); a queued claim no longer held by its lease is let go."""
-        claims = [h for h in holds if h.kind == "claim"]
-        locks = [h for h in holds if h.kind == "lock"]
-        statuses = await self.app.store.due.renew(
-            [(h.name, float(h.value)) for h in claims],
-            [LockHeld(h.name, str(h.value), h.guard) for h in locks],
-            lease_s=self.app.policy.due_lease_s,
-            now=self.app.clock().timestamp(),
+        ordered = [h for h in holds if h.kind == "claim"] + [h for h in holds if h.kind == "lock"]
+        lease_s, now = self.app.policy.due_lease_s, self.app.clock().timestamp()
+        # In slices, sent together (one round trip): a scheduler holding thousands of queued
+        # claims does not block Redis for one long script.
+        slices = [ordered[at : at + RENEW_SLICE] for at in range(0, len(ordered), RENEW_SLICE)]
+        replies = await asyncio.gather(
+            *(
+                self.app.store.due.renew(
+                    [(h.name, float(h.value)) for h in part if h.kind == "claim"],
+                    [LockHeld(h.name, str(h.value), h.guard) for h in part if h.kind == "lock"],
+                    lease_s=lease_s,
+                    now=now,
+                )
+                for part in slices
+            )
         )
-        ordered = claims + locks
+        statuses = [status for reply in replies for status in reply]
         with self._lock:
             for hold, status in zip(ordered, statuses, strict=True):
                 if id(hold) not in self._held:
