@@ -127,7 +127,8 @@ class Settings(BaseSettings):
     redis_prefix: str = "iw"
     #: A `run` process looks at Redis this often (s): does it answer, is its policy still noeviction.
     redis_check_interval_s: float = 2.0
-    #: After a Redis outage a `run` process waits this long before new work, so outcomes other workers held land first (s).
+    #: After a Redis outage a `run` process waits this long before new work, so that the outcomes
+    #: other workers held land first (s).
     redis_recovery_grace_s: float = 3.0
 
     log_level: str = Field(default="INFO")
