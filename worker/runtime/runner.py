@@ -24,7 +24,8 @@ from worker.services.bounce_settings import check_bounce_settings
 from worker.services.context import ServiceContext
 from worker.services.outcomes import OutcomeJournal
 from worker.settings import Settings
-from worker.store.connection import REDIS_UNAVAILABLE, masked_url
+from worker.store.connection import REDIS_UNAVAILABLE
+from worker.store.redis_urls import mask_url
 from worker.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def make_pipeline(settings: Settings, app: ServiceContext | None = None) -> Pipe
     broker = make_broker(settings)
     broker.add_middleware(CloseClients(app))
     # Added last, so that its after-hook runs before dramatiq's Retries re-enqueues a message.
-    broker.add_middleware(HoldWhilePaused(app.outcomes, masked_url(settings.redis_url or "")))
+    broker.add_middleware(HoldWhilePaused(app.outcomes, mask_url(settings.redis_url or "")))
     return Pipeline(settings, app, broker, declare_actors(broker, app))
 
 
@@ -84,7 +85,7 @@ def check_redis(settings: Settings, journal: OutcomeJournal | None = None, stop:
       UnsafeRedis: the server may evict keys.
     """
     journal = journal or OutcomeJournal()
-    where = masked_url(settings.redis_url or "")
+    where = mask_url(settings.redis_url or "")
     delay = journal.retry_first_s
     while True:
         try:
@@ -107,7 +108,7 @@ def is_idle(pipeline: Pipeline) -> bool:
     journal = pipeline.app.outcomes
     if journal.paused is not None:
         return False
-    where = masked_url(pipeline.settings.redis_url or "")
+    where = mask_url(pipeline.settings.redis_url or "")
     try:
         if queued_messages(pipeline.broker):
             return False
@@ -182,7 +183,7 @@ def run(
     scheduler = Scheduler(pipeline.app, pipeline.actors)
     watch = RedisWatch(pipeline.app, settings.redis_check_interval_s)
     worker.start()
-    outage_filter = OutageLogFilter(pipeline.app.outcomes, masked_url(settings.redis_url or ""))
+    outage_filter = OutageLogFilter(pipeline.app.outcomes, mask_url(settings.redis_url or ""))
     filtered = outage_filter.install()
     watch.start()
     scheduler.start()

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.resources import files
 from typing import Any, Literal, get_args
-from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -53,18 +52,6 @@ REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
     ConnectionError,
     TimeoutError,
 )
-
-
-def masked_url(url: str) -> str:
-    """`url` fit for a log line: any user and password replaced by ``***``, the query dropped."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 literal
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    if parts.username or parts.password:
-        netloc = f"***@{netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 @cache

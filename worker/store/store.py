@@ -143,5 +143,6 @@ def _where(client: aioredis.Redis) -> str:
     options = client.connection_pool.connection_kwargs
     if "path" in options:
         return f"unix:{options['path']}"
-    auth = "***@" if options.get("password") or options.get("username") else ""
+    user = options.get("username") or ""
+    auth = f"{user}:***@" if options.get("password") else (f"{user}@" if user else "")
     return f"redis://{auth}{options.get('host', 'localhost')}:{options.get('port', 6379)}/{options.get('db', 0)}"

@@ -5,22 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from worker.cli.redis_faults import describe, mask_url
-
-
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        ("redis://:s3cret@redis.internal:6379/0", "redis://:***@redis.internal:6379/0"),
-        ("rediss://worker:s3cret@redis.internal:6380/2", "rediss://worker:***@redis.internal:6380/2"),
-        ("redis://:s3/c@ret@redis.internal:6379/0", "redis://:***@redis.internal:6379/0"),
-        ("redis://redis.internal:6379/0", "redis://redis.internal:6379/0"),
-        ("redis://worker@redis.internal/0", "redis://worker@redis.internal/0"),
-        ("unix:///run/redis.sock?db=1&password=s3cret", "unix:///run/redis.sock?db=1&password=***"),
-    ],
-)
-def test_the_password_of_a_redis_url_is_masked_and_the_rest_kept(url, shown):
-    assert mask_url(url) == shown
+from worker.cli.redis_faults import describe
 
 
 @pytest.mark.parametrize(
