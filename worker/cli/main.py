@@ -223,7 +223,7 @@ def cmd_skipped(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from worker.contract.events import json_schema
+    from worker.contract.schema import json_schema
 
     print(json.dumps(json_schema(), indent=2))
     return 0

@@ -3,9 +3,9 @@
 `parse_event` turns one decoded JSON object into a typed event or raises `InvalidEvent` naming the
 event id and the first offending field. Nothing is coerced: each field's type is a value type of
 `worker/contract/values.py` (an amount is a decimal string, never a JSON number), bounded by
-`worker/contract/limits.py`. `json_schema()` is generated from the same models and published as
-`schema/events.schema.json`; the two rules JSON Schema cannot state (a term's order, distinct line
-ids) are in the descriptions it carries.
+`worker/contract/limits.py`. `worker/contract/schema.py` generates the JSON Schema from the same
+models (`schema/events.schema.json`); the two rules JSON Schema cannot state (a term's order,
+distinct line ids) are in the descriptions it carries.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from worker.contract import limits
 from worker.contract.values import (
@@ -58,7 +58,7 @@ def _at_most(items: Any, limit: int, what: str) -> Any:
     return items
 
 
-class _Model(BaseModel):
+class ContractModel(BaseModel):
     # Producers may add optional fields (the contract allows it): ignore what we do not know.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -67,7 +67,7 @@ class _Model(BaseModel):
     CURRENCY_AMOUNTS: ClassVar[tuple[str, ...]] = ()
 
 
-class ContactIn(_Model):
+class ContactIn(ContractModel):
     name: Name
     email: Annotated[str, Email()]
     locale: Locale | None = None
@@ -76,12 +76,12 @@ class ContactIn(_Model):
         return model.Contact(name=self.name, email=self.email, locale=self.locale)
 
 
-class AccountContactsIn(_Model):
+class AccountContactsIn(ContractModel):
     dunning: ContactIn | None = None
     account_relationship: ContactIn | None = None
 
 
-class AccountUpdated(_Model):
+class AccountUpdated(ContractModel):
     account_id: Id
     name: Name
     country: Country
@@ -104,7 +104,7 @@ class AccountUpdated(_Model):
         )
 
 
-class TermIn(_Model):
+class TermIn(ContractModel):
     """The term of an order. `end` is on or after `start`: the worker checks it (JSON Schema
     cannot compare two values)."""
 
@@ -122,7 +122,7 @@ _ANNUAL_PRICING = ("annual_amount",)
 _CONTRACT_VALUE_PRICING = ("total_contract_value", "term_months")
 
 
-class OrderLineIn(_Model):
+class OrderLineIn(ContractModel):
     """One line of an order, priced one way: `annual_amount`, or `total_contract_value` with
     `term_months` (a non-standard term), never both."""
 
@@ -180,7 +180,7 @@ class OrderLineIn(_Model):
         )
 
 
-class OrderBooked(_Model):
+class OrderBooked(ContractModel):
     """An order. Its `lines` have distinct `line_id`s: the worker checks it (JSON Schema
     cannot compare two values)."""
 
@@ -230,13 +230,13 @@ class OrderBooked(_Model):
         )
 
 
-class ServiceActivated(_Model):
+class ServiceActivated(ContractModel):
     order_id: Id
     line_id: Id
     activated_at: Moment
 
 
-class PaymentCardFailed(_Model):
+class PaymentCardFailed(ContractModel):
     CURRENCY_AMOUNTS = ("amount",)
 
     invoice_number: Id
@@ -248,14 +248,14 @@ class PaymentCardFailed(_Model):
     billing_contact: ContactIn | None = None
 
 
-class UsageIn(_Model):
+class UsageIn(ContractModel):
     service: Product
     category: Literal["oci", "third_party", "marketplace", "saas"]
     # Net of credits: may be negative.
     net_amount: Annotated[Decimal, Amount(sign="signed")]
 
 
-class RewardsAccrued(_Model):
+class RewardsAccrued(ContractModel):
     CURRENCY_AMOUNTS = ("usage.*.net_amount",)
 
     account_id: Id
@@ -271,7 +271,7 @@ class RewardsAccrued(_Model):
         return _at_most(usage, limits.MAX_USAGE_ENTRIES, "usage entries")
 
 
-class RewardsRedeemed(_Model):
+class RewardsRedeemed(ContractModel):
     CURRENCY_AMOUNTS = ("invoice_amount_excl_tax", "invoice_tax", "amount")
 
     account_id: Id
@@ -285,7 +285,7 @@ class RewardsRedeemed(_Model):
 
 
 #: The event types of the contract and the model of each one's `data`.
-DATA_MODELS: dict[str, type[_Model]] = {
+DATA_MODELS: dict[str, type[ContractModel]] = {
     "account.updated": AccountUpdated,
     "order.booked": OrderBooked,
     "service.activated": ServiceActivated,
@@ -295,7 +295,7 @@ DATA_MODELS: dict[str, type[_Model]] = {
 }
 
 
-class Envelope(_Model):
+class Envelope(ContractModel):
     id: Annotated[str, Text(limits.MAX_EVENT_ID_LENGTH)]
     type: Annotated[str, OneOf(frozenset(DATA_MODELS), "unknown event type")]
     occurred_at: Moment
@@ -428,74 +428,3 @@ def redact(raw: Any) -> Any:
     if isinstance(raw, str):
         return redact_card_numbers(raw)
     return raw
-
-
-def _at_paths(paths: tuple[str, ...], leaf: dict[str, Any]) -> dict[str, Any]:
-    """A schema that applies `leaf` to the value at each path (`lines.*.annual_amount`)."""
-    root: dict[str, Any] = {}
-    for path in paths:
-        node = root
-        for part in path.split("."):
-            node = (
-                node.setdefault("items", {}) if part == "*" else node.setdefault("properties", {}).setdefault(part, {})
-            )
-        node.update(leaf)
-    return root
-
-
-def _minor_unit_rules(data_model: type[_Model]) -> list[dict[str, Any]]:
-    """`if` the currency has fewer decimals than an amount may have, `then` its amounts have no
-    non-zero digit past them."""
-    rules = []
-    for digits in sorted(set(MINOR_UNITS.values())):
-        if digits >= limits.AMOUNT_MAX_DECIMALS:
-            continue
-        fraction = f"(?:\\.[0-9]{{1,{digits}}}0*)?" if digits else "(?:\\.0+)?"
-        rules.append(
-            {
-                "description": f"amounts in a currency of {digits} decimal places (ISO 4217 minor unit)",
-                "if": {
-                    "properties": {"currency": {"enum": sorted(c for c, d in MINOR_UNITS.items() if d == digits)}},
-                    "required": ["currency"],
-                },
-                "then": _at_paths(data_model.CURRENCY_AMOUNTS, {"pattern": f"^-?[0-9]+{fraction}$"}),
-            }
-        )
-    return rules
-
-
-def json_schema() -> dict[str, Any]:
-    """The contract as one JSON Schema document (draft 2020-12), for producers: every rule of
-    the models above that JSON Schema can say (the two it cannot are in the descriptions of
-    `TermIn` and `OrderBooked`)."""
-    defs: dict[str, Any] = {}
-    for data_model in DATA_MODELS.values():
-        schema = TypeAdapter(data_model).json_schema(ref_template="#/$defs/{model}")
-        defs.update(schema.pop("$defs", {}))
-        if data_model.CURRENCY_AMOUNTS:
-            schema["allOf"] = _minor_unit_rules(data_model)
-        defs[data_model.__name__] = schema
-    envelope = TypeAdapter(Envelope).json_schema()
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://invoice-worker.example/schema/events.schema.json",
-        "title": "invoice-worker event",
-        "description": (
-            "One event of shared/CONTRACT.md, generated from worker/contract/events.py "
-            "(`invoice-worker schema`). Amounts are JSON strings holding decimals; the limits "
-            'are README\'s "Limits".'
-        ),
-        "type": "object",
-        "required": envelope["required"],
-        "properties": envelope["properties"],
-        # A discriminator on `type`: one `if`/`then` per type, so that a validator reports the
-        # field of `data` at fault rather than which type was expected.
-        "allOf": [
-            {
-                "if": {"properties": {"type": {"const": type_name}}, "required": ["type"]},
-                "then": {"properties": {"data": {"$ref": f"#/$defs/{data_model.__name__}"}}},
-            }
-            for type_name, data_model in DATA_MODELS.items()
-        ],
-        "$defs": defs,
-    }

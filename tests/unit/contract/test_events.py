@@ -10,7 +10,8 @@ import pytest
 
 from tests.support.contract_events import account_updated, contract_example, order_booked, service_activated
 from tests.support.paths import ROOT
-from worker.contract.events import json_schema, parse_event, parse_event_json, redact
+from worker.contract.events import parse_event, parse_event_json, redact
+from worker.contract.schema import json_schema
 from worker.errors import InvalidEvent
 
 SCHEMA_FILE = ROOT / "schema" / "events.schema.json"
