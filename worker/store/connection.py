@@ -36,6 +36,7 @@ ScriptName = Literal[
     "claim_member",
     "finish_due",
     "release_lock",
+    "close_attempt",
     "renew_leases",
     "take_claims",
     "fail_due",

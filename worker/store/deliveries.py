@@ -56,6 +56,7 @@ def _delivery_from(raw: dict[bytes, bytes]) -> dict[str, Any] | None:
     if not raw:
         return None
     out: dict[str, Any] = {k.decode(): v for k, v in raw.items()}
+    out.pop("closed_by", None)  # bookkeeping of close_attempt.lua
     for name in ("kind", "key", "locale", "message_id"):
         if name in out:
             out[name] = out[name].decode()
@@ -231,30 +232,31 @@ class Deliveries:
         lease: float,
         next_at: float | None,
     ) -> None:
-        """Record the attempt's outcomes, set the delivery's next due time (or clear it) and
-        release its lock, in one round trip."""
-        replies = []  # one round trip, in this order
-        if states:
-            replies.append(
-                self.db.command(
-                    "hset",
+        """Record the attempt's outcomes (once per attempt: written again after a timeout, it
+        changes nothing), set the delivery's next due time (or clear it) and release its lock,
+        in one round trip."""
+        # One round trip: the attempt's record (once, see close_attempt.lua), then the due time.
+        await asyncio.gather(
+            self.db.script(
+                "close_attempt",
+                keys=[
+                    self.keys.delivery(delivery_id),
                     self.keys.delivery_recipients(delivery_id),
-                    mapping={a: _state_json(st) for a, st in states.items()},
-                )
-            )
-            if log is not None:
-                replies.append(
-                    self.db.command("rpush", self.keys.delivery_log(delivery_id), json.dumps(log, default=str))
-                )
-        replies.append(
+                    self.keys.delivery_log(delivery_id),
+                    self.keys.lock(f"delivery:{delivery_id}"),
+                ],
+                args=[
+                    token,
+                    json.dumps({a: _state_json(st) for a, st in states.items()}),
+                    json.dumps(log, default=str) if log is not None and states else "",
+                ],
+            ),
             self.db.script(
                 "finish_due",
                 keys=[self.keys.due, self.keys.leased, self.keys.lease_renewals, self.keys.due_failures],
                 args=[deliver_member(delivery_id), repr(lease), "" if next_at is None else repr(next_at)],
-            )
+            ),
         )
-        replies.append(self.db.script("release_lock", keys=[self.keys.lock(f"delivery:{delivery_id}")], args=[token]))
-        await asyncio.gather(*replies)
 
     async def store_message(
         self, delivery_id: str, message: bytes, message_id: str, *, sending: dict[str, RecipientState] | None = None
