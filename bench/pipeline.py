@@ -2,11 +2,11 @@
 
 One run: a real Redis (embedded unless REDIS_URL), an SMTP server (`--smtp`, or the fast sink of
 `bench.sink` in its own process), N `invoice-worker run` processes; M orders across every
-locale and country fed through `ingest_lines` as producers would (accounts and orders first, then
-the activations, timed). It measures throughput, latency from an order's last activation to SMTP
-acceptance, peak RSS per worker, the raw send limit of the same SMTP client and connections,
-rendering cost, and Redis memory per open window; and it checks that every expected email
-arrived exactly once.
+locale and country fed through one `Ingestor` as a producer would, keeping its connection
+(accounts and orders first, then the activations, one order at a time, timed). It measures
+throughput, latency from an order's last activation to SMTP acceptance, peak RSS per worker,
+the raw send limit of the same SMTP client and connections, rendering cost, and Redis memory per
+open window; and it checks that every expected email arrived exactly once.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import render
 from worker.runtime.runner import is_idle, make_pipeline
 from worker.services.context import ServiceContext, smtp_config
-from worker.services.ingest import ingest_lines
+from worker.services.ingest import Ingestor
 from worker.services.messages import envelope_sender, recipients_from, template_context
 from worker.settings import Settings, load_settings
 from worker.store.cipher import new_sealing_key
@@ -65,8 +65,8 @@ class BenchOptions:
     window_sizes: tuple[int, ...] = DEFAULT_WINDOW_SIZES
 
 
-def _ingest(pipeline, events: list[dict[str, Any]]) -> None:
-    report = ingest_lines(pipeline, [json.dumps(e) for e in events])
+def _ingest(ingestor: Ingestor, events: list[dict[str, Any]]) -> None:
+    report = ingestor.ingest([json.dumps(e) for e in events])
     if report.rejections:
         raise BenchFailed(f"generated events rejected: {report.rejections[0].error}")
 
@@ -228,7 +228,8 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         orders = generate_orders(options.orders, run_tag=tag, now=datetime.now(UTC))
 
         # Accounts and orders first, untimed: a window whose account is missing waits for it.
-        _ingest(pipeline, [e for o in orders for e in o.setup])
+        ingestor = stack.enter_context(Ingestor(pipeline))
+        _ingest(ingestor, [e for o in orders for e in o.setup])
         wait_for(lambda: is_idle(pipeline), SETUP_TIMEOUT_S, "accounts and orders to be applied")
 
         ingested_at: dict[str, float] = {}
@@ -237,7 +238,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         cpu_before = {name: cpu_s(pid) for name, pid in processes.items()}
         started = time.time()
         for order in orders:
-            _ingest(pipeline, order.activations)
+            _ingest(ingestor, order.activations)
             ingested_at[order.order_id] = time.time()
         ingest_s = time.time() - started
         sink_lines = lambda: len(read_log(sink_log)) if sink_log else 0  # noqa: E731

@@ -90,7 +90,38 @@ def ingest_lines(pipeline, lines: Iterable[RawLine | bytes | str], *, from_line:
     Raises:
       IngestInterrupted: Redis failed; its report says how far ingest got.
     """
-    return asyncio.run(_ingest(pipeline, _numbered(lines), from_line=from_line))
+    with Ingestor(pipeline) as ingestor:
+        return ingestor.ingest(lines, from_line=from_line)
+
+
+class Ingestor:
+    """Ingests many times over one event loop and its Redis connection, for a producer that
+    feeds events as they come (the benchmark does, one order at a time): a fresh loop and
+    connection per ingest cost ~10 ms, more than the events. `ingest_lines` is one ingest."""
+
+    def __init__(self, pipeline) -> None:
+        self.pipeline = pipeline
+        self._runner = asyncio.Runner()
+
+    def ingest(self, lines: Iterable[RawLine | bytes | str], *, from_line: int = 1) -> IngestReport:
+        """As `ingest_lines`.
+
+        Raises:
+          IngestInterrupted: Redis failed; its report says how far ingest got.
+        """
+        return self._runner.run(_ingest(self.pipeline, _numbered(lines), from_line=from_line))
+
+    def close(self) -> None:
+        try:
+            self._runner.run(self.pipeline.app.aclose())
+        finally:
+            self._runner.close()
+
+    def __enter__(self) -> Ingestor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _numbered(lines: Iterable[RawLine | bytes | str]) -> Iterator[RawLine]:
@@ -141,7 +172,6 @@ async def _ingest(pipeline, lines: Iterator[RawLine], *, from_line: int) -> Inge
         raise IngestInterrupted(report, exc) from None
     finally:
         sealer.close()
-        await app.aclose()
     return report
 
 
