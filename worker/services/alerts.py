@@ -25,23 +25,28 @@ async def alert_on_setup_replies(
 ) -> list[str]:
     """Raise one alert per distinct setup problem among one attempt's replies; their names."""
     raised: dict[str, SmtpReply] = {}
+    now = app.clock().timestamp()
     for reply in replies.values():
         if reply is None:
             continue
         verdict = classify_reply(reply)
-        if verdict.alert is not None and verdict.alert not in raised:
-            raised[verdict.alert] = reply
-            log.error(
-                "ALERT %s: relay %s:%s at %s: %s: %s (delivery %s deferred, not rejected)",
-                verdict.alert,
-                app.smtp.host,
-                app.smtp.port,
-                reply.stage or "session",
-                verdict.reason,
-                reply,
-                delivery_id,
-            )
-    now = app.clock().timestamp()
+        if verdict.alert is None or verdict.alert in raised:
+            continue
+        raised[verdict.alert] = reply
+        held_back = app.alert_log.should_log(verdict.alert, now)
+        if held_back is None:  # logged less than ALERT_LOG_INTERVAL_S ago; counted all the same
+            continue
+        log.error(
+            "ALERT %s: relay %s:%s at %s: %s: %s (delivery %s deferred, not rejected)%s",
+            verdict.alert,
+            app.smtp.host,
+            app.smtp.port,
+            reply.stage or "session",
+            verdict.reason,
+            reply,
+            delivery_id,
+            f"; {held_back} more since the last line of this alert" if held_back else "",
+        )
     try:
         for name in raised:
             await app.store.alerts.raise_alert(name, at=now)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from worker.domain.delivery import RetryPolicy
 from worker.emails.dkim import DkimSigner
+from worker.services.alert_log import AlertLog
 from worker.services.bounce_settings import bounce_domain, bounce_secret
 from worker.services.dkim_settings import dkim_signer
 from worker.services.leases import Leases
@@ -141,6 +142,8 @@ class ServiceContext:
     sealing: SealingKeys | None = field(default=None, repr=False)
     #: Outcomes whose write to Redis failed, held until written, and what pauses the work (one per process).
     outcomes: OutcomeJournal = field(default_factory=OutcomeJournal, repr=False)
+    #: How often each alert is logged (services/alert_log.py).
+    alert_log: AlertLog = field(default_factory=AlertLog, repr=False)
     _stores: dict[int, Store] = field(default_factory=dict, repr=False)
     _senders: dict[int, SmtpSender] = field(default_factory=dict, repr=False)
     _leases: Leases | None = field(default=None, repr=False)

@@ -128,3 +128,26 @@ def test_a_relay_that_closes_with_421_after_each_message_gets_every_invoice_in_o
         assert {(r["state"], r["attempts"]) for row in rows for r in row["recipients"]} == {("accepted", 1)}
         assert len(relay.messages) == (18 if verp else 6)
         assert relay.closing_replies >= 1
+
+
+def test_a_wrong_password_for_many_invoices_is_one_error_line_and_every_attempt_counted(
+    redis_client, redis_url, caplog
+):
+    caplog.set_level(logging.INFO)
+    # Given a relay that refuses our login
+    with ScriptedSmtpServer(auth_credentials={"billing": "the-right-one"}, auth_require_tls=False) as relay:
+        settings = make_settings(redis_url, relay.port, smtp_username="billing", smtp_password=PASSWORD)
+        harness = Harness.build(settings, NOW)
+        # When six invoices are tried in one run
+        harness.ingest(orders(6))
+        harness.drain()
+        # Then all six are deferred, the log holds one ERROR line for the alert, and all six count
+        assert {r["state"] for row in harness.status() for r in row["recipients"]} == {"deferred"}
+        assert len(alert_records(caplog, ALERT_AUTH_FAILED)) == 1
+        assert alert_counts(harness) == {ALERT_AUTH_FAILED: 6}
+        # When the retries fall due a minute and more later, still refused
+        harness.clock.advance(seconds=400)
+        harness.drain()
+        # Then one more line says how many were held back since the first
+        (_, again) = alert_records(caplog, ALERT_AUTH_FAILED)
+        assert "5 more since the last line of this alert" in again.getMessage()
