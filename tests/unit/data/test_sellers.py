@@ -1,0 +1,77 @@
+"""The selling entities: one per booking country, named as the remittance data names the beneficiary,
+each tax id passing its country's check digits (python-stdnum)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from stdnum.eu import vat as eu_vat
+
+from worker.data.countries import countries
+from worker.data.sellers import UnknownSeller, seller_for, sellers
+from worker.domain.einvoice.vat_categories import EU_MEMBER_STATES
+
+COUNTRIES = sorted(countries())
+#: The python-stdnum module checking the VAT/GST/consumption-tax id of each non-EU booking country.
+NON_EU_VAT_MODULES = {
+    "GB": "stdnum.gb.vat", "CH": "stdnum.ch.vat", "NO": "stdnum.no.mva", "JP": "stdnum.jp.cn",
+    "IN": "stdnum.in_.gstin", "AU": "stdnum.au.abn", "NZ": "stdnum.nz.ird", "CA": "stdnum.ca.bn",
+    "MX": "stdnum.mx.rfc", "BR": "stdnum.br.cnpj", "AR": "stdnum.ar.cuit", "CL": "stdnum.cl.rut",
+    "CO": "stdnum.co.nit", "CN": "stdnum.cn.uscc", "TW": "stdnum.tw.ubn", "KR": "stdnum.kr.brn",
+    "EG": "stdnum.eg.tn", "ZA": "stdnum.za.tin", "IL": "stdnum.il.hp", "TR": "stdnum.tr.vkn",
+    "TH": "stdnum.th.tin", "MA": "stdnum.ma.ice", "SG": "stdnum.sg.uen",
+}  # fmt: skip
+#: Countries whose tax number python-stdnum has no module for: 15 digits (UAE TRN, Saudi VAT number).
+FIFTEEN_DIGIT_TAX_NUMBERS = {"AE", "SA"}
+#: Booking countries without a VAT id on the invoice: no VAT (HK, QA), sales tax (US: its EIN is BT-32),
+#: Malaysia's SST registration (not modelled).
+NO_VAT_ID = {"HK", "QA", "US", "MY"}
+
+
+def test_every_booking_country_has_its_seller_and_no_other() -> None:
+    assert sorted(sellers()) == COUNTRIES
+
+
+@pytest.mark.parametrize("country", COUNTRIES)
+def test_the_seller_is_the_beneficiary_of_the_countrys_remittance_data(country: str) -> None:
+    # Given the booking country's remittance details (every currency names one beneficiary)
+    beneficiaries = {details["beneficiary"] for details in countries()[country]["remittance"].values()}
+    # When its seller is looked up
+    seller = seller_for(country)
+    # Then the legal name is that beneficiary, with an address in that country
+    assert beneficiaries == {seller.legal_name}
+    assert seller.address.country == country
+    assert seller.address.lines and seller.address.city
+    assert seller.company_registration
+
+
+@pytest.mark.parametrize("country", sorted(EU_MEMBER_STATES & set(COUNTRIES)))
+def test_each_eu_seller_vat_id_passes_the_eu_check_digits(country: str) -> None:
+    vat_id = seller_for(country).vat_id
+
+    assert vat_id is not None and vat_id.startswith(country)
+    assert eu_vat.is_valid(vat_id)
+
+
+@pytest.mark.parametrize("country", sorted(set(COUNTRIES) - EU_MEMBER_STATES))
+def test_each_non_eu_seller_tax_id_passes_its_countrys_check(country: str) -> None:
+    seller = seller_for(country)
+    if country in NO_VAT_ID:
+        assert seller.vat_id is None
+        if country == "US":
+            assert importlib.import_module("stdnum.us.ein").is_valid(seller.tax_registration_id)
+    elif country in FIFTEEN_DIGIT_TAX_NUMBERS:
+        assert seller.vat_id is not None and seller.vat_id.isdigit() and len(seller.vat_id) == 15
+    else:
+        assert importlib.import_module(NON_EU_VAT_MODULES[country]).is_valid(seller.vat_id)
+
+
+def test_every_non_eu_country_is_checked_one_way() -> None:
+    non_eu = set(COUNTRIES) - EU_MEMBER_STATES
+    assert non_eu == set(NON_EU_VAT_MODULES) | FIFTEEN_DIGIT_TAX_NUMBERS | NO_VAT_ID
+
+
+def test_a_country_without_a_seller_is_refused_by_name() -> None:
+    with pytest.raises(UnknownSeller, match="'XX'"):
+        seller_for("XX")

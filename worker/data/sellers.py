@@ -1,0 +1,51 @@
+"""The selling entity of each booking country, read once from `worker/data/sellers.json`
+(README "The legal invoice (EN 16931)"): the seller (BG-4) of every invoice booked there."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+from worker.domain.einvoice.model import Address, Seller
+
+SELLERS_FILE = files("worker.data").joinpath("sellers.json")
+
+
+class UnknownSeller(LookupError):
+    """No selling entity for a booking country: no legal invoice can name its seller."""
+
+
+@lru_cache(maxsize=1)
+def sellers() -> dict[str, Seller]:
+    raw: dict[str, dict[str, Any]] = json.loads(SELLERS_FILE.read_text(encoding="utf-8"))
+    return {country: _seller(entry) for country, entry in raw.items()}
+
+
+def seller_for(country: str | None) -> Seller:
+    """The selling entity of `country` (the invoice's booking country).
+
+    Raises `UnknownSeller` naming the country when `sellers.json` has none.
+    """
+    try:
+        return sellers()[country or ""]
+    except KeyError:
+        raise UnknownSeller(f"no selling entity for booking country {country!r} in sellers.json") from None
+
+
+def _seller(entry: dict[str, Any]) -> Seller:
+    address = entry["address"]
+    return Seller(
+        legal_name=entry["legal_name"],
+        address=Address(
+            lines=tuple(address["lines"]),
+            city=address.get("city"),
+            country=address["country"],
+            postal_code=address.get("postal_code"),
+            region=address.get("region"),
+        ),
+        vat_id=entry.get("vat_id"),
+        company_registration=entry.get("company_registration"),
+        tax_registration_id=entry.get("tax_registration_id"),
+    )
