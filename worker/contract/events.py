@@ -30,9 +30,11 @@ from worker.contract.values import (
     Day,
     Email,
     OneOf,
+    PeppolId,
     TaxRate,
     Text,
     Timestamp,
+    VatId,
     quoted,
 )
 from worker.domain import model
@@ -81,7 +83,40 @@ class AccountContactsIn(ContractModel):
     account_relationship: ContactIn | None = None
 
 
+AddressText = Annotated[str, Text(limits.MAX_ADDRESS_LINE_LENGTH)]
+
+
+class AddressIn(ContractModel):
+    """A postal address: one to three `lines` before the city, the `city`, and the `country`."""
+
+    lines: list[AddressText] = Field(min_length=1, max_length=limits.MAX_ADDRESS_LINES)
+    city: AddressText
+    postal_code: Annotated[str, Text(limits.MAX_POSTAL_CODE_LENGTH)] | None = None
+    region: AddressText | None = None
+    country: Country
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _not_too_many_lines(cls, lines: Any) -> Any:
+        if lines == []:
+            raise ValueError("an address has at least one line before the city")
+        return _at_most(lines, limits.MAX_ADDRESS_LINES, "address lines")
+
+    def to_model(self) -> model.Address:
+        return model.Address(
+            lines=tuple(self.lines),
+            city=self.city,
+            country=self.country,
+            postal_code=self.postal_code,
+            region=self.region,
+        )
+
+
 class AccountUpdated(ContractModel):
+    """An account. The fields after `contacts` are for the invoice document and optional: an
+    account without them gets a PDF naming it by `name`, and its country's e-invoice if that
+    needs none of them (README "E-invoices")."""
+
     account_id: Id
     name: Name
     country: Country
@@ -89,6 +124,12 @@ class AccountUpdated(ContractModel):
     ula: Flag
     pay_as_you_go: Flag
     contacts: AccountContactsIn = AccountContactsIn()
+    legal_name: Name | None = None
+    address: AddressIn | None = None
+    vat_id: Annotated[str, VatId()] | None = None
+    buyer_reference: Annotated[str, Text(limits.MAX_BUYER_REFERENCE_LENGTH)] | None = None
+    peppol_id: Annotated[str, PeppolId()] | None = None
+    einvoice: Literal["auto", "facturx", "ubl", "xrechnung", "none"] = "auto"
 
     def to_model(self) -> model.Account:
         c = self.contacts
@@ -101,6 +142,12 @@ class AccountUpdated(ContractModel):
             pay_as_you_go=self.pay_as_you_go,
             dunning=c.dunning.to_model() if c.dunning else None,
             account_relationship=c.account_relationship.to_model() if c.account_relationship else None,
+            legal_name=self.legal_name or self.name,
+            address=self.address.to_model() if self.address else None,
+            vat_id=self.vat_id,
+            buyer_reference=self.buyer_reference,
+            peppol_id=self.peppol_id,
+            einvoice=self.einvoice,
         )
 
 

@@ -32,6 +32,21 @@ MAX_EMAIL_LOCAL_PART_OCTETS = 64
 #: Characters of a locale tag (BCP 47 section 4.4.1 advises supporting at least 35).
 MAX_LOCALE_LENGTH = 35
 
+#: Characters of one line of a postal address (`address.lines`), of its `city` and `region`.
+MAX_ADDRESS_LINE_LENGTH = 100
+#: Lines of a postal address before the city: EN 16931 has three (BT-50, BT-51, BT-163).
+MAX_ADDRESS_LINES = 3
+#: Characters of a postal code (the longest in use are 10; room for a country prefix).
+MAX_POSTAL_CODE_LENGTH = 20
+#: Characters of a VAT id, its country prefix included: the longest in use (a Chinese unified
+#: social credit code, 18, or a Swiss `CHE123456789MWST`, 16) with room to spare.
+MAX_VAT_ID_LENGTH = 24
+#: Characters of a buyer reference (BT-10; a German Leitweg-ID has at most 46).
+MAX_BUYER_REFERENCE_LENGTH = 100
+#: Characters of a Peppol participant id after its scheme (`0208:0123456789`): far above the
+#: national numbers the schemes hold (a GLN is 13 digits, a Belgian enterprise number 10).
+MAX_PEPPOL_ID_LENGTH = 100
+
 #: Lines of one order (each is a row of the invoice email and PDF).
 MAX_ORDER_LINES = 500
 #: Usage entries of one `rewards.accrued` event.

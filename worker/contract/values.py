@@ -29,6 +29,7 @@ from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError, core_schema
 
 from worker.contract import limits
+from worker.contract.vat_ids import vat_id_problem
 from worker.data.iso3166 import ASSIGNED_COUNTRY_CODES
 from worker.domain.money import MINOR_UNITS
 
@@ -239,6 +240,113 @@ class OneOf(_ContractValue):
 CURRENCY = OneOf(frozenset(MINOR_UNITS), "unknown ISO 4217 currency")
 #: Assigned ISO 3166-1 alpha-2 countries (`worker/data/iso3166.py`).
 COUNTRY = OneOf(ASSIGNED_COUNTRY_CODES, "not an assigned ISO 3166-1 alpha-2 country code")
+
+
+#: What may prefix a VAT id (EN 16931 BR-CO-09): the issuing country's ISO 3166-1 alpha-2 code,
+#: EL for Greece and XI for Northern Ireland as the EU writes them.
+VAT_ID_PREFIXES: frozenset[str] = ASSIGNED_COUNTRY_CODES | {"EL", "XI"}
+
+
+@dataclass(frozen=True)
+class VatId(_ContractValue):
+    """A VAT id: its country's prefix and number in capitals and digits, without spaces, dots or
+    dashes (`NL004495445B01`), whose check digits hold by its country's rules
+    (`worker/contract/vat_ids.py`, python-stdnum). The schema states the shape; the check digits
+    only the worker can check."""
+
+    example = "NL004495445B01"
+    shape = f"^[A-Z]{{2}}[0-9A-Z+*]{{2,{limits.MAX_VAT_ID_LENGTH - 2}}}$"
+
+    @cached_property
+    def pattern(self) -> str:
+        prefixes = "|".join(sorted(VAT_ID_PREFIXES))
+        return f"^(?:{prefixes})[0-9A-Z+*]{{2,{limits.MAX_VAT_ID_LENGTH - 2}}}$"
+
+    def validate(self, value: Any) -> str:
+        text = _string(value)
+        if len(text) > limits.MAX_VAT_ID_LENGTH:
+            raise _refuse(f"longer than {limits.MAX_VAT_ID_LENGTH} characters ({len(text)})")
+        if not re.fullmatch(self.shape, text):
+            raise _refuse(
+                f"VAT id {quoted(text)}: its country's code and number in capitals and digits, "
+                f"without spaces, dots or dashes, such as {self.example!r}"
+            )
+        if text[:2] not in VAT_ID_PREFIXES:
+            raise _refuse(
+                f"VAT id {text}: {text[:2]} is not an ISO 3166-1 alpha-2 country code "
+                "(EL is Greece's and XI Northern Ireland's, as the EU writes them)"
+            )
+        problem = vat_id_problem(text)
+        if problem:
+            raise _refuse(problem)
+        return text
+
+    def json_schema(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "type": "string",
+                "maxLength": limits.MAX_VAT_ID_LENGTH,
+                "pattern": self.pattern,
+                "examples": [self.example],
+                "description": (
+                    "The issuing country's ISO 3166-1 alpha-2 code (EL for Greece, XI for Northern "
+                    "Ireland) and the number, capitals and digits only. Its check digits, which JSON "
+                    "Schema cannot state, the worker checks by its country's rules (python-stdnum: "
+                    "stdnum.eu.vat for an EU prefix, the country's own module for another where "
+                    'there is one); README "Limits".'
+                ),
+            }
+        )
+
+
+#: A Peppol participant id's scheme: a 4-digit ISO 6523 ICD (0208 Belgian enterprise number,
+#: 0106 Dutch KvK, 9925 Belgian VAT, 0088 GLN, ...).
+_PEPPOL_SCHEME = "[0-9]{4}"
+#: The id after it: letters, digits, `.`, `_` and `-`, starting with a letter or a digit.
+_PEPPOL_VALUE = f"[0-9A-Za-z][0-9A-Za-z._-]{{0,{limits.MAX_PEPPOL_ID_LENGTH - 1}}}"
+
+
+@dataclass(frozen=True)
+class PeppolId(_ContractValue):
+    """A Peppol participant id, `<scheme>:<id>` (`0208:0123456789`): the scheme a 4-digit ISO
+    6523 ICD, the id at most `limits.MAX_PEPPOL_ID_LENGTH` characters."""
+
+    example = "0208:0123456789"
+    pattern = f"^{_PEPPOL_SCHEME}:{_PEPPOL_VALUE}$"
+
+    def validate(self, value: Any) -> str:
+        text = _string(value)
+        if re.fullmatch(self.pattern, text):
+            return text
+        scheme, colon, participant = text.partition(":")
+        if not colon:
+            raise _refuse(
+                f"peppol_id {quoted(text)} has no scheme: write '<ISO 6523 ICD>:<id>', such as {self.example!r}"
+            )
+        if not re.fullmatch(_PEPPOL_SCHEME, scheme):
+            raise _refuse(
+                f"peppol_id {quoted(text)}: its scheme is a 4-digit ISO 6523 ICD (0208, 0106, 9925, 0088, ...), "
+                f"not {quoted(scheme)}"
+            )
+        if len(participant) > limits.MAX_PEPPOL_ID_LENGTH:
+            raise _refuse(
+                f"peppol_id: the id after the scheme is longer than {limits.MAX_PEPPOL_ID_LENGTH} "
+                f"characters ({len(participant)})"
+            )
+        raise _refuse(
+            f"peppol_id {quoted(text)}: the id after the scheme is letters, digits, '.', '_' and '-', "
+            "starting with a letter or a digit"
+        )
+
+    def json_schema(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "type": "string",
+                "maxLength": 5 + limits.MAX_PEPPOL_ID_LENGTH,
+                "pattern": self.pattern,
+                "examples": [self.example],
+            }
+        )
 
 
 def _positive_decimal(integer_digits: int, decimals: int) -> str:

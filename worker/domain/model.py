@@ -20,6 +20,24 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Address:
+    """A postal address as an invoice prints it (EN 16931 BG-8 for the buyer)."""
+
+    #: One to three lines before the city (BT-50, BT-51, BT-163).
+    lines: tuple[str, ...]
+    city: str
+    #: ISO 3166-1 alpha-2.
+    country: str
+    postal_code: str | None = None
+    region: str | None = None
+
+
+#: What an account may ask for as its e-invoice (`account.updated`'s `einvoice`): `auto` is its
+#: country's policy (`worker/domain/einvoice_policy.py`).
+EINVOICE_CHOICES = ("auto", "facturx", "ubl", "xrechnung", "none")
+
+
+@dataclass(frozen=True)
 class Account:
     account_id: str
     name: str
@@ -29,6 +47,22 @@ class Account:
     pay_as_you_go: bool = False
     dunning: Contact | None = None
     account_relationship: Contact | None = None
+    #: The name the invoice document gives the buyer (BT-44); "" is `name`, and becomes it.
+    legal_name: str = ""
+    address: Address | None = None
+    #: With its country prefix, check digits verified by the contract (BT-48).
+    vat_id: str | None = None
+    #: The buyer's reference for routing the invoice, e.g. a German Leitweg-ID (BT-10).
+    buyer_reference: str | None = None
+    #: `<ISO 6523 ICD>:<id>`, the buyer's Peppol electronic address (BT-49).
+    peppol_id: str | None = None
+    #: One of `EINVOICE_CHOICES`.
+    einvoice: str = "auto"
+
+    def __post_init__(self) -> None:
+        # An account stored before legal names existed, or sent without one, reads as its name.
+        if not self.legal_name:
+            object.__setattr__(self, "legal_name", self.name)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,16 @@ ACTIVATION = service_activated("O-1", "L1", "2026-01-01T09:00:00Z", event_id="c-
 REDEMPTION = rewards_redeemed("600.00", event_id="c-redemption")
 ACCRUAL = rewards_accrued(event_id="c-accrual")
 CARD = card_failed(event_id="c-card", reason="Declined by issuer")
+#: An account with every optional field of the invoice document, each valid.
+DOCUMENT_ACCOUNT = account_updated(
+    event_id="c-account-document",
+    legal_name="Acme Nederland B.V.",
+    address={"lines": ["Damrak 1", "3e verdieping"], "city": "Amsterdam", "postal_code": "1012 LG", "country": "NL"},
+    vat_id="NL004495445B01",
+    buyer_reference="INK-2026-0042",
+    peppol_id="9944:NL004495445B01",
+    einvoice="ubl",
+)
 CONTRACT_VALUE_LINE = {"line_id": "L1", "product": "Compute", "kind": "paas", "total_contract_value": "120000.00",
                        "term_months": 36, "tax_rate": "0.21"}  # fmt: skip
 
@@ -268,7 +278,110 @@ BREAKING: list[tuple[str, str, str]] = [
     ("an unknown event type", _line_json(ACTIVATION, _set("type", "service.exploded")), "type"),
     ("a type with spaces around it", _line_json(ACTIVATION, _set("type", " service.activated")), "type"),
     ("data not an object", _line_json(ACTIVATION, _set("data", [])), "data"),
+    # The invoice document's optional fields of account.updated
+    ("a VAT id in lower case", _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", "nl004495445b01")), "data.vat_id"),
+    ("a VAT id with spaces", _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", "NL 0044.95.445.B01")), "data.vat_id"),
+    ("a VAT id without a country", _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", "004495445B01")), "data.vat_id"),
+    ("a VAT id of no country", _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", "ZZ004495445B01")), "data.vat_id"),
+    ("a VAT id as a number", _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", 4495445)), "data.vat_id"),
+    (
+        "an over-long VAT id",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", "NL" + "0" * (limits.MAX_VAT_ID_LENGTH - 1))),
+        "data.vat_id",
+    ),
+    (
+        "a trailing line feed in a VAT id",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", "NL004495445B01\n")),
+        "data.vat_id",
+    ),
+    ("an unknown e-invoice format", _line_json(DOCUMENT_ACCOUNT, _set("data.einvoice", "pdf")), "data.einvoice"),
+    ("an e-invoice format in capitals", _line_json(DOCUMENT_ACCOUNT, _set("data.einvoice", "UBL")), "data.einvoice"),
+    ("an e-invoice format of null", _line_json(DOCUMENT_ACCOUNT, _set("data.einvoice", None)), "data.einvoice"),
+    (
+        "four address lines",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.address.lines", ["Damrak 1", "3e verdieping", "Kamer 12", "Bus 4"])),
+        "data.address.lines",
+    ),
+    ("no address lines", _line_json(DOCUMENT_ACCOUNT, _set("data.address.lines", [])), "data.address.lines"),
+    (
+        "address lines as a string",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.address.lines", "Damrak 1")),
+        "data.address.lines",
+    ),
+    (
+        "an address country alpha-3",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.address.country", "NLD")),
+        "data.address.country",
+    ),
+    (
+        "an address without a country",
+        _line_json(DOCUMENT_ACCOUNT, _delete("data.address.country")),
+        "data.address.country",
+    ),
+    ("an address without a city", _line_json(DOCUMENT_ACCOUNT, _delete("data.address.city")), "data.address.city"),
+    ("a blank city", _line_json(DOCUMENT_ACCOUNT, _set("data.address.city", " ")), "data.address.city"),
+    (
+        "a line feed in an address line",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.address.lines.1", "Damrak 1\nBcc: x@evil.example")),
+        "data.address.lines.1",
+    ),
+    (
+        "an over-long address line",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.address.lines.0", "D" * (limits.MAX_ADDRESS_LINE_LENGTH + 1))),
+        "data.address.lines.0",
+    ),
+    (
+        "an over-long postal code",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.address.postal_code", "1" * (limits.MAX_POSTAL_CODE_LENGTH + 1))),
+        "data.address.postal_code",
+    ),
+    (
+        "U+202E in a region",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.address.region", "Noord\u202e")),
+        "data.address.region",
+    ),
+    ("a NUL in a legal name", _line_json(DOCUMENT_ACCOUNT, _set("data.legal_name", "Acme\x00")), "data.legal_name"),
+    (
+        "an over-long legal name",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.legal_name", "A" * (limits.MAX_NAME_LENGTH + 1))),
+        "data.legal_name",
+    ),
+    (
+        "an over-long buyer reference",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.buyer_reference", "9" * (limits.MAX_BUYER_REFERENCE_LENGTH + 1))),
+        "data.buyer_reference",
+    ),
+    ("a blank buyer reference", _line_json(DOCUMENT_ACCOUNT, _set("data.buyer_reference", "")), "data.buyer_reference"),
+    (
+        "a Peppol id without a scheme",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.peppol_id", "0123456789")),
+        "data.peppol_id",
+    ),
+    (
+        "a Peppol id of a 3-digit scheme",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.peppol_id", "208:0123456789")),
+        "data.peppol_id",
+    ),
+    (
+        "a Peppol id of a named scheme",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.peppol_id", "BE:0123456789")),
+        "data.peppol_id",
+    ),
+    ("a Peppol id without an id", _line_json(DOCUMENT_ACCOUNT, _set("data.peppol_id", "0208:")), "data.peppol_id"),
+    (
+        "a Peppol id with a space",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.peppol_id", "0208:0123 456 789")),
+        "data.peppol_id",
+    ),
+    (
+        "a Peppol id of an over-long id",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.peppol_id", "0088:" + "1" * (limits.MAX_PEPPOL_ID_LENGTH + 1))),
+        "data.peppol_id",
+    ),
 ]
+
+#: Where the schema tells producers that the worker checks a VAT id's check digits.
+VAT_ID_DESCRIPTION = ("$defs", "AccountUpdated", "properties", "vat_id", "anyOf", 0, "description")
 
 #: Rules JSON Schema cannot say: it compares no two values, and counts characters, not UTF-8
 #: octets. The worker refuses these, the schema passes them, and it says so where the producer
@@ -294,6 +407,27 @@ WORKER_ONLY: list[tuple[str, str, str, tuple[str, ...], str]] = [
         "data.billing_contact.email",
         ("$defs", "ContactIn", "properties", "email", "description"),
         "which the worker counts",
+    ),
+    (
+        "a VAT id failing its check digits (the CONTRACT's example)",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", "NL123456789B01")),
+        "data.vat_id",
+        VAT_ID_DESCRIPTION,
+        "the worker checks",
+    ),
+    (
+        "a UK VAT id failing its check digits",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", "GB980780685")),
+        "data.vat_id",
+        VAT_ID_DESCRIPTION,
+        "the country's own module",
+    ),
+    (
+        "a Belgian VAT id without its leading zero",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", "BE403019261")),
+        "data.vat_id",
+        VAT_ID_DESCRIPTION,
+        "the worker checks",
     ),
 ]
 
@@ -342,6 +476,63 @@ VALID_EDGES: list[tuple[str, str]] = [
         _line_json(ORDER, _set("data.billing_contact", contact("J\u00fcrgen", "j\u00fcrgen@m\u00fcller.example"))),
     ),
     ("an unknown optional field", _line_json(ACTIVATION, _set("data.region", "eu-amsterdam-1"))),
+    ("an account with every field of the invoice document", _line_json(DOCUMENT_ACCOUNT)),
+    (
+        "an address of three lines, a region and no postal code",
+        _line_json(
+            DOCUMENT_ACCOUNT,
+            _set(
+                "data.address",
+                {
+                    "lines": ["Unit 4", "Harbour Road", "Ringsend"],
+                    "city": "Dublin",
+                    "region": "Leinster",
+                    "country": "IE",
+                },
+            ),
+        ),
+    ),  # fmt: skip
+    (
+        "the optional fields as null",
+        _line_json(
+            DOCUMENT_ACCOUNT,
+            *(
+                _set(f"data.{name}", None)
+                for name in ("legal_name", "address", "vat_id", "buyer_reference", "peppol_id")
+            ),
+        ),
+    ),  # fmt: skip
+    *(
+        (f"a VAT id of {country}", _line_json(DOCUMENT_ACCOUNT, _set("data.vat_id", vat_id)))
+        for country, vat_id in [
+            ("Germany", "DE136695976"),
+            ("Belgium", "BE0403019261"),
+            ("France", "FR61954506077"),
+            ("Austria", "ATU13585627"),
+            ("Greece, as EL", "EL094259216"),
+            ("Northern Ireland, as XI", "XI980780684"),
+            ("Ireland, old style", "IE8D79739I"),
+            ("the United Kingdom", "GB980780684"),
+            ("Switzerland", "CHE107787577MWST"),
+            ("Norway", "NO995525828MVA"),
+            ("Australia, an ABN", "AU51824753556"),
+            ("the United States, shape alone", "US123456789"),
+        ]
+    ),
+    (
+        "a Leitweg-ID as buyer reference",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.buyer_reference", "04011000-12345-34")),
+    ),
+    ("a Peppol GLN", _line_json(DOCUMENT_ACCOUNT, _set("data.peppol_id", "0088:5790000435975"))),
+    ("a Peppol Belgian enterprise number", _line_json(DOCUMENT_ACCOUNT, _set("data.peppol_id", "0208:0403019261"))),
+    (
+        "the longest Peppol id",
+        _line_json(DOCUMENT_ACCOUNT, _set("data.peppol_id", "0088:" + "1" * limits.MAX_PEPPOL_ID_LENGTH)),
+    ),
+    *(
+        (f"e-invoice {choice}", _line_json(DOCUMENT_ACCOUNT, _set("data.einvoice", choice)))
+        for choice in ("auto", "facturx", "ubl", "xrechnung", "none")
+    ),  # fmt: skip
 ]
 
 
@@ -453,6 +644,7 @@ def test_the_schema_is_valid_draft_2020_12_with_a_definition_of_every_model():
     Draft202012Validator.check_schema(SCHEMA)
     models = {
         "AccountContactsIn",
+        "AddressIn",
         "ContactIn",
         "OrderLineIn",
         "TermIn",
