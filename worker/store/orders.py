@@ -78,6 +78,9 @@ class Orders:
         self.keys = db.keys
 
     async def save_account(self, account: Account, occurred_at: datetime) -> bool:
+        """Keep the later snapshot of an account. The body is the whole `Account` as JSON: a
+        field added to it later (the invoice document's, issue 13) has a default, and an account
+        stored before it loads with that default."""
         body = _ACCOUNT.dump_json(account)
         return bool(
             await self.db.script(
