@@ -24,9 +24,11 @@ NON_EU_VAT_MODULES = {
 }  # fmt: skip
 #: Countries whose tax number python-stdnum has no module for: 15 digits (UAE TRN, Saudi VAT number).
 FIFTEEN_DIGIT_TAX_NUMBERS = {"AE", "SA"}
-#: Booking countries without a VAT id on the invoice: no VAT (HK, QA), sales tax (US: its EIN is BT-32),
-#: Malaysia's SST registration (not modelled).
-NO_VAT_ID = {"HK", "QA", "US", "MY"}
+#: The US seller's tax number is its EIN (sales tax, no VAT).
+EIN = {"US"}
+#: Booking countries whose invoice carries no seller tax number: no VAT (HK, QA), Malaysia's SST
+#: registration (not modelled).
+NO_TAX_NUMBER = {"HK", "QA", "MY"}
 
 
 def test_every_booking_country_has_its_seller_and_no_other() -> None:
@@ -57,19 +59,22 @@ def test_each_eu_seller_vat_id_passes_the_eu_check_digits(country: str) -> None:
 @pytest.mark.parametrize("country", sorted(set(COUNTRIES) - EU_MEMBER_STATES))
 def test_each_non_eu_seller_tax_id_passes_its_countrys_check(country: str) -> None:
     seller = seller_for(country)
-    if country in NO_VAT_ID:
-        assert seller.vat_id is None
-        if country == "US":
-            assert importlib.import_module("stdnum.us.ein").is_valid(seller.tax_registration_id)
+    # BT-31 only with its ISO 3166 prefix (BR-CO-09); a local number is BT-32
+    assert seller.vat_id is None or seller.vat_id.startswith(country)
+    tax_id = seller.vat_id or seller.tax_registration_id
+    if country in NO_TAX_NUMBER:
+        assert tax_id is None
+    elif country in EIN:
+        assert importlib.import_module("stdnum.us.ein").is_valid(tax_id)
     elif country in FIFTEEN_DIGIT_TAX_NUMBERS:
-        assert seller.vat_id is not None and seller.vat_id.isdigit() and len(seller.vat_id) == 15
+        assert tax_id is not None and tax_id.isdigit() and len(tax_id) == 15
     else:
-        assert importlib.import_module(NON_EU_VAT_MODULES[country]).is_valid(seller.vat_id)
+        assert importlib.import_module(NON_EU_VAT_MODULES[country]).is_valid(tax_id)
 
 
 def test_every_non_eu_country_is_checked_one_way() -> None:
     non_eu = set(COUNTRIES) - EU_MEMBER_STATES
-    assert non_eu == set(NON_EU_VAT_MODULES) | FIFTEEN_DIGIT_TAX_NUMBERS | NO_VAT_ID
+    assert non_eu == set(NON_EU_VAT_MODULES) | FIFTEEN_DIGIT_TAX_NUMBERS | EIN | NO_TAX_NUMBER
 
 
 def test_a_country_without_a_seller_is_refused_by_name() -> None:
