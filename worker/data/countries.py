@@ -1,5 +1,6 @@
 """Per-country facts and per-currency card limits, read once from the package's data files
-(`worker/data/countries.json`, `worker/data/card_limits.json`; README "Payment guidance data")."""
+(`worker/data/countries.json`, `worker/data/card_limits.json`; README "Payment guidance data"),
+and each country's e-invoice policy (README "E-invoices")."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-from worker.domain.model import Invoice
+from worker.domain.einvoice_policy import COUNTRY_POLICIES, EinvoiceChoice, decide
+from worker.domain.model import Account, Invoice
 from worker.domain.payments import CardLimits, PaymentOptions, payment_options
 
 COUNTRIES_FILE = files("worker.data").joinpath("countries.json")
@@ -29,6 +31,24 @@ def country_facts(country: str | None) -> dict[str, Any]:
 def default_locale(country: str | None) -> str | None:
     locale: str | None = country_facts(country).get("default_locale")
     return locale
+
+
+#: The e-invoice of a country missing from `countries.json`, or without `einvoice`: the PDF alone.
+DEFAULT_EINVOICE_POLICY = "none"
+
+
+def einvoice_policy(country: str | None) -> str:
+    """The country's e-invoice policy (`countries.json` `einvoice`): `facturx`, `ubl`,
+    `xrechnung` or `none` (README "E-invoices")."""
+    policy: str = country_facts(country).get("einvoice", DEFAULT_EINVOICE_POLICY)
+    if policy not in COUNTRY_POLICIES:
+        raise ValueError(f"countries.json: {country}'s einvoice {policy!r} is not one of {', '.join(COUNTRY_POLICIES)}")
+    return policy
+
+
+def account_einvoice(account: Account) -> EinvoiceChoice:
+    """The e-invoice of the account's invoices: its `einvoice` under its country's policy."""
+    return decide(account.einvoice, einvoice_policy(account.country), account)
 
 
 @lru_cache(maxsize=1)
