@@ -1,0 +1,34 @@
+"""The buyer (EN 16931 BG-7) an account's invoice-document fields describe. Pure."""
+
+from __future__ import annotations
+
+from worker.domain.einvoice.model import Address, Buyer, ElectronicAddress
+from worker.domain.model import Account
+
+
+def buyer_of(account: Account) -> Buyer:
+    """The buyer of `account`: its legal name (its name when it gave none), address, VAT id,
+    buyer reference (BT-10) and Peppol id as the electronic address (BT-49, `<scheme>:<id>`).
+
+    An account without an address has none here: `legal_invoice` addresses it by its country.
+    """
+    address = account.address
+    electronic_address = None
+    if account.peppol_id:
+        scheme, _, identifier = account.peppol_id.partition(":")
+        electronic_address = ElectronicAddress(scheme=scheme, identifier=identifier)
+    return Buyer(
+        legal_name=account.legal_name or account.name,
+        address=None
+        if address is None
+        else Address(
+            lines=address.lines,
+            city=address.city,
+            country=address.country,
+            postal_code=address.postal_code,
+            region=address.region,
+        ),
+        vat_id=account.vat_id,
+        buyer_reference=account.buyer_reference,
+        electronic_address=electronic_address,
+    )
