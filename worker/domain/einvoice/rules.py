@@ -213,6 +213,19 @@ def _br_27(doc: LegalInvoice) -> Iterator[str]:
             yield f"line {line.line_id}: BT-146 = {line.unit_price}"
 
 
+@rule(
+    "BR-30",
+    "BT-135",
+    "If both Invoice line period start date (BT-134) and Invoice line period end date (BT-135) are given then"
+    " the Invoice line period end date (BT-135) shall be later or equal to the Invoice line period start date"
+    " (BT-134).",
+)
+def _br_30(doc: LegalInvoice) -> Iterator[str]:
+    for line in doc.lines:
+        if line.period_start and line.period_end and line.period_end < line.period_start:
+            yield f"line {line.line_id}: BT-134 = {line.period_start}, BT-135 = {line.period_end}"
+
+
 # --- BR-CO-*: conditions and sums -------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -86,6 +87,7 @@ BREAKS: dict[str, tuple[str, Callable[[LegalInvoice], LegalInvoice]]] = {
     "BR-21": ("standard", lambda d: first_line(d, line_id="")),
     "BR-25": ("standard", lambda d: first_line(d, name="")),
     "BR-27": ("standard", lambda d: first_line(d, unit_price=Decimal("-1.00"))),
+    "BR-30": ("standard", lambda d: first_line(d, period_end=d.lines[0].period_start - timedelta(days=1))),
     "BR-CO-04": ("standard", lambda d: first_line(d, vat_category="")),
     "BR-CO-09": ("standard", lambda d: buyer(d, vat_id="820345015B01")),
     "BR-CO-10": ("standard", lambda d: totals(d, line_net_total=d.totals.line_net_total + Decimal("0.01"))),
