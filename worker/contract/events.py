@@ -4,8 +4,8 @@
 event id and the first offending field. Nothing is coerced: each field's type is a value type of
 `worker/contract/values.py` (an amount is a decimal string, never a JSON number), bounded by
 `worker/contract/limits.py`. `worker/contract/schema.py` generates the JSON Schema from the same
-models (`schema/events.schema.json`); the two rules JSON Schema cannot state (a term's order,
-distinct line ids) are in the descriptions it carries.
+models (`schema/events.schema.json`); the rules JSON Schema cannot state (a term's order,
+distinct line ids, a VAT id's check digits) are in the descriptions it carries.
 """
 
 from __future__ import annotations

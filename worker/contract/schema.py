@@ -49,8 +49,8 @@ def _minor_unit_rules(data_model: type[ContractModel]) -> list[dict[str, Any]]:
 
 def json_schema() -> dict[str, Any]:
     """The contract as one JSON Schema document (draft 2020-12), for producers: every rule of
-    the models above that JSON Schema can say (the two it cannot are in the descriptions of
-    `TermIn` and `OrderBooked`)."""
+    the models above that JSON Schema can say (those it cannot are in the descriptions of
+    `TermIn`, `OrderBooked` and `AccountUpdated`'s `vat_id`)."""
     defs: dict[str, Any] = {}
     for data_model in DATA_MODELS.values():
         schema = TypeAdapter(data_model).json_schema(ref_template="#/$defs/{model}")

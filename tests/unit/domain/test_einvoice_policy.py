@@ -5,11 +5,13 @@ missing. One case per row of the table in `worker/domain/einvoice_policy.py`."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import get_args
 
 import pytest
 
+from worker.contract.events import AccountUpdated
 from worker.domain.einvoice_policy import EinvoiceChoice, decide
-from worker.domain.model import Account, Address
+from worker.domain.model import EINVOICE_CHOICES, Account, Address
 
 BARE = Account("A-1", "Acme", "NL", "commercial")
 PEPPOL = replace(BARE, peppol_id="0208:0403019261")
@@ -209,3 +211,11 @@ def test_a_fallback_names_the_field_to_add_and_what_was_sent_instead():
 def test_an_unknown_policy_is_refused_naming_it(account_policy, country_policy, says):
     with pytest.raises(ValueError, match=says):
         decide(account_policy, country_policy, BARE)
+
+
+def test_the_contract_offers_exactly_the_choices_the_policy_decides():
+    # Given the values account.updated's einvoice may hold, Then each is one decide() knows
+    offered = get_args(AccountUpdated.model_fields["einvoice"].annotation)
+    assert offered == EINVOICE_CHOICES
+    for choice in offered:
+        decide(choice, "facturx", BARE)
