@@ -10,7 +10,7 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-from worker.domain.einvoice_policy import COUNTRY_POLICIES, EinvoiceChoice, decide
+from worker.domain.einvoice.policy import COUNTRY_POLICIES, EinvoiceChoice, decide
 from worker.domain.model import Account, Invoice
 from worker.domain.payments import CardLimits, PaymentOptions, payment_options
 

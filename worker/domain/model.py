@@ -33,7 +33,7 @@ class Address:
 
 
 #: What an account may ask for as its e-invoice (`account.updated`'s `einvoice`): `auto` is its
-#: country's policy (`worker/domain/einvoice_policy.py`).
+#: country's policy (`worker/domain/einvoice/policy.py`).
 EINVOICE_CHOICES = ("auto", "facturx", "ubl", "xrechnung", "none")
 
 

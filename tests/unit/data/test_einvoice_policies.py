@@ -9,7 +9,7 @@ import pytest
 
 from worker.data import countries as countries_module
 from worker.data.countries import account_einvoice, countries, einvoice_policy
-from worker.domain.einvoice_policy import COUNTRY_POLICIES
+from worker.domain.einvoice.policy import COUNTRY_POLICIES
 from worker.domain.model import Account
 
 #: README "E-invoices": the countries with a policy; every other sends the PDF alone.

@@ -1,6 +1,6 @@
 """Which e-invoice an account's invoices carry: the account's choice or its country's policy, and
 Factur-X or the PDF alone, with the reason an operator reads, when a field the format needs is
-missing. One case per row of the table in `worker/domain/einvoice_policy.py`."""
+missing. One case per row of the table in `worker/domain/einvoice/policy.py`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import get_args
 import pytest
 
 from worker.contract.events import AccountUpdated
-from worker.domain.einvoice_policy import EinvoiceChoice, decide
+from worker.domain.einvoice.policy import EinvoiceChoice, decide
 from worker.domain.model import EINVOICE_CHOICES, Account, Address
 
 BARE = Account("A-1", "Acme", "NL", "commercial")
