@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -113,14 +114,16 @@ def _string(value: Any, what: str = "must be a string") -> str:
     return value
 
 
-class _ContractValue:
+class _ContractValue(ABC):
     """A field type: `validate` the decoded JSON value, publish `json_schema()`."""
 
+    @abstractmethod
     def validate(self, value: Any) -> Any:
-        raise NotImplementedError
+        """The value as the model holds it; raises the refusal `InvalidEvent` will carry."""
 
+    @abstractmethod
     def json_schema(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The same rule as JSON Schema, for `schema/events.schema.json`."""
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(self.validate)
