@@ -261,6 +261,11 @@ def interrupted(st: RecipientState) -> RecipientState:
     return replace(st, state=Outcome.UNKNOWN, reply="attempt interrupted (worker stopped)", next_attempt_at=None)
 
 
+def give_up(st: RecipientState, reason: str, *, now: float) -> RecipientState:
+    """The recipient is `failed` for good, with the reason: never tried again."""
+    return replace(st, state=Outcome.FAILED, reply=reason, updated_at=now, next_attempt_at=None)
+
+
 def finish_attempt(
     st: RecipientState,
     reply: SmtpReply | None,
@@ -279,7 +284,7 @@ def finish_attempt(
     if outcome in (Outcome.DEFERRED, Outcome.UNKNOWN):
         started = st.first_attempt_at if st.first_attempt_at is not None else now
         if now - started >= policy.give_up_s:
-            return replace(st, state=Outcome.FAILED, reply=text, updated_at=now, next_attempt_at=None)
+            return give_up(st, text, now=now)
         retry_at = now + policy.delay_s(st.attempts, rng)
         return replace(st, state=outcome, reply=text, updated_at=now, next_attempt_at=retry_at)
     return replace(st, state=outcome, reply=text, updated_at=now, next_attempt_at=None)

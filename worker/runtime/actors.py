@@ -1,6 +1,6 @@
 """Dramatiq actors: thin async wrappers that receive JSON-able primitives only.
 
-Retry policy lives here, in one place (with `worker.runtime.failures`): permanent errors are
+Retry policy lives here, in one place (with `worker.services.failures`): permanent errors are
 never retried (the handlers dead-letter or fail them); transient ones (Redis or SMTP away) are
 retried with backoff for as long as it takes; an error a handler did not foresee is tried a
 bounded number of times, then dead-lettered, and never blocks the rest of its chunk. What a
@@ -22,10 +22,9 @@ from dramatiq.brokers.redis import RedisBroker
 
 from worker.contract.events import parse_event
 from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
-from worker.runtime import failures
 from worker.runtime.broker import EVENTS_QUEUE, WINDOWS_QUEUE
 from worker.services import apply_events as ingestion
-from worker.services import invoicing, sending
+from worker.services import failures, invoicing, sending
 from worker.services.context import ServiceContext
 from worker.services.leases import Leases
 from worker.store.due_members import deliver_member, event_member, parse_member
@@ -40,18 +39,12 @@ RETRY_MAX = 50
 #: Due members handed to one `run_due` message, worked on concurrently.
 DUE_CHUNK = 16
 #: Tries of a due member failing with a transient error (Redis away) in quick succession before
-#: it is left to its lease, which brings it back (unforeseen errors: `worker.runtime.failures`).
+#: it is left to its lease, which brings it back (unforeseen errors: `worker.services.failures`).
 RUN_DUE_ATTEMPTS = 5
 
 
 #: Event types that may be what a parked event waits for (its account, its rewards).
 WAKES_PARKED = frozenset({"account.updated", "rewards.accrued"})
-
-
-def _account_of(raw: dict[str, Any]) -> str | None:
-    data = raw.get("data")
-    account_id = data.get("account_id") if isinstance(data, dict) else None
-    return account_id if isinstance(account_id, str) else None
 
 
 @dataclass(frozen=True)
@@ -151,9 +144,9 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
         except Exception as exc:
             if failures.is_transient(exc):
                 raise
-            await failures.event_failed(app, raw, _account_of(raw), exc)
+            await failures.event_failed(app, raw, ingestion.account_of(raw), exc)
             return []
-        account_id = _account_of(raw)
+        account_id = ingestion.account_of(raw)
         if account_id and raw.get("type") in WAKES_PARKED:
             members += await app.store.events.wake_parked(account_id, app.clock().timestamp())
         return members
@@ -163,7 +156,7 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
         # delayed message held in a worker's memory.
         log.info("%s", exc)
         retry_at = app.clock().timestamp() + app.policy.parked_retry_s
-        await app.store.events.park_event(str(raw.get("id")), _account_of(raw), raw, retry_at)
+        await app.store.events.park_event(str(raw.get("id")), ingestion.account_of(raw), raw, retry_at)
 
     async def run_members(members: list[str]) -> None:
         for member in dict.fromkeys(members):
@@ -223,7 +216,7 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
             log.info("%s", exc)
             await app.store.due.finish_due(member, lease, app.clock().timestamp() + app.policy.parked_retry_s)
             return
-        await app.store.events.unpark_event(event_id, _account_of(raw))
+        await app.store.events.unpark_event(event_id, ingestion.account_of(raw))
         await app.store.due.finish_due(member, lease, None)
         await run_members(members)
 

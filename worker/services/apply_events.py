@@ -55,6 +55,13 @@ async def apply_event(app: ServiceContext, raw: dict[str, Any]) -> list[str]:
     return members
 
 
+def account_of(raw: Any) -> str | None:
+    """The account an event (as queued, maybe malformed) names in `data.account_id`, if any."""
+    data = raw.get("data") if isinstance(raw, dict) else None
+    account_id = data.get("account_id") if isinstance(data, dict) else None
+    return account_id if isinstance(account_id, str) else None
+
+
 def data_digest(raw: dict[str, Any]) -> str:
     """What an event's `data` is compared by: its canonical digest, as queued (a sealed secret is
     a placeholder there, so no digest of a secret is kept)."""

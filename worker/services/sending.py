@@ -15,6 +15,7 @@ from worker.domain.delivery import (
     SmtpReply,
     due_recipients,
     finish_attempt,
+    give_up,
     interrupted,
     next_attempt_at,
     start_attempt,
@@ -194,5 +195,5 @@ async def _skip_suppressed(
 async def _fail_permanently(app: ServiceContext, delivery_id: str, states: dict, due: list[str], reason: str) -> None:
     log.error("delivery %s failed permanently: %s", delivery_id, reason)
     now = app.clock().timestamp()
-    failed = {a: replace(states[a], state=Outcome.FAILED, reply=reason, updated_at=now) for a in due}
+    failed = {a: give_up(states[a], reason, now=now) for a in due}
     await app.store.deliveries.save_recipient_states(delivery_id, failed, log={"at": now, "error": reason})

@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import replace
 from typing import Any
 
 import redis.exceptions
 from aiosmtplib import SMTPException
 
 from worker.contract.events import redact
-from worker.domain.delivery import FINAL, Outcome
+from worker.domain.delivery import FINAL, give_up
 from worker.errors import InvalidEvent, PermanentError, TransientError
 from worker.services import apply_events as ingestion
 from worker.services.context import ServiceContext
 from worker.services.printable import printable
 from worker.services.sending import forget_secrets
+from worker.store.connection import REDIS_UNAVAILABLE
 from worker.store.due_members import event_member, parse_member
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,11 @@ log = logging.getLogger(__name__)
 #: Errors retried for as long as it takes: a server away, not a fault of the work.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TransientError,
-    redis.exceptions.ConnectionError,  # incl. BusyLoadingError (Redis loading its AOF)
-    redis.exceptions.TimeoutError,
+    *REDIS_UNAVAILABLE,  # down, restarting (BusyLoadingError: loading its AOF), stalled
     redis.exceptions.ReadOnlyError,  # a replica during a failover
     redis.exceptions.OutOfMemoryError,  # a full `noeviction` Redis refuses writes until it has room
     redis.exceptions.TryAgainError,
     SMTPException,
-    ConnectionError,
-    TimeoutError,
 )
 #: Field named by the dead letter of an unforeseen error (a contract error names the event's).
 UNFORESEEN_FIELD = "(unforeseen error)"
@@ -131,7 +128,7 @@ async def member_failed(app: ServiceContext, member: str, lease: float, exc: Exc
     if kind == "event":
         raw = await store.events.load_parked(ident)
         await _dead_letter_event(app, raw if raw is not None else {"id": ident}, exc, attempts=attempts)
-        await store.events.unpark_event(ident, _account_of(raw))
+        await store.events.unpark_event(ident, ingestion.account_of(raw))
     else:
         await ingestion.dead_letter(
             app, {"id": member, "type": f"due {kind}"}, InvalidEvent(member, UNFORESEEN_FIELD, reason)
@@ -154,18 +151,8 @@ async def _fail_delivery(app: ServiceContext, delivery_id: str, reason: str) -> 
     store = app.store
     now = app.clock().timestamp()
     states = await store.deliveries.recipient_states(delivery_id)
-    failed = {
-        address: replace(st, state=Outcome.FAILED, reply=reason, updated_at=now, next_attempt_at=None)
-        for address, st in states.items()
-        if st.state not in FINAL
-    }
+    failed = {address: give_up(st, reason, now=now) for address, st in states.items() if st.state not in FINAL}
     await store.deliveries.save_recipient_states(delivery_id, failed, log={"at": now, "error": reason})
     delivery = await store.deliveries.load_delivery(delivery_id)
     if delivery is not None:
         await forget_secrets(store, delivery_id, delivery, final=True)
-
-
-def _account_of(raw: dict[str, Any] | None) -> str | None:
-    data = raw.get("data") if isinstance(raw, dict) else None
-    account_id = data.get("account_id") if isinstance(data, dict) else None
-    return account_id if isinstance(account_id, str) else None

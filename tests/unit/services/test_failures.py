@@ -10,7 +10,7 @@ import redis.exceptions
 from aiosmtplib import SMTPServerDisconnected
 
 from worker.errors import PrerequisiteMissing
-from worker.runtime.failures import MESSAGE_MAX_CHARS, describe, is_transient
+from worker.services.failures import MESSAGE_MAX_CHARS, describe, is_transient
 
 
 @pytest.mark.parametrize(
