@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from tests.support.certs import TlsMaterial, make_test_tls
+from tests.support.durable_redis import DurableRedis
 from tests.support.smtp_doubles import ScriptedSmtpServer
 from worker.dev.embedded_redis import start_embedded_redis
 from worker.dev.local_smtp import LocalSmtpServer
@@ -52,6 +53,24 @@ def tls_material(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
 def smtp_server() -> Iterator[ScriptedSmtpServer]:
     """A started ScriptedSmtpServer that accepts everything until the test scripts it."""
     with ScriptedSmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def durable_redis(tmp_path: Path) -> Iterator[DurableRedis]:
+    """A redis-server of the test's own that keeps everything on disk (appendfsync always), to
+    restart, stall or crash under a running worker."""
+    with DurableRedis(tmp_path / "redis") as server:
+        yield server
+
+
+#: How long `slow_relay` holds each DATA reply (s): sends stay in flight while Redis fails.
+SLOW_RELAY_HOLD_S = 1.0
+
+
+@pytest.fixture
+def slow_relay() -> Iterator[ScriptedSmtpServer]:
+    with ScriptedSmtpServer(stall_s=SLOW_RELAY_HOLD_S, stall_stage="data") as server:
         yield server
 
 

@@ -7,26 +7,10 @@ from __future__ import annotations
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 
-import pytest
-
-from tests.integration.runtime.test_redis_faults import DATA_HOLD_S, INVOICES, invoice_events
+from tests.integration.runtime.test_redis_faults import INVOICES, invoice_events
 from tests.support.cli import CLI, cli_env, invoke, jsonl
-from tests.support.durable_redis import DurableRedis
 from tests.support.smtp_doubles import ScriptedSmtpServer
-
-
-@pytest.fixture
-def durable_redis(tmp_path) -> Iterator[DurableRedis]:
-    with DurableRedis(tmp_path / "redis") as server:
-        yield server
-
-
-@pytest.fixture
-def slow_relay() -> Iterator[ScriptedSmtpServer]:
-    with ScriptedSmtpServer(stall_s=DATA_HOLD_S, stall_stage="data") as server:
-        yield server
 
 
 def run_burst_through(fault, redis_url: str, relay: ScriptedSmtpServer) -> subprocess.CompletedProcess[str]:

@@ -18,14 +18,13 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
 import pytest
 
 from tests.support.contract_events import account_updated, contact, line, order_booked, service_activated
-from tests.support.durable_redis import DurableRedis
 from tests.support.harness import make_settings
 from tests.support.smtp_doubles import ScriptedSmtpServer
 from worker.runtime.broker import EVENTS_QUEUE
@@ -33,21 +32,8 @@ from worker.runtime.runner import Pipeline, make_pipeline, run
 from worker.services.ingest import ingest_lines
 from worker.services.status import collect_status
 
-#: Invoices per test, and how long the relay holds each DATA reply (s).
+#: Invoices per test (the relay, `slow_relay` of tests/conftest.py, holds each DATA reply 1 s).
 INVOICES = 20
-DATA_HOLD_S = 1.0
-
-
-@pytest.fixture
-def durable_redis(tmp_path) -> Iterator[DurableRedis]:
-    with DurableRedis(tmp_path / "redis") as server:
-        yield server
-
-
-@pytest.fixture
-def slow_relay() -> Iterator[ScriptedSmtpServer]:
-    with ScriptedSmtpServer(stall_s=DATA_HOLD_S, stall_stage="data") as server:
-        yield server
 
 
 def invoice_events(count: int) -> list[dict[str, Any]]:

@@ -10,14 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-
-from tests.support.durable_redis import DurableRedis
 from tests.support.harness import make_settings
-from tests.support.smtp_doubles import ScriptedSmtpServer
 from worker.domain.model import Contact
 from worker.emails.kinds import BOUNCE_NOTICE
 from worker.services.context import ServiceContext
@@ -26,18 +21,6 @@ from worker.services.sending import deliver
 from worker.store.due_members import deliver_member
 
 LEASE_S = 30.0
-
-
-@pytest.fixture
-def durable_redis(tmp_path) -> Iterator[DurableRedis]:
-    with DurableRedis(tmp_path / "redis") as server:
-        yield server
-
-
-@pytest.fixture
-def slow_relay() -> Iterator[ScriptedSmtpServer]:
-    with ScriptedSmtpServer(stall_s=1.0, stall_stage="data") as server:
-        yield server
 
 
 async def new_delivery(app: ServiceContext, n: int) -> tuple[str, float]:
