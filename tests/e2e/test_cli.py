@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import time
 
 import pytest
 
-from tests.support.cli import CLI, cli_env, invoke, jsonl
+from tests.support.cli import CLI, cli_env, invoke, jsonl, sigkill_worker_when
 from tests.support.contract_events import contract_example
 
 
@@ -54,15 +53,6 @@ def test_status_of_an_unknown_invoice_says_so(env):
     assert result.returncode == 1 and "no invoice INV-404" in result.stderr
 
 
-def _wait_for(predicate, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def _states(redis_client) -> list[bytes]:
     return [v for k in redis_client.keys(b"iw:delivery:*:rcpt") for v in redis_client.hvals(k)]
 
@@ -88,15 +78,8 @@ def test_worker_killed_mid_run_and_restarted_delivers_every_invoice_exactly_once
     else:
         smtp_server.down()
         caught = lambda: any(b'"deferred"' in v for v in _states(redis_client))  # noqa: E731
-    worker = subprocess.Popen(CLI + ["run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_for(caught)
-        # When it is killed without a chance to clean up
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+    # When it is killed without a chance to clean up
+    sigkill_worker_when(env, caught, timeout_s=20)
     smtp_server.stall_s = 0.0
     if kill_point == "smtp_down_with_retries_pending":
         smtp_server.up()

@@ -5,24 +5,14 @@ worker had in flight is made again at most once, with the same Message-ID."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import time
 from collections import Counter
 
-from tests.support.cli import CLI, cli_env, invoke, jsonl
+from tests.support.cli import cli_env, invoke, jsonl, sigkill_worker_when
 from tests.support.contract_events import contract_example
 
 #: What issue 12 asks of a restart after a SIGKILL at the default settings (s).
 RESTART_BOUND_S = 90
-
-
-def _wait_for(predicate, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def test_a_restart_after_a_sigkill_mid_delivery_at_default_settings_finishes_within_90_s(
@@ -33,19 +23,13 @@ def test_a_restart_after_a_sigkill_mid_delivery_at_default_settings_finishes_wit
     env = cli_env(redis_url, smtp_server.port, SMTP_TIMEOUT_S="120")
     assert invoke(["ingest", "-"], env, stdin=jsonl(contract_example())).returncode == 0
     smtp_server.stall_stage, smtp_server.stall_s = "data", 300.0
-    worker = subprocess.Popen(CLI + ["run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        # When it is killed while both invoices are in flight (sent, no reply yet)
-        def in_flight() -> bool:
-            states = [v for k in redis_client.keys(b"iw:delivery:*:rcpt") for v in redis_client.hvals(k)]
-            return len(states) == 6 and all(b'"sending"' in v for v in states)
 
-        _wait_for(in_flight)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+    # When a worker is killed while both invoices are in flight (sent, no reply yet)
+    def in_flight() -> bool:
+        states = [v for k in redis_client.keys(b"iw:delivery:*:rcpt") for v in redis_client.hvals(k)]
+        return len(states) == 6 and all(b'"sending"' in v for v in states)
+
+    sigkill_worker_when(env, in_flight)
     smtp_server.stall_s = 0.0
     # And a new worker drains what is left
     started = time.monotonic()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 from tests.support.sealing import TEST_SEALING_KEY
 
@@ -38,3 +41,23 @@ def invoke(
 
 def jsonl(events: list) -> str:
     return "\n".join(e if isinstance(e, str) else json.dumps(e) for e in events) + "\n"
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+def sigkill_worker_when(env: dict[str, str], condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Start `invoice-worker run`, and SIGKILL it (no chance to clean up) once `condition` holds."""
+    worker = subprocess.Popen(CLI + ["run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(condition, timeout_s)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
