@@ -1,5 +1,5 @@
 """Files shipped inside the package, read with importlib.resources: email templates, gettext
-catalogs, the demo's and preview's fixtures.
+catalogs, the document template, the demo's and preview's fixtures.
 
 In the repository they live at the top level (`templates/email/`, `locales/`, `fixtures/`);
 `worker/_resources/` links to them, and the wheel carries them there as package data.
@@ -20,6 +20,11 @@ def _resource_dir(name: str) -> Path:
 def templates_dir() -> Path:
     """`<kind>/{subject.txt, body.mjml, body.txt}` and `_base/`."""
     return _resource_dir("templates") / "email"
+
+
+def document_templates_dir() -> Path:
+    """The invoice document's Typst template (`invoice.typ`) and what it includes."""
+    return _resource_dir("templates") / "document"
 
 
 def locales_dir() -> Path:

@@ -158,6 +158,15 @@ class Recipients:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email: the invoice's PDF, its e-invoice XML."""
+
+    filename: str
+    content_type: str  # e.g. "application/pdf", "application/xml"
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     kind: str
     locale: str
