@@ -1,4 +1,6 @@
-"""Build the MIME message of a rendered email: multipart/alternative, text then HTML.
+"""Build the MIME message of a rendered email: multipart/alternative, text then HTML, and, with
+attachments (the invoice's PDF, its e-invoice XML), multipart/mixed around it: the alternative
+first, then each file, base64, as an attachment named by its `filename`.
 
 Every header value is checked for line breaks before anything is built (header injection), display
 names are RFC 2047 encoded by the email package, and IDN domains are turned into punycode.
@@ -14,17 +16,19 @@ which the modern policy writes, so those few keep the `EmailMessage` path.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
-from worker.domain.model import Contact, Recipients, RenderedEmail
+from worker.domain.model import Attachment, Contact, Recipients, RenderedEmail
 from worker.emails.quoted_printable import quoted_printable, quoted_printable_parts
 from worker.errors import HeaderInjection
 
@@ -79,14 +83,27 @@ def build_message(
     mail_from: str,
     message_id: str,
     sent_at: datetime,
+    attachments: Sequence[Attachment] = (),
+    in_reply_to: str | None = None,
 ) -> bytes:
-    """The message bytes, ready for DATA.
+    """The message bytes, ready for DATA. `in_reply_to` (a Message-ID) makes it a reply to that
+    message (`In-Reply-To` and `References`): a re-sent copy names the original.
 
     Raises:
-      HeaderInjection: a name, subject or address holds a line break.
+      HeaderInjection: a name, subject, address, Message-ID or file name holds a line break.
     """
+    for attachment in attachments:
+        _check_attachment(attachment)
     if not any(needs_smtputf8(c.email) for c in (*recipients.to, *recipients.cc)):
-        return _build_ascii_message(rendered, recipients, mail_from=mail_from, message_id=message_id, sent_at=sent_at)
+        return _build_ascii_message(
+            rendered,
+            recipients,
+            mail_from=mail_from,
+            message_id=message_id,
+            sent_at=sent_at,
+            attachments=attachments,
+            in_reply_to=in_reply_to,
+        )
     msg = EmailMessage()
     msg["Subject"] = refuse_line_breaks("Subject", rendered.subject)
     msg["From"] = _mailbox("From", mail_from)
@@ -95,10 +112,15 @@ def build_message(
         msg["Cc"] = [_address("Cc", c) for c in recipients.cc]
     msg["Date"] = format_datetime(sent_at)
     msg["Message-ID"] = refuse_line_breaks("Message-ID", message_id)
+    if in_reply_to is not None:
+        msg["In-Reply-To"] = msg["References"] = refuse_line_breaks("In-Reply-To", in_reply_to)
     for name, value in AUTOMATIC_HEADERS:
         msg[name] = value
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        msg.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     # After the parts exist: making the message multipart moves Content-* headers into a part.
     msg["Content-Language"] = rendered.locale
     any_utf8 = any(needs_smtputf8(c.email) for c in (*recipients.to, *recipients.cc))
@@ -176,10 +198,50 @@ def _boundary(message_id: str) -> str:
     return "==_" + hashlib.sha256(message_id.encode()).hexdigest()[:32] + "=="
 
 
+#: What an attachment's file name may hold as is; any other is written RFC 2231 encoded.
+_PLAIN_FILENAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_CONTENT_TYPE = re.compile(r"[a-z]+/[a-z0-9.+-]+")
+#: Bytes per base64 line: 57 encode to the 76 characters RFC 2045 allows.
+_BASE64_LINE_BYTES = 57
+
+
+def _check_attachment(attachment: Attachment) -> None:
+    refuse_line_breaks("attachment filename", attachment.filename)
+    if not _CONTENT_TYPE.fullmatch(attachment.content_type):
+        raise HeaderInjection("attachment Content-Type")
+
+
+def _filename_params(filename: str) -> str:
+    if _PLAIN_FILENAME.fullmatch(filename):
+        return f'filename="{filename}"'
+    return f"filename*={encode_rfc2231(filename, 'utf-8')}"
+
+
+def _attachment_part(boundary: str, attachment: Attachment) -> bytes:
+    encoded = b"".join(
+        base64.b64encode(attachment.data[i : i + _BASE64_LINE_BYTES]) + b"\n"
+        for i in range(0, len(attachment.data), _BASE64_LINE_BYTES)
+    )
+    head = (
+        f"--{boundary}\nContent-Type: {attachment.content_type}\n"
+        f"Content-Disposition: attachment; {_filename_params(attachment.filename)}\n"
+        "Content-Transfer-Encoding: base64\n\n"
+    )
+    return head.encode("ascii") + encoded
+
+
 def _build_ascii_message(
-    rendered: RenderedEmail, recipients: Recipients, *, mail_from: str, message_id: str, sent_at: datetime
+    rendered: RenderedEmail,
+    recipients: Recipients,
+    *,
+    mail_from: str,
+    message_id: str,
+    sent_at: datetime,
+    attachments: Sequence[Attachment] = (),
+    in_reply_to: str | None = None,
 ) -> bytes:
-    """The message for ASCII-only addresses, written directly as multipart/alternative bytes.
+    """The message for ASCII-only addresses, written directly as multipart/alternative bytes
+    (inside multipart/mixed with the attachments after it, when there are any).
 
     Raises:
       HeaderInjection: a name, subject or address holds a line break.
@@ -198,12 +260,18 @@ def _build_ascii_message(
         # Never folded: a msg-id has no whitespace to fold at (the email package would move it to
         # a line of its own); `worker.services.messages` keeps it short enough for 78 octets.
         f"Message-ID: {message_id}",
+    ]
+    if in_reply_to is not None:
+        reply_to_id = refuse_line_breaks("In-Reply-To", in_reply_to)
+        headers += [f"In-Reply-To: {reply_to_id}", f"References: {reply_to_id}"]
+    headers += [
         *(f"{name}: {value}" for name, value in AUTOMATIC_HEADERS),
         _header_line("Content-Language", refuse_line_breaks("Content-Language", rendered.locale)),
         "MIME-Version: 1.0",
-        # Folded before the boundary, as the email package does: on one line it is 85 octets.
-        f'Content-Type: multipart/alternative;{_CRLF} boundary="{boundary}"',
     ]
+    # Folded before the boundary, as the email package does: on one line it is 85 octets.
+    alternative_type = f'Content-Type: multipart/alternative;\n boundary="{boundary}"'
+    mixed = "==_mixed" + boundary.removeprefix("==_")
     # The body is written with "\n" line ends, turned into CRLF at once: every line break in it
     # is one that the quoted-printable encoder or this function wrote (a bare CR never gets in).
     body = b"".join(
@@ -216,6 +284,16 @@ def _build_ascii_message(
         + b"\n"
         for encoded, subtype in ((quoted_printable(rendered.text), "plain"), (_html_encoded(rendered), "html"))
     ) + f"--{boundary}--\n".encode("ascii")
+    if attachments:
+        headers.append(f'Content-Type: multipart/mixed;{_CRLF} boundary="{mixed}"')
+        body = (
+            f"--{mixed}\n{alternative_type}\n\n".encode("ascii")
+            + body
+            + b"".join(_attachment_part(mixed, attachment) for attachment in attachments)
+            + f"--{mixed}--\n".encode("ascii")
+        )
+    else:
+        headers.append(alternative_type.replace("\n", _CRLF))
     return (_CRLF.join(headers) + _CRLF + _CRLF).encode("ascii") + body.replace(b"\n", b"\r\n")
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker.domain.model import Contact, Recipients, RenderedEmail
+from worker.domain.model import Attachment, Contact, Recipients, RenderedEmail
 from worker.emails.mime import MAX_HEADER_LINE, build_message
 from worker.emails.preview import preview_context
 from worker.emails.rendering import render
@@ -185,3 +185,85 @@ def test_a_message_id_too_long_for_78_octets_is_still_not_folded():
     # Then it stays on its header line (a msg-id has no place to fold), as receivers expect it
     assert b"Message-ID: " + message_id.encode() + b"\r\n" in raw
     assert parsed(raw)["Message-ID"] == message_id
+
+UTF8_RECIPIENTS = Recipients(to=(Contact("Zoë", "zoë@bücher.example"),))
+
+PDF = Attachment("INV-0000001.pdf", "application/pdf", b"%PDF-1.7\n" + bytes(range(256)) * 40)
+XML = Attachment("INV-0000001.xml", "application/xml", "<Invoice>é</Invoice>".encode())
+
+
+@pytest.mark.parametrize("recipients", [ASCII_RECIPIENTS, UTF8_RECIPIENTS], ids=["ascii", "smtputf8"])
+def test_attachments_travel_after_the_alternative_byte_for_byte(recipients):
+    # Given an invoice email with its PDF and its e-invoice XML
+    raw = build_message(
+        RENDERED,
+        recipients,
+        mail_from="Invoice Worker Cloud <billing@invoice-worker.example>",
+        message_id="<m@invoice-worker.example>",
+        sent_at=SENT_AT,
+        attachments=(PDF, XML),
+    )
+    # When a mail client reads it
+    msg = parsed(raw)
+    # Then it is multipart/mixed: the text and HTML as rendered, then both files as attachments
+    assert msg.get_content_type() == "multipart/mixed"
+    assert [p.get_content_type() for p in msg.iter_parts()] == [
+        "multipart/alternative",
+        "application/pdf",
+        "application/xml",
+    ]
+    assert content(msg.get_body(("plain",))) == RENDERED.text
+    attached = {a.get_filename(): a.get_content() for a in msg.iter_attachments()}
+    assert attached == {"INV-0000001.pdf": PDF.data, "INV-0000001.xml": XML.data}
+    # base64 in lines of 76 (RFC 2045), nowhere near SMTP's 998-octet limit
+    assert max(len(line) for line in raw.split(b"\r\n")) < 100
+
+
+def test_an_email_without_attachments_stays_multipart_alternative():
+    assert parsed(build(ASCII_RECIPIENTS)).get_content_type() == "multipart/alternative"
+
+
+@pytest.mark.parametrize(
+    "attachment",
+    [
+        Attachment("INV-1.pdf\r\nBcc: x@evil.example", "application/pdf", b"x"),
+        Attachment("INV-1.pdf", "application/pdf\r\nBcc: x@evil.example", b"x"),
+    ],
+    ids=["filename", "content-type"],
+)
+def test_a_line_break_in_an_attachment_header_is_refused(attachment):
+    with pytest.raises(HeaderInjection):
+        build_message(
+            RENDERED,
+            ASCII_RECIPIENTS,
+            mail_from="billing@invoice-worker.example",
+            message_id="<m@invoice-worker.example>",
+            sent_at=SENT_AT,
+            attachments=(attachment,),
+        )
+
+
+def test_a_file_name_beyond_plain_ascii_is_rfc2231_encoded_and_reads_back():
+    odd = Attachment('Factuur "2026" é.pdf', "application/pdf", b"%PDF")
+    raw = build_message(
+        RENDERED,
+        ASCII_RECIPIENTS,
+        mail_from="billing@invoice-worker.example",
+        message_id="<m@invoice-worker.example>",
+        sent_at=SENT_AT,
+        attachments=(odd,),
+    )
+    assert [a.get_filename() for a in parsed(raw).iter_attachments()] == [odd.filename]
+
+
+def test_a_copy_names_the_original_message_it_repeats():
+    raw = build_message(
+        RENDERED,
+        ASCII_RECIPIENTS,
+        mail_from="billing@invoice-worker.example",
+        message_id="<copy@invoice-worker.example>",
+        sent_at=SENT_AT,
+        in_reply_to="<original@invoice-worker.example>",
+    )
+    msg = parsed(raw)
+    assert msg["In-Reply-To"] == msg["References"] == "<original@invoice-worker.example>"
