@@ -39,6 +39,7 @@ from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import render
 from worker.runtime.runner import is_idle, make_pipeline
 from worker.services.context import ServiceContext, smtp_config
+from worker.services.documents import build_documents, stand_in_account
 from worker.services.ingest import Ingestor
 from worker.services.messages import envelope_sender, recipients_from, template_context
 from worker.settings import Settings, load_settings
@@ -178,6 +179,44 @@ async def _render_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> 
     }
 
 
+#: Invoices of the run whose documents are built again for their cost (the PDF dominates).
+DOCUMENT_SAMPLES = 300
+
+
+async def _document_cost(settings: Settings, deliveries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and p99 ms per invoice to build its documents again (the legal invoice, the XML, the
+    gate, the PDF/A-3), as the first build of each invoice's email does; by e-invoice format."""
+    app = ServiceContext.from_settings(settings)
+    try:
+        prepared = []
+        for d in deliveries[:DOCUMENT_SAMPLES]:
+            invoice = await app.store.deliveries.load_invoice(d["delivery"]["key"])
+            assert invoice is not None
+            account = await app.store.orders.load_account(invoice.account_id) or stand_in_account(invoice)
+            prepared.append((invoice, account, d["delivery"]["locale"]))
+    finally:
+        await app.aclose()
+    for item in prepared[:1]:  # the compiler and its fonts load once per process
+        build_documents(item[0], item[1], locale=item[2])
+    wall: list[float] = []
+    by_format: dict[str, list[float]] = {}
+    sizes: list[int] = []
+    for invoice, account, locale in prepared:
+        started = time.perf_counter_ns()
+        built = build_documents(invoice, account, locale=locale)
+        took = (time.perf_counter_ns() - started) / 1e6
+        wall.append(took)
+        by_format.setdefault(built.einvoice, []).append(took)
+        sizes.append(sum(len(a.data) for a in built.attachments))
+    return {
+        "samples": len(wall),
+        "median_ms": median(wall) if wall else None,
+        "p99_ms": percentile(wall, 0.99),
+        "by_einvoice_median_ms": {name: median(values) for name, values in sorted(by_format.items())},
+        "attachment_kb_median": median(sizes) / 1024 if sizes else None,
+    }
+
+
 def _raw_envelopes(settings: Settings, deliveries: list[dict[str, Any]]) -> list[Envelope]:
     app = ServiceContext.from_settings(settings)
     mail_from = envelope_sender(app)
@@ -278,6 +317,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         if sink_log is not None and sink_lines() - before_raw != raw.messages:
             raise BenchFailed(f"raw send: {sink_lines() - before_raw} of {raw.messages} messages arrived")
         rendering = asyncio.run(_render_cost(settings, deliveries))
+        documents = asyncio.run(_document_cost(settings, deliveries))
         windows = [asdict(asyncio.run(measure_windows(settings, n, tag=tag))) for n in options.window_sizes]
 
         report = {
@@ -311,6 +351,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
                 "top_commands_per_email": {k: v / options.orders for k, v in calls.most_common(8)},
             },
             "rendering": rendering,
+            "documents": documents,
             "windows": windows,
         }
         if base.redis_url:  # a shared Redis: leave it as it was found

@@ -25,6 +25,12 @@ def format_report(report: dict[str, Any]) -> str:
             "render + MIME median",
             f"{r['median_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms; CPU {r['cpu_median_ms']:.2f} ms)",
         ),
+        (
+            "documents build median",
+            f"{report['documents']['median_ms']:.2f} ms (p99 {report['documents']['p99_ms']:.2f} ms; by e-invoice "
+            + ", ".join(f"{k} {v:.2f}" for k, v in report["documents"]["by_einvoice_median_ms"].items())
+            + f"; attachments {report['documents']['attachment_kb_median']:.0f} KB)",
+        ),
         ("Redis commands / email", f"{report['redis']['commands_per_email']:.0f} (inside Lua scripts too)"),
         ("CPU ms / email", ", ".join(f"{k} {v:.1f}" for k, v in report["cpu_ms_per_email"].items())),
         ("worker peak RSS", ", ".join(f"{v:.0f} MB" if v else "?" for v in report["worker_peak_rss_mb"])),

@@ -1,4 +1,4 @@
-"""The `invoice-worker` command (shared/CONTRACT.md): ingest, run, demo, status, preview.
+"""The `invoice-worker` command (shared/CONTRACT.md): ingest, run, demo, status, preview, document, resend.
 
 Exit statuses: 0 done; 1 done, with something to report (a rejected line, an unknown invoice);
 2 a bad setting or argument; 3 Redis unreachable, lost, full or refusing writes (README, "Commands").
@@ -154,6 +154,61 @@ def _print_entries(entries: list[dict], *, as_json: bool, line: str, noun: str) 
     return 0
 
 
+def cmd_document(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.services.resend import NoSuchInvoice, documents_as_sent
+    from worker.store.cipher import SealingKeys
+    from worker.store.store import Store
+
+    async def written(resolved: Settings) -> list[Path]:
+        sealing = SealingKeys.from_settings(resolved)
+        async with Store.open(resolved.redis_url or "", prefix=resolved.redis_prefix, sealing=sealing) as store:
+            documents = await documents_as_sent(store, args.invoice)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        # The XML is written for Factur-X too: the very bytes embedded in the PDF.
+        for attachment in (documents.pdf, documents.xml):
+            if attachment is not None:
+                path = out / attachment.filename
+                path.write_bytes(attachment.data)
+                paths.append(path)
+        return paths
+
+    with _environment(settings, need_smtp=False) as resolved:
+        try:
+            paths = asyncio.run(written(resolved))
+        except NoSuchInvoice as exc:
+            _err(f"invoice-worker: {exc}")
+            return 1
+    for path in paths:
+        print(printable(f"wrote {path} ({path.stat().st_size} bytes)"))
+    return 0
+
+
+def cmd_resend(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from worker.services.resend import NoSuchInvoice, Resent, resend_invoice
+    from worker.store.store import Store
+
+    async def resent(resolved: Settings) -> Resent:
+        async with Store.open(resolved.redis_url or "", prefix=resolved.redis_prefix) as store:
+            return await resend_invoice(store, args.invoice, to=args.to, now=datetime.now(UTC))
+
+    with _environment(settings, need_smtp=False, writes=True) as resolved:
+        try:
+            done = asyncio.run(resent(resolved))
+        except NoSuchInvoice as exc:
+            _err(f"invoice-worker: {exc}")
+            return 1
+    if done.rerun:
+        print(printable(f"re-running {done.delivery_id} (its email was never built): {', '.join(done.recipients)}"))
+    else:
+        print(printable(f"queued {done.delivery_id}, a marked copy, to {', '.join(done.recipients)}"))
+    print("a running worker (invoice-worker run) sends it; status --invoice shows it")
+    return 0
+
+
 def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     from worker.services.status import collect_dead_letters
 
@@ -293,6 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every kind in every locale, with DIR/index.html side by side")
     p.add_argument("--out", default="out/preview")
     p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("document", help="write an invoice's PDF (and its e-invoice XML) as sent")
+    p.add_argument("--invoice", required=True, metavar="NUMBER")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_document)
+
+    p = sub.add_parser("resend", help="send a marked copy of an invoice's email, with the same documents")
+    p.add_argument("--invoice", required=True, metavar="NUMBER")
+    p.add_argument("--to", metavar="ADDRESS", help="to this address alone (default: the original's To and Cc)")
+    p.set_defaults(func=cmd_resend)
 
     p = sub.add_parser("dead-letters", help="events rejected, with the reason")
     p.add_argument("--json", action="store_true")

@@ -8,9 +8,19 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-from worker.domain.einvoice.model import Address, Seller
+from worker.domain.einvoice.electronic_addresses import vat_electronic_address
+from worker.domain.einvoice.model import Address, Seller, SellerContact
 
 SELLERS_FILE = files("worker.data").joinpath("sellers.json")
+
+
+#: The seller contact (BG-6, which XRechnung requires: BR-DE-2, 5, 6, 7) of every selling entity
+#: unless its entry names one: Billing Support. A placeholder, like the entities' numbers.
+BILLING_SUPPORT = {
+    "name": "Billing Support",
+    "phone": "+31 20 794 0000",
+    "email": "billing-support@invoice-worker.example",
+}
 
 
 class UnknownSeller(LookupError):
@@ -48,4 +58,7 @@ def _seller(entry: dict[str, Any]) -> Seller:
         vat_id=entry.get("vat_id"),
         company_registration=entry.get("company_registration"),
         tax_registration_id=entry.get("tax_registration_id"),
+        # Peppol needs the seller's electronic address (BT-34): its VAT id under its country's scheme.
+        electronic_address=vat_electronic_address(entry.get("vat_id")),
+        contact=SellerContact(**entry.get("contact", BILLING_SUPPORT)),
     )

@@ -79,8 +79,20 @@ def run_demo(settings: Settings, *, out_dir: Path | None = None) -> int:
     return 0
 
 
+def attachments_cell(documents: dict | None) -> str:
+    """The files an email carried: ``INV-0000001.pdf (+Factur-X)``, ``INV-0000002.pdf, INV-0000002.xml
+    (UBL)``; the rule ids when the gate held them; ``-`` for an email without documents."""
+    if not documents:
+        return "-"
+    if not documents.get("files"):
+        return "held: " + ",".join(rule["rule_id"] for rule in documents["held"]["rules"])
+    files = ", ".join(documents["files"])
+    label = {"facturx": " (+Factur-X)", "ubl": " (Peppol UBL)", "xrechnung": " (XRechnung)"}
+    return files + label.get(documents["einvoice"], "")
+
+
 def format_sent_table(rows: list[dict]) -> str:
-    header = ("Kind", "Invoice/key", "Order", "To", "Cc", "Locale", "Total", "Delivery")
+    header = ("Kind", "Invoice/key", "Order", "To", "Cc", "Locale", "Total", "Attachments", "Delivery")
     table = [header]
     for row in rows:
         to = ", ".join(r["address"] for r in row["recipients"] if r["role"] == "to")
@@ -89,7 +101,17 @@ def format_sent_table(rows: list[dict]) -> str:
         inv = row.get("invoice", {})
         total = format_currency(inv["total"], inv["currency"], locale=babel_locale(row["locale"])) if inv else "-"
         table.append(
-            (row["kind"], row["key"], inv.get("order_id", "-"), to, cc, row["locale"], total, "/".join(states))
+            (
+                row["kind"],
+                row["key"],
+                inv.get("order_id", "-"),
+                to,
+                cc,
+                row["locale"],
+                total,
+                attachments_cell(row.get("documents")),
+                "/".join(states),
+            )
         )
     widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
     lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(r, widths, strict=False)).rstrip() for r in table]

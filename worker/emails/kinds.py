@@ -77,6 +77,8 @@ class EmailKind:
     secret: bool = False
     #: The preview fixture's JSON -> the builder's fields (default: the fixture is the fields).
     preview_fields: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None
+    #: It carries the invoice's documents (its PDF, its e-invoice): `worker.services.documents`.
+    documents: bool = False
 
     @property
     def template_dir(self) -> Path:
@@ -108,6 +110,7 @@ def _email(
     loads: Loads = Loads.NOTHING,
     secret: bool = False,
     preview_fields: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+    documents: bool = False,
 ) -> Callable[[ContextBuilder], ContextBuilder]:
     """Register the decorated context builder as email kind `name`.
 
@@ -120,7 +123,7 @@ def _email(
     def register(build: ContextBuilder) -> ContextBuilder:
         if name in KINDS:
             raise ValueError(f"email kind {name!r} declared twice")
-        KINDS[name] = EmailKind(name, build, recipients, who, loads, secret, preview_fields)
+        KINDS[name] = EmailKind(name, build, recipients, who, loads, secret, preview_fields, documents)
         return build
 
     return register
@@ -144,6 +147,7 @@ def _invoice_fixture(data: dict[str, Any]) -> dict[str, Any]:
     who="billing contact (To); the account's dunning and account-relationship contacts (Cc)",
     loads=Loads.INVOICE,
     preview_fields=_invoice_fixture,
+    documents=True,
 )
 def invoice_context(fields: Mapping[str, Any]) -> dict[str, Any]:
     invoice: Invoice = fields["invoice"]

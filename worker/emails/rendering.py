@@ -274,3 +274,9 @@ def render(kind: str, context: Mapping[str, Any], locale: str) -> RenderedEmail:
     See :meth:`Renderer.render` for what it raises.
     """
     return default_renderer().render(kind, context, locale)
+
+
+def copy_subject(subject: str, locale: str) -> str:
+    """The subject of a re-sent copy (`resend`): the original's, marked as a copy in ``locale``."""
+    translations = default_renderer().environment(locale).translations  # type: ignore[attr-defined]
+    return str(translations.gettext("Copy: %(subject)s") % {"subject": subject})

@@ -6,17 +6,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any
 
-from worker.domain.model import Contact, Recipients
+from worker.domain.model import Attachment, Contact, Recipients
 from worker.emails.kinds import KINDS, Loads, MissingBusinessRecord
 from worker.emails.mime import MAX_HEADER_LINE, ascii_domain, build_message, envelope_address
-from worker.emails.rendering import render
+from worker.emails.rendering import copy_subject, render
 from worker.errors import TemplateMissing
 from worker.services.context import ServiceContext
+from worker.services.documents import invoice_documents
 from worker.store.store import Store
 
 #: Message-ID digest characters (base32 of 130 bits); fewer, down to the minimum (80 bits), when
@@ -107,9 +108,19 @@ async def build_delivery_message(app: ServiceContext, delivery_id: str, delivery
 
     Raises:
       TemplateMissing, MissingBusinessRecord, HeaderInjection: as `template_context`, `build_message`.
+      DocumentHeld, DocumentUnbuildable: the invoice's documents (`worker.services.documents`).
     """
     context = await template_context(app.store, delivery_id, delivery)
     rendered = render(delivery["kind"], context, delivery["locale"])
+    attachments: tuple[Attachment, ...] = ()
+    if KINDS[delivery["kind"]].documents:
+        documents = await invoice_documents(
+            app.store, context["invoice"], locale=delivery["locale"], now=app.clock().timestamp()
+        )
+        attachments = documents.attachments
+    copy_of = delivery["context"].get("copy_of")
+    if delivery["context"].get("copy"):  # a re-sent copy (`resend`): marked, a reply to the original
+        rendered = replace(rendered, subject=copy_subject(rendered.subject, delivery["locale"]))
     message_id = await message_id_for(app, delivery_id, delivery)
     data = build_message(
         rendered,
@@ -117,6 +128,8 @@ async def build_delivery_message(app: ServiceContext, delivery_id: str, delivery
         mail_from=app.policy.mail_from,
         message_id=message_id,
         sent_at=datetime.fromtimestamp(delivery["created_at"], UTC),
+        attachments=attachments,
+        in_reply_to=copy_of or None,
     )
     if app.policy.dkim is not None:
         data = app.policy.dkim.sign(data)

@@ -12,7 +12,10 @@ from worker.store.store import Store
 
 async def collect_status(redis_url: str, prefix: str, *, invoice: str | None = None) -> list[dict[str, Any]]:
     async with Store.open(redis_url, prefix=prefix) as store:
-        ids = [kind(INVOICE).delivery_id(invoice)] if invoice else await store.deliveries.delivery_ids()
+        if invoice:  # the invoice's email, then its re-sent copies
+            ids = [kind(INVOICE).delivery_id(invoice), *await store.documents.copies(invoice)]
+        else:
+            ids = await store.deliveries.delivery_ids()
         rows = []
         for delivery_id in ids:
             delivery = await store.deliveries.load_delivery(delivery_id)
@@ -52,6 +55,9 @@ async def collect_status(redis_url: str, prefix: str, *, invoice: str | None = N
                         "total": str(inv.total),
                         "split_reason": inv.split_reason,
                     }
+                row["documents"] = await store.documents.summary(delivery["key"])
+                if delivery["context"].get("copy"):
+                    row["copy_of"] = delivery["context"].get("copy_of")
             row["history"] = await store.deliveries.delivery_log(delivery_id)
             rows.append(row)
         return rows
@@ -87,6 +93,22 @@ def _history_lines(entries: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _documents_lines(documents: dict[str, Any] | None) -> list[str]:
+    """What an invoice's email carries, and why that e-invoice; or the rules that held it."""
+    if not documents:
+        return []
+    lines = []
+    if documents.get("files"):
+        lines.append(
+            f"    documents: {', '.join(documents['files'])}  e-invoice {documents['einvoice']}: {documents['reason']}"
+        )
+    if "held" in documents and not documents.get("files"):
+        held = documents["held"]
+        lines.append(f"    held: the {held['einvoice']} e-invoice breaks {len(held['rules'])} rule(s); nothing sent")
+        lines.extend(f"      [{r['rule_id']}] {r['text']} ({r['at']}: {r['detail']})" for r in held["rules"])
+    return lines
+
+
 def _bounce_text(record: dict[str, Any]) -> str:
     """A bounce report as one line: recipient, what the report said (kind, action, DSN status,
     diagnostic) and what it did: ``a@b.example: dsn failed 5.1.1 (smtp; 550 ...) -> bounced``."""
@@ -110,6 +132,9 @@ def format_status(rows: list[dict[str, Any]], *, history: bool = False) -> str:
             if inv.get("split_reason"):
                 head += f"  ({inv['split_reason']})"
         out.append(head)
+        if row.get("copy_of") is not None:
+            out.append(f"    a re-sent copy of {row['copy_of'] or 'the invoice email'}")
+        out.extend(_documents_lines(row.get("documents")))
         for r in row["recipients"]:
             line = f"    {r['role']:<2} {r['address']:<36} {r['state']:<10} attempts={r['attempts']}  {r['last_reply']}"
             if r["next_attempt_at"]:

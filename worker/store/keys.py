@@ -63,6 +63,19 @@ class Keys:
     def invoice(self, number: str) -> str:
         return f"{self.prefix}:invoice:{number}"
 
+    def invoice_documents(self, number: str) -> str:
+        """The invoice's documents as first built and sent: meta (JSON), pdf and xml (sealed),
+        or held (JSON: the rules the e-invoice broke at the gate)."""
+        return f"{self.prefix}:invoice:{number}:documents"
+
+    def invoice_copies(self, number: str) -> str:
+        """Ids of the deliveries that re-sent the invoice's email (`resend`), oldest first."""
+        return f"{self.prefix}:invoice:{number}:copies"
+
+    def invoice_copy_seq(self, number: str) -> str:
+        """The count of the invoice's re-sent copies: numbers each copy's delivery id."""
+        return f"{self.prefix}:invoice:{number}:copies:seq"
+
     @property
     def invoices(self) -> str:
         """Invoice numbers by issue time."""

@@ -9,6 +9,8 @@ One `Store` holds one part per aggregate, all sharing one `Connection` (one Redi
   (`worker.store.deliveries.Deliveries`);
 - `store.due`: the due-time index and locks (`worker.store.due_index.DueIndex`);
 - `store.rewards`: rewards lots and redemptions (`worker.store.rewards.Rewards`);
+- `store.documents`: each invoice's PDF and e-invoice XML as sent, and re-sent copies
+  (`worker.store.documents.Documents`);
 - `store.events`: processed events, dead letters, skipped and parked events, sealed secrets
   (`worker.store.events.Events`);
 - `store.alerts`, `store.return_paths`, `store.installation`: setup alerts counted, VERP tokens,
@@ -36,6 +38,7 @@ from worker.store.alerts import Alerts
 from worker.store.cipher import SealingKeys
 from worker.store.connection import Connection
 from worker.store.deliveries import Deliveries
+from worker.store.documents import Documents
 from worker.store.due_index import DueIndex
 from worker.store.events import Events
 from worker.store.installation import Installation
@@ -77,6 +80,7 @@ class Store:
         self.deliveries = Deliveries(self.db, sealing)
         self.due = DueIndex(self.db)
         self.rewards = Rewards(self.db)
+        self.documents = Documents(self.db, sealing)
         self.events = Events(self.db, sealing)
         self.alerts = Alerts(self.db)
         self.return_paths = ReturnPaths(self.db)

@@ -38,6 +38,7 @@ def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_on
         "pipeline_to_raw_ratio",
         "worker_peak_rss_mb",
         "rendering",
+        "documents",
         "windows",
         "redis",
     }
@@ -55,6 +56,9 @@ def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_on
         report["rendering"]["samples"] == 20
         and 0 < report["rendering"]["cpu_median_ms"] <= report["rendering"]["p99_ms"]
     )
+    documents = report["documents"]
+    assert documents["samples"] == 20 and 0 < documents["median_ms"] <= documents["p99_ms"]
+    assert documents["attachment_kb_median"] > 0
     (windows,) = report["windows"]
     assert windows["windows"] == 30 and windows["bytes_per_window"] > 0
     assert report["machine"]["nproc"] >= 1

@@ -65,6 +65,11 @@ def legal_invoice(
         for line in invoice.lines
     ]
     lines = tuple(_line(line, category, currency) for line, category in zip(invoice.lines, categories, strict=True))
+    if any(category.code == NOT_SUBJECT_TO_VAT for category in categories):
+        # Outside the scope of VAT, the document names no VAT id (BR-O-02); the seller is still
+        # identified by its registration (BT-30) or local tax number (BT-32).
+        seller = replace(seller, vat_id=None)
+        buyer = replace(buyer, vat_id=None)
     breakdown = _breakdown(zip(invoice.lines, lines, categories, strict=True), currency)
     line_net_total = round_money(sum((line.net_amount for line in lines), Decimal(0)), currency)
     vat_total = round_money(sum((group.tax_amount for group in breakdown), Decimal(0)), currency)
@@ -125,7 +130,10 @@ def payment_means(payment: PaymentOptions, *, reference: str, currency: str) -> 
                 bank_id=details.get("bic") or details.get("swift"),
             )
         )
-    if payment.card:
+    # One payment means type per document: both syntaxes refuse a mix (UBL-SR-47, CII-SR-467).
+    # The transfer where the email offers one; the card, offered beside it, stays in the PDF's
+    # payment guidance. A card-only invoice says 48.
+    if payment.card and not means:
         means.append(PaymentMeans(type_code=BANK_CARD, remittance_information=reference))
     return tuple(means)
 
@@ -155,6 +163,7 @@ def _line(line: InvoiceLine, category: VatCategory, currency: str) -> LegalLine:
         period_end=line.period_end,
         vat_category=category.code,
         vat_rate=None if category.code == NOT_SUBJECT_TO_VAT else percent(line.tax_rate),
+        order_id=line.order_id,
     )
 
 

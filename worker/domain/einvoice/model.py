@@ -12,6 +12,20 @@ from decimal import Decimal
 
 #: BT-24 of a plain EN 16931 invoice; a syntax or CIUS (Peppol BIS, XRechnung) states its own.
 EN16931_SPECIFICATION = "urn:cen.eu:en16931:2017"
+#: BT-24 of Peppol BIS Billing 3.0 and of XRechnung 3.0 (their CIUS of EN 16931).
+PEPPOL_SPECIFICATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+XRECHNUNG_SPECIFICATION = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
+#: BT-23 of Peppol BIS Billing 3.0 (the business process: billing).
+PEPPOL_PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+_SPECIFICATIONS = {"ubl": PEPPOL_SPECIFICATION, "xrechnung": XRECHNUNG_SPECIFICATION}
+
+
+def specification_for(einvoice: str) -> str:
+    """BT-24 of an invoice sent with e-invoice format `einvoice` (Factur-X and the PDF alone state
+    plain EN 16931; Factur-X's EN 16931 profile is exactly that guideline id)."""
+    return _SPECIFICATIONS.get(einvoice, EN16931_SPECIFICATION)
+
+
 #: BT-3 (UNTDID 1001): a commercial invoice.
 COMMERCIAL_INVOICE = "380"
 #: BT-130 (UN/ECE Recommendation 20): "one", a line bills one service period.
@@ -34,6 +48,13 @@ class ElectronicAddress:  # BT-34 seller / BT-49 buyer, e.g. a Peppol participan
 
 
 @dataclass(frozen=True)
+class SellerContact:  # BG-6
+    name: str  # BT-41
+    phone: str  # BT-42
+    email: str  # BT-43
+
+
+@dataclass(frozen=True)
 class Seller:  # BG-4, one per selling entity (booking country): worker/data/sellers.json
     legal_name: str  # BT-27
     address: Address  # BG-5
@@ -41,6 +62,7 @@ class Seller:  # BG-4, one per selling entity (booking country): worker/data/sel
     company_registration: str | None  # BT-30 seller legal registration identifier
     tax_registration_id: str | None = None  # BT-32, a local tax number where there is no VAT id
     electronic_address: ElectronicAddress | None = None  # BT-34
+    contact: SellerContact | None = None  # BG-6
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,7 @@ class LegalLine:  # BG-25
     period_end: date  # BT-135
     vat_category: str  # BT-151 (UNTDID 5305: S, Z, E, AE, O, ...)
     vat_rate: Decimal | None  # BT-152 in percent; None for O (BR-O-05)
+    order_id: str = ""  # the order the line bills (in BT-154's words, for the PDF to translate)
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ BREAKS: dict[str, tuple[str, Callable[[LegalInvoice], LegalInvoice]]] = {
     "BR-Z-05": ("zero rated", lambda d: first_line(d, vat_rate=Decimal(9))),
     "BR-E-05": ("exempt", lambda d: first_line(d, vat_rate=Decimal(9))),
     "BR-AE-05": ("reverse charge", lambda d: first_line(d, vat_rate=Decimal(19))),
+    "BR-O-02": ("outside scope", lambda d: seller(d, vat_id="NL820345003B01")),
     "BR-O-05": ("outside scope", lambda d: first_line(d, vat_rate=Decimal(0))),
     "BR-S-08": ("standard", lambda d: first_line(d, vat_rate=Decimal(9))),
     "BR-Z-08": ("zero rated", lambda d: first_group(d, taxable_amount=Decimal("1.00"))),
@@ -182,3 +183,13 @@ def test_every_broken_line_is_reported_once() -> None:
         "line L2: BT-153 is empty",
         "line L3: BT-153 is empty",
     ]
+
+
+def test_tax_rounded_per_line_passes_br_co_17_within_one_currency_unit() -> None:
+    # Given a VAT group whose tax is a cent off BT-116 x rate (each line's tax rounded on its own)
+    group = standard().vat_breakdown[0]
+    doc = first_group(standard(), tax_amount=group.tax_amount + Decimal("0.01"))
+    # Then CEN's tolerance accepts it, while a deviation beyond one unit is refused
+    assert "BR-CO-17" not in {v.rule_id for v in check(doc)}
+    off = first_group(standard(), tax_amount=group.tax_amount + Decimal("1.01"))
+    assert "BR-CO-17" in {v.rule_id for v in check(off)}

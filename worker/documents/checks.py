@@ -1,0 +1,33 @@
+"""The gate: what an invoice's e-invoice must pass before any byte of its email is sent.
+
+- the XML against its XSD (Factur-X EN 16931 for CII, UBL 2.1 Invoice for Peppol and XRechnung),
+  reported as rule `XSD` with the line and the validator's message;
+- the EN 16931 business rules the document exercises (`worker.domain.einvoice.rules`), by id;
+- its CIUS's rules (`worker.documents.cius_rules`: Peppol BIS 3.0, XRechnung 3.0).
+
+An invoice sent with the PDF alone has no XML, but its content is the same legal invoice: it
+passes the EN 16931 rules too, so no PDF states what an e-invoice could not.
+"""
+
+from __future__ import annotations
+
+from worker.documents.cius_rules import check_cius
+from worker.documents.schemas import xsd_errors
+from worker.domain.einvoice.model import LegalInvoice
+from worker.domain.einvoice.rules import Violation, check
+
+#: The XSD each format's XML is checked against.
+SYNTAX = {"facturx": "cii", "ubl": "ubl", "xrechnung": "ubl"}
+XSD_RULE = "XSD"
+
+
+def check_einvoice(doc: LegalInvoice, einvoice: str, xml: bytes | None) -> list[Violation]:
+    """Every way the invoice's documents break a rule; [] when they may be sent."""
+    violations: list[Violation] = []
+    if xml is not None:
+        syntax = SYNTAX[einvoice]
+        violations += [
+            Violation(XSD_RULE, f"The XML shall be valid against its {syntax.upper()} schema.", syntax, error)
+            for error in xsd_errors(xml, syntax)
+        ]
+    return violations + check(doc) + check_cius(doc, einvoice)

@@ -1,0 +1,196 @@
+"""The legal invoice as OASIS UBL 2.1 Invoice XML, for Peppol BIS Billing 3.0 or XRechnung 3.0.
+
+The CIUS changes only BT-24 (`specification_for`, set when the legal invoice is built) and, for
+Peppol, the profile (BT-23). Elements follow the UBL 2.1 Invoice XSD's sequences
+(`worker.documents.schemas` checks every document against it). Deterministic bytes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from lxml import etree
+from lxml.etree import _Element
+
+from worker.documents.xml_values import amount, rate
+from worker.domain.einvoice.model import (
+    PEPPOL_PROFILE,
+    Address,
+    Buyer,
+    ElectronicAddress,
+    LegalInvoice,
+    LegalLine,
+    Seller,
+    VatBreakdown,
+)
+from worker.domain.einvoice.vat_categories import NOT_SUBJECT_TO_VAT
+
+INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+NAMESPACES = {None: INVOICE, "cac": CAC, "cbc": CBC}
+_URIS = {"cac": CAC, "cbc": CBC}
+#: BT-13's UBL element is required when there is a sales order reference (BT-14) but no PO.
+NO_PURCHASE_ORDER = "NA"
+
+Cius = Literal["peppol", "xrechnung"]
+
+
+def _el(parent: _Element, tag: str, text: str | None = None, **attributes: str) -> _Element:
+    prefix, _, name = tag.partition(":")
+    element = etree.SubElement(parent, f"{{{_URIS[prefix]}}}{name}", attributes)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def ubl_xml(doc: LegalInvoice, *, cius: Cius) -> bytes:
+    """The UBL Invoice of `doc`, UTF-8 with its declaration."""
+    currency = doc.currency
+    root = etree.Element(f"{{{INVOICE}}}Invoice", nsmap=NAMESPACES)
+    _el(root, "cbc:CustomizationID", doc.specification_id)
+    _el(root, "cbc:ProfileID", PEPPOL_PROFILE)
+    _el(root, "cbc:ID", doc.number)
+    _el(root, "cbc:IssueDate", doc.issue_date.isoformat())
+    if doc.due_date:
+        _el(root, "cbc:DueDate", doc.due_date.isoformat())
+    _el(root, "cbc:InvoiceTypeCode", doc.type_code)
+    _el(root, "cbc:DocumentCurrencyCode", currency)
+    if doc.buyer_reference:
+        _el(root, "cbc:BuyerReference", doc.buyer_reference)
+    if doc.purchase_order_reference or doc.sales_order_reference:
+        order = _el(root, "cac:OrderReference")
+        _el(order, "cbc:ID", doc.purchase_order_reference or NO_PURCHASE_ORDER)
+        if doc.sales_order_reference:
+            _el(order, "cbc:SalesOrderID", doc.sales_order_reference)
+    _seller(_el(root, "cac:AccountingSupplierParty"), doc.seller)
+    _buyer(_el(root, "cac:AccountingCustomerParty"), doc.buyer)
+    for means in doc.payment_means:
+        element = _el(root, "cac:PaymentMeans")
+        _el(element, "cbc:PaymentMeansCode", means.type_code)
+        _el(element, "cbc:PaymentID", means.remittance_information)
+        if means.account_id:
+            account = _el(element, "cac:PayeeFinancialAccount")
+            _el(account, "cbc:ID", means.account_id)
+            if means.account_name:
+                _el(account, "cbc:Name", means.account_name)
+            if means.bank_id:
+                _el(_el(account, "cac:FinancialInstitutionBranch"), "cbc:ID", means.bank_id)
+    if doc.payment_terms:
+        _el(_el(root, "cac:PaymentTerms"), "cbc:Note", doc.payment_terms)
+    tax_total = _el(root, "cac:TaxTotal")
+    _el(tax_total, "cbc:TaxAmount", amount(doc.totals.vat_total, currency), currencyID=currency)
+    for group in doc.vat_breakdown:
+        _subtotal(tax_total, group, currency)
+    totals = doc.totals
+    monetary = _el(root, "cac:LegalMonetaryTotal")
+    for tag, value in (
+        ("cbc:LineExtensionAmount", totals.line_net_total),
+        ("cbc:TaxExclusiveAmount", totals.total_without_vat),
+        ("cbc:TaxInclusiveAmount", totals.total_with_vat),
+        ("cbc:PrepaidAmount", totals.paid),
+        ("cbc:PayableAmount", totals.amount_due),
+    ):
+        _el(monetary, tag, amount(value, currency), currencyID=currency)
+    for line in doc.lines:
+        _line(root, line, currency)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _endpoint(party: _Element, address: ElectronicAddress | None) -> None:
+    if address is not None:
+        _el(party, "cbc:EndpointID", address.identifier, schemeID=address.scheme)
+
+
+def _postal(party: _Element, address: Address | None) -> None:
+    if address is None:
+        return
+    postal = _el(party, "cac:PostalAddress")
+    lines = list(address.lines)
+    if lines:
+        _el(postal, "cbc:StreetName", lines[0])
+    if len(lines) > 1:
+        _el(postal, "cbc:AdditionalStreetName", lines[1])
+    if address.city:
+        _el(postal, "cbc:CityName", address.city)
+    if address.postal_code:
+        _el(postal, "cbc:PostalZone", address.postal_code)
+    if address.region:
+        _el(postal, "cbc:CountrySubentity", address.region)
+    if len(lines) > 2:
+        _el(_el(postal, "cac:AddressLine"), "cbc:Line", lines[2])
+    _el(_el(postal, "cac:Country"), "cbc:IdentificationCode", address.country)
+
+
+def _tax_scheme(party: _Element, company_id: str, scheme: str) -> None:
+    tax = _el(party, "cac:PartyTaxScheme")
+    _el(tax, "cbc:CompanyID", company_id)
+    _el(_el(tax, "cac:TaxScheme"), "cbc:ID", scheme)
+
+
+def _seller(parent: _Element, seller: Seller) -> None:
+    party = _el(parent, "cac:Party")
+    _endpoint(party, seller.electronic_address)
+    _postal(party, seller.address)
+    if seller.vat_id:
+        _tax_scheme(party, seller.vat_id, "VAT")
+    if seller.tax_registration_id:
+        # BT-32: a tax number under a scheme other than VAT.
+        _tax_scheme(party, seller.tax_registration_id, "TAX")
+    legal = _el(party, "cac:PartyLegalEntity")
+    _el(legal, "cbc:RegistrationName", seller.legal_name)
+    if seller.company_registration:
+        _el(legal, "cbc:CompanyID", seller.company_registration)
+    if seller.contact is not None:
+        contact = _el(party, "cac:Contact")
+        _el(contact, "cbc:Name", seller.contact.name)
+        _el(contact, "cbc:Telephone", seller.contact.phone)
+        _el(contact, "cbc:ElectronicMail", seller.contact.email)
+
+
+def _buyer(parent: _Element, buyer: Buyer) -> None:
+    party = _el(parent, "cac:Party")
+    _endpoint(party, buyer.electronic_address)
+    _postal(party, buyer.address)
+    if buyer.vat_id:
+        _tax_scheme(party, buyer.vat_id, "VAT")
+    _el(_el(party, "cac:PartyLegalEntity"), "cbc:RegistrationName", buyer.legal_name)
+
+
+def _category(
+    parent: _Element, tag: str, code: str, vat_rate: Decimal | None, *, reason: tuple[str | None, str | None]
+) -> None:
+    category = _el(parent, tag)
+    _el(category, "cbc:ID", code)
+    if vat_rate is not None and code != NOT_SUBJECT_TO_VAT:
+        _el(category, "cbc:Percent", rate(vat_rate))
+    text, reason_code = reason
+    if reason_code:
+        _el(category, "cbc:TaxExemptionReasonCode", reason_code)
+    if text:
+        _el(category, "cbc:TaxExemptionReason", text)
+    _el(_el(category, "cac:TaxScheme"), "cbc:ID", "VAT")
+
+
+def _subtotal(parent: _Element, group: VatBreakdown, currency: str) -> None:
+    subtotal = _el(parent, "cac:TaxSubtotal")
+    _el(subtotal, "cbc:TaxableAmount", amount(group.taxable_amount, currency), currencyID=currency)
+    _el(subtotal, "cbc:TaxAmount", amount(group.tax_amount, currency), currencyID=currency)
+    reason = (group.exemption_reason, group.exemption_reason_code)
+    _category(subtotal, "cac:TaxCategory", group.category, group.rate, reason=reason)
+
+
+def _line(parent: _Element, line: LegalLine, currency: str) -> None:
+    element = _el(parent, "cac:InvoiceLine")
+    _el(element, "cbc:ID", line.line_id)
+    _el(element, "cbc:InvoicedQuantity", rate(line.quantity), unitCode=line.unit_code)
+    _el(element, "cbc:LineExtensionAmount", amount(line.net_amount, currency), currencyID=currency)
+    period = _el(element, "cac:InvoicePeriod")
+    _el(period, "cbc:StartDate", line.period_start.isoformat())
+    _el(period, "cbc:EndDate", line.period_end.isoformat())
+    item = _el(element, "cac:Item")
+    _el(item, "cbc:Description", line.description)
+    _el(item, "cbc:Name", line.name)
+    _category(item, "cac:ClassifiedTaxCategory", line.vat_category, line.vat_rate, reason=(None, None))
+    _el(_el(element, "cac:Price"), "cbc:PriceAmount", amount(line.unit_price, currency), currencyID=currency)

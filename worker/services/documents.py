@@ -1,0 +1,148 @@
+"""An invoice's documents: decided, built, checked by the gate and kept, once per invoice.
+
+The first time an invoice's email is built, its documents are: the e-invoice format the account
+and its country ask for (`worker.domain.einvoice.policy`), the legal invoice (EN 16931) from the
+invoice, the account and the booking country's seller, the e-invoice XML, the gate (the XML's
+XSD and the EN 16931 and CIUS rules), then the PDF/A-3 (with the Factur-X XML inside it). They are
+kept (`worker.store.documents`), so a retry, a re-sent copy and `document` use the same bytes.
+
+A document that breaks a rule is never sent: `DocumentHeld` fails the delivery permanently with
+the rule ids and texts, the hold is kept for `status`, and nothing else waits for it. Once the
+data is fixed (an `account.updated` with the missing or corrected field), `resend --invoice N`
+re-runs the held delivery, building the documents again from the data as it is then.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime, time
+from typing import Any
+
+from worker.data.countries import account_einvoice, invoice_payment_options
+from worker.data.sellers import UnknownSeller, seller_for
+from worker.documents.checks import check_einvoice
+from worker.documents.cross_industry import cii_xml
+from worker.documents.invoice_pdf import invoice_pdf
+from worker.documents.universal_business import ubl_xml
+from worker.domain.einvoice.build import legal_invoice
+from worker.domain.einvoice.buyers import buyer_of
+from worker.domain.einvoice.model import LegalInvoice, specification_for
+from worker.domain.einvoice.policy import FORMAT_NAMES, EinvoiceChoice
+from worker.domain.einvoice.rules import Violation
+from worker.domain.model import Account, Attachment, Invoice
+from worker.errors import PermanentError
+from worker.store.documents import PDF_TYPE, XML_TYPE, InvoiceDocuments
+from worker.store.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class DocumentHeld(PermanentError):
+    """The invoice's e-invoice broke rules at the gate: nothing is sent until the data is fixed."""
+
+    def __init__(self, number: str, einvoice: str, violations: list[Violation]) -> None:
+        self.number = number
+        self.einvoice = einvoice
+        self.violations = violations
+        rules = "; ".join(str(v) for v in violations)
+        super().__init__(f"invoice {number}: {FORMAT_NAMES.get(einvoice, einvoice)} held by the gate: {rules}")
+
+    def as_record(self, at: float) -> dict[str, Any]:
+        return {
+            "at": at,
+            "einvoice": self.einvoice,
+            "rules": [{"rule_id": v.rule_id, "text": v.text, "at": v.at, "detail": v.detail} for v in self.violations],
+        }
+
+
+class DocumentUnbuildable(PermanentError):
+    """The invoice cannot have a legal document (e.g. no selling entity for its country)."""
+
+
+def stand_in_account(invoice: Invoice) -> Account:
+    """The account of an invoice whose account sent no `account.updated`: its name and country."""
+    return Account(
+        account_id=invoice.account_id,
+        name=invoice.account_name or invoice.account_id,
+        country=invoice.country or "",
+        sector="",
+    )
+
+
+def build_documents(invoice: Invoice, account: Account, *, locale: str) -> InvoiceDocuments:
+    """The invoice's documents, checked by the gate. Pure apart from reading the data files.
+
+    Raises:
+      DocumentHeld: the e-invoice breaks rules (their ids in the error).
+      DocumentUnbuildable: the booking country has no selling entity.
+    """
+    choice = account_einvoice(account)
+    document = legal_document(invoice, account, choice)
+    xml = _einvoice_xml(document, choice.format)
+    violations = check_einvoice(document, choice.format, xml)
+    if violations:
+        raise DocumentHeld(invoice.number, choice.format, violations)
+    pdf = invoice_pdf(
+        document,
+        locale=locale,
+        payment=invoice_payment_options(invoice),
+        facturx_xml=xml if choice.format == "facturx" else None,
+        # The issue date, not the clock: the same invoice always builds the same bytes.
+        created_at=datetime.combine(invoice.issued_on, time(0), UTC),
+    )
+    return InvoiceDocuments(
+        einvoice=choice.format,
+        reason=choice.reason,
+        pdf=Attachment(f"{invoice.number}.pdf", PDF_TYPE, pdf),
+        xml=None if xml is None else Attachment(f"{invoice.number}.xml", XML_TYPE, xml),
+    )
+
+
+def legal_document(invoice: Invoice, account: Account, choice: EinvoiceChoice) -> LegalInvoice:
+    try:
+        seller = seller_for(invoice.country)
+    except UnknownSeller as exc:
+        raise DocumentUnbuildable(f"invoice {invoice.number}: {exc}") from None
+    buyer = buyer_of(account)
+    if choice.format == "ubl" and not buyer.buyer_reference and not invoice.po_number:
+        # Peppol asks for a buyer reference or a PO number (PEPPOL-EN16931-R003): without either,
+        # the order number is the reference the buyer's accounts payable can route by.
+        buyer = replace(buyer, buyer_reference=invoice.order_id)
+    return legal_invoice(
+        invoice,
+        buyer=buyer,
+        seller=seller,
+        payment=invoice_payment_options(invoice),
+        specification_id=specification_for(choice.format),
+    )
+
+
+def _einvoice_xml(document: LegalInvoice, einvoice: str) -> bytes | None:
+    if einvoice == "facturx":
+        return cii_xml(document)
+    if einvoice == "ubl":
+        return ubl_xml(document, cius="peppol")
+    if einvoice == "xrechnung":
+        return ubl_xml(document, cius="xrechnung")
+    return None
+
+
+async def invoice_documents(store: Store, invoice: Invoice, *, locale: str, now: float) -> InvoiceDocuments:
+    """The invoice's documents as kept, built and kept first if they are not yet.
+
+    Raises:
+      DocumentHeld: the gate held them (the hold is recorded for `status`).
+      DocumentUnbuildable: as `build_documents`.
+    """
+    kept = await store.documents.load(invoice.number)
+    if kept is not None:
+        return kept
+    account = await store.orders.load_account(invoice.account_id) or stand_in_account(invoice)
+    try:
+        built = build_documents(invoice, account, locale=locale)
+    except DocumentHeld as held:
+        await store.documents.hold(invoice.number, held.as_record(now))
+        log.error("%s", held)
+        raise
+    return await store.documents.keep(invoice.number, built)

@@ -1,0 +1,143 @@
+"""The store's invoice documents: `Documents`, the `documents` part of `worker.store.store.Store`.
+
+An invoice's PDF and e-invoice XML are built once, when its email is first built, and kept: every
+retry, a re-sent copy (`resend`) and `document` use these bytes. They are sealed like built
+messages (they hold names, addresses and amounts). An invoice whose e-invoice broke a rule at the
+gate has no documents but a `held` entry naming the rules, until a re-run builds them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from worker.domain.model import Attachment
+from worker.store.cipher import SealingKeys, required
+from worker.store.connection import Connection
+
+PDF_TYPE = "application/pdf"
+XML_TYPE = "application/xml"
+
+
+@dataclass(frozen=True)
+class InvoiceDocuments:
+    """An invoice's documents: its PDF, and its e-invoice XML when it has one (`einvoice` names
+    the format: facturx, ubl, xrechnung, or none); `reason` says why that format."""
+
+    einvoice: str
+    reason: str
+    pdf: Attachment
+    #: The e-invoice XML: embedded in the PDF (Factur-X) or sent beside it (UBL, XRechnung).
+    xml: Attachment | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return self.einvoice == "facturx"
+
+    @property
+    def attachments(self) -> tuple[Attachment, ...]:
+        """What the email carries: the PDF, and the XML when it is not already inside the PDF
+        (no duplicate XML next to an embedded one)."""
+        if self.xml is None or self.embedded:
+            return (self.pdf,)
+        return (self.pdf, self.xml)
+
+
+class Documents:
+    def __init__(self, db: Connection, sealing: SealingKeys | None = None) -> None:
+        self.db = db
+        self.keys = db.keys
+        self.sealing = sealing
+
+    def _bound_to(self, number: str, field: str) -> str:
+        return f"{self.keys.invoice_documents(number)}#{field}"
+
+    async def keep(self, number: str, documents: InvoiceDocuments) -> InvoiceDocuments:
+        """Keep the invoice's first documents; returns those kept (another worker's, if it kept
+        them first: builds are deterministic, so they are the same files).
+
+        Raises:
+          SealingKeyMissing: no SEALING_KEY is set.
+        """
+        sealing = required(self.sealing, "storing an invoice's documents")
+        key = self.keys.invoice_documents(number)
+        meta = {
+            "einvoice": documents.einvoice,
+            "reason": documents.reason,
+            "pdf": documents.pdf.filename,
+            "xml": documents.xml.filename if documents.xml else None,
+        }
+        pipe = self.db.transaction()
+        # All or nothing in one MULTI: a second writer's HSETNX finds every field taken.
+        pipe.hsetnx(key, "meta", json.dumps(meta))
+        pipe.hsetnx(key, "pdf", sealing.seal(documents.pdf.data, bound_to=self._bound_to(number, "pdf")))
+        if documents.xml is not None:
+            pipe.hsetnx(key, "xml", sealing.seal(documents.xml.data, bound_to=self._bound_to(number, "xml")))
+        pipe.hdel(key, "held")
+        pipe.hgetall(key)
+        *_, raw = await pipe.execute()
+        kept = self._documents(number, raw)
+        assert kept is not None
+        return kept
+
+    async def load(self, number: str) -> InvoiceDocuments | None:
+        """The invoice's documents as kept, or None (not built yet, or held).
+
+        Raises:
+          SealingKeyMissing: no SEALING_KEY is set.
+          SealedValueUnreadable: no configured key opens them.
+        """
+        return self._documents(number, await self.db.command("hgetall", self.keys.invoice_documents(number)))
+
+    async def summary(self, number: str) -> dict[str, Any] | None:
+        """What `status` shows, read without keys: the format and why, the files, or the hold."""
+        raw = await self.db.command("hmget", self.keys.invoice_documents(number), "meta", "held")
+        meta, held = raw
+        if meta is None and held is None:
+            return None
+        out: dict[str, Any] = {}
+        if meta is not None:
+            info = json.loads(meta)
+            embedded = info["einvoice"] == "facturx"
+            out = {
+                "einvoice": info["einvoice"],
+                "reason": info["reason"],
+                # The files attached; Factur-X's XML travels inside the PDF, as factur-x.xml.
+                "files": [name for name in (info["pdf"], None if embedded else info["xml"]) if name],
+                "embedded": "factur-x.xml" if embedded else None,
+            }
+        if held is not None:
+            out["held"] = json.loads(held)
+        return out
+
+    async def hold(self, number: str, held: dict[str, Any]) -> None:
+        """Record why the gate held the invoice's documents (the rules broken, by id)."""
+        await self.db.command("hset", self.keys.invoice_documents(number), "held", json.dumps(held))
+
+    async def held(self, number: str) -> dict[str, Any] | None:
+        raw = await self.db.command("hget", self.keys.invoice_documents(number), "held")
+        return json.loads(raw) if raw is not None else None
+
+    def _documents(self, number: str, raw: dict[bytes, bytes]) -> InvoiceDocuments | None:
+        if b"meta" not in raw:
+            return None
+        sealing = required(self.sealing, "reading an invoice's documents")
+        meta = json.loads(raw[b"meta"])
+        pdf = Attachment(meta["pdf"], PDF_TYPE, sealing.open(raw[b"pdf"], bound_to=self._bound_to(number, "pdf")))
+        xml = None
+        if meta["xml"] is not None:
+            xml = Attachment(meta["xml"], XML_TYPE, sealing.open(raw[b"xml"], bound_to=self._bound_to(number, "xml")))
+        return InvoiceDocuments(meta["einvoice"], meta["reason"], pdf, xml)
+
+    # -- re-sent copies ----------------------------------------------------------------------------
+
+    async def add_copy(self, number: str, delivery_id: str) -> None:
+        await self.db.command("rpush", self.keys.invoice_copies(number), delivery_id)
+
+    async def copies(self, number: str) -> list[str]:
+        return [m.decode() for m in await self.db.command("lrange", self.keys.invoice_copies(number), 0, -1)]
+
+    async def next_copy(self, number: str) -> int:
+        """A number for the invoice's next re-sent copy (1, 2, ...), never the same twice."""
+        return int(await self.db.command("incr", self.keys.invoice_copy_seq(number)))
