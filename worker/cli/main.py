@@ -31,6 +31,8 @@ def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     # dramatiq logs every worker thread's start and stop at INFO: noise for operators.
     logging.getLogger("dramatiq").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # pikepdf announces its C++ logger bridge at INFO, once per process.
+    logging.getLogger("pikepdf").setLevel(logging.WARNING)
     # aiosmtpd logs every SMTP command of the local server at INFO.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
 
@@ -127,9 +129,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     from worker.emails.preview import preview, write_gallery
+    from worker.services.documents import preview_documents
 
     if args.all:
-        index, entries = write_gallery(Path(args.out), settings)
+        index, entries = write_gallery(Path(args.out), settings, documents=preview_documents)
         for entry in entries:
             if entry.error:
                 print(f"{entry.kind} {entry.locale}: {entry.error}", file=sys.stderr)
@@ -138,7 +141,7 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     if not (args.kind and args.locale):
         print("preview: give --kind and --locale, or --all", file=sys.stderr)
         return 2
-    for path in preview(args.kind, args.locale, Path(args.out), settings):
+    for path in preview(args.kind, args.locale, Path(args.out), settings, documents=preview_documents):
         print(path)
     return 0
 

@@ -11,14 +11,14 @@ The kinds, their fixtures and who receives them come from `worker.emails.kinds.K
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from worker.domain.locales import SUPPORTED_LOCALES, babel_locale
-from worker.domain.model import Recipients
+from worker.domain.model import Attachment, Recipients
 from worker.emails.kinds import KINDS
 from worker.emails.mime import build_message
 from worker.emails.rendering import render
@@ -36,10 +36,20 @@ def preview_context(kind: str, settings: Settings) -> dict[str, Any]:
     return KINDS[kind].preview_context()
 
 
-def preview(kind: str, locale: str, out_dir: Path, settings: Settings) -> list[Path]:
-    """Write subject.txt, body.html, body.txt and message.eml; return their paths."""
+#: Builds a kind's documents for its preview (kind, context, locale) -> (attachments, PNG of
+#: page 1 or None); given by the caller (`worker.services.documents.preview_documents`), since
+#: documents are built in a layer above this one.
+DocumentPreviewer = Callable[[str, Mapping[str, Any], str], tuple[tuple[Attachment, ...], bytes | None]]
+
+
+def preview(
+    kind: str, locale: str, out_dir: Path, settings: Settings, *, documents: DocumentPreviewer | None = None
+) -> list[Path]:
+    """Write subject.txt, body.html, body.txt and message.eml, and the kind's documents with
+    page 1 as page-1.png; return their paths."""
     context = preview_context(kind, settings)
     rendered = render(kind, context, locale)
+    attachments, thumbnail = documents(kind, context, locale) if documents else ((), None)
     target = out_dir / kind / locale
     target.mkdir(parents=True, exist_ok=True)
     recipient = context["recipient"]
@@ -49,6 +59,7 @@ def preview(kind: str, locale: str, out_dir: Path, settings: Settings) -> list[P
         mail_from=settings.mail_from,
         message_id=f"<preview.{kind}.{locale}@invoice-worker.invalid>",
         sent_at=datetime.now(UTC),
+        attachments=attachments,
     )
     files = {
         "subject.txt": rendered.subject + "\n",
@@ -61,6 +72,12 @@ def preview(kind: str, locale: str, out_dir: Path, settings: Settings) -> list[P
         paths.append(target / name)
     (target / "message.eml").write_bytes(message)
     paths.append(target / "message.eml")
+    for attachment in attachments:
+        (target / attachment.filename).write_bytes(attachment.data)
+        paths.append(target / attachment.filename)
+    if thumbnail is not None:
+        (target / "page-1.png").write_bytes(thumbnail)
+        paths.append(target / "page-1.png")
     return paths
 
 
@@ -73,6 +90,9 @@ class GalleryEntry:
     subject: str = ""
     text: str = ""
     error: str = ""
+    #: The documents (relative paths) and the thumbnail of the PDF's page 1, when the kind has them.
+    documents: tuple[str, ...] = ()
+    thumbnail: str = ""
 
 
 def write_gallery(
@@ -81,6 +101,7 @@ def write_gallery(
     *,
     kinds: Iterable[str] | None = None,
     locales: Iterable[str] = SUPPORTED_LOCALES,
+    documents: DocumentPreviewer | None = None,
 ) -> tuple[Path, list[GalleryEntry]]:
     """Render every kind in every locale into ``out_dir``; return the index path and the entries."""
     out_dir = Path(out_dir)
@@ -88,23 +109,30 @@ def write_gallery(
     entries = []
     for kind in sorted(kinds if kinds is not None else KINDS):
         for locale in locales:
-            entries.append(_render_entry(kind, locale, out_dir, settings))
+            entries.append(_render_entry(kind, locale, out_dir, settings, documents))
     index = out_dir / "index.html"
     index.write_text(gallery_html(entries), encoding="utf-8")
     return index, entries
 
 
-def _render_entry(kind: str, locale: str, out_dir: Path, settings: Settings) -> GalleryEntry:
+def _render_entry(
+    kind: str, locale: str, out_dir: Path, settings: Settings, documents: DocumentPreviewer | None
+) -> GalleryEntry:
     try:
-        paths = {path.name: path for path in preview(kind, locale, out_dir, settings)}
+        paths = {path.name: path for path in preview(kind, locale, out_dir, settings, documents=documents)}
     except Exception as exc:
         return GalleryEntry(kind, locale, error=f"{type(exc).__name__}: {exc}")
+    files = tuple(
+        path.relative_to(out_dir).as_posix() for name, path in paths.items() if name.endswith((".pdf", ".xml"))
+    )
     return GalleryEntry(
         kind,
         locale,
         html_path=paths["body.html"].relative_to(out_dir).as_posix(),
         subject=paths["subject.txt"].read_text(encoding="utf-8").strip(),
         text=paths["body.txt"].read_text(encoding="utf-8"),
+        documents=files,
+        thumbnail=paths["page-1.png"].relative_to(out_dir).as_posix() if "page-1.png" in paths else "",
     )
 
 
@@ -121,6 +149,8 @@ nav a { color: #fff; margin-right: 12px; }
 iframe { width: 100%; height: 1400px; border: 1px solid #e5e7eb; background: #eef1f4; }
 pre { white-space: pre-wrap; font-size: 12px; background: #f9fafb; border: 1px solid #e5e7eb; padding: 8px; max-height: 500px; overflow: auto; }
 .error { color: #b91c1c; font-weight: bold; }
+.documents { display: flex; gap: 12px; align-items: flex-start; margin: 8px 0; font-size: 13px; }
+.documents img { border: 1px solid #d1d5db; width: 170px; }
 """
 
 
@@ -158,5 +188,20 @@ def _card(entry: GalleryEntry) -> str:
         f'<div class="subject" dir="{direction}">{html.escape(entry.subject)}</div>'
         f'<iframe src="{html.escape(entry.html_path)}" title="{html.escape(entry.kind)} {html.escape(entry.locale)}"'
         "></iframe>"
+        f"{_documents(entry)}"
         f'<pre dir="{direction}">{html.escape(entry.text)}</pre></section>'
     )
+
+
+def _documents(entry: GalleryEntry) -> str:
+    """Page 1 of the PDF as a thumbnail linking the PDF, and the attached files."""
+    if not entry.documents:
+        return ""
+    links = " ".join(f'<a href="{html.escape(p)}">{html.escape(p.rpartition("/")[2])}</a>' for p in entry.documents)
+    image = ""
+    if entry.thumbnail:
+        image = (
+            f'<a href="{html.escape(entry.documents[0])}"><img src="{html.escape(entry.thumbnail)}"'
+            f' alt="{html.escape(entry.kind)} {html.escape(entry.locale)}: page 1"></a>'
+        )
+    return f'<div class="documents">{image}<div>{links}</div></div>'

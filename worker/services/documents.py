@@ -15,6 +15,7 @@ re-runs the held delivery, building the documents again from the data as it is t
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, time
 from typing import Any
@@ -23,7 +24,7 @@ from worker.data.countries import account_einvoice, invoice_payment_options
 from worker.data.sellers import UnknownSeller, seller_for
 from worker.documents.checks import check_einvoice
 from worker.documents.cross_industry import cii_xml
-from worker.documents.invoice_pdf import invoice_pdf
+from worker.documents.invoice_pdf import invoice_pdf, invoice_thumbnail
 from worker.documents.universal_business import ubl_xml
 from worker.domain.einvoice.build import legal_invoice
 from worker.domain.einvoice.buyers import buyer_of
@@ -31,6 +32,7 @@ from worker.domain.einvoice.model import LegalInvoice, specification_for
 from worker.domain.einvoice.policy import FORMAT_NAMES, EinvoiceChoice
 from worker.domain.einvoice.rules import Violation
 from worker.domain.model import Account, Attachment, Invoice
+from worker.emails.kinds import KINDS
 from worker.errors import PermanentError
 from worker.store.documents import PDF_TYPE, XML_TYPE, InvoiceDocuments
 from worker.store.store import Store
@@ -146,3 +148,23 @@ async def invoice_documents(store: Store, invoice: Invoice, *, locale: str, now:
         log.error("%s", held)
         raise
     return await store.documents.keep(invoice.number, built)
+
+
+def preview_documents(
+    kind: str, context: Mapping[str, Any], locale: str
+) -> tuple[tuple[Attachment, ...], bytes | None]:
+    """A kind's documents for `preview` (its fixture's invoice, addressed by its country), and
+    a PNG of the PDF's page 1: nothing for a kind without documents."""
+    if not KINDS[kind].documents:
+        return (), None
+    invoice: Invoice = context["invoice"]
+    account = stand_in_account(invoice)
+    built = build_documents(invoice, account, locale=locale)
+    document = legal_document(invoice, account, account_einvoice(account))
+    thumbnail = invoice_thumbnail(
+        document,
+        locale=locale,
+        payment=invoice_payment_options(invoice),
+        created_at=datetime.combine(invoice.issued_on, time(0), UTC),
+    )
+    return built.attachments, thumbnail

@@ -35,7 +35,11 @@ def test_contract_example_yields_two_dutch_invoices_to_the_billing_contact_cc_ac
         assert "els@acme.example" in msg.message["To"]
         assert "ar@acme.example" in msg.message["Cc"] and "jan@acme.example" in msg.message["Cc"]
         assert msg.message["Content-Language"] == "nl-NL"
-        assert msg.message.get_content_type() == "multipart/alternative"
+        # the text and HTML, then the invoice itself (the account gave no Peppol id: the PDF alone)
+        assert msg.message.get_content_type() == "multipart/mixed"
+        assert [a.get_filename() for a in msg.message.iter_attachments()] == [
+            f"{msg.message['Subject'].split()[1]}.pdf"
+        ]
     text1, html1 = bodies(first)
     text2, _ = bodies(second)
     # invoice 1: Compute, 1 Jan - 31 Dec, 24,000.00 + 21% tax, in Dutch formats

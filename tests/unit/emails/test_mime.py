@@ -186,6 +186,7 @@ def test_a_message_id_too_long_for_78_octets_is_still_not_folded():
     assert b"Message-ID: " + message_id.encode() + b"\r\n" in raw
     assert parsed(raw)["Message-ID"] == message_id
 
+
 UTF8_RECIPIENTS = Recipients(to=(Contact("Zoë", "zoë@bücher.example"),))
 
 PDF = Attachment("INV-0000001.pdf", "application/pdf", b"%PDF-1.7\n" + bytes(range(256)) * 40)
