@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import email
+import io
 import os
 import subprocess
 import sys
 from email import policy
+
+from pypdf import PdfReader
 
 
 def test_demo_sends_every_fixture_email_once_and_prints_who_got_what(tmp_path):
@@ -30,8 +33,21 @@ def test_demo_sends_every_fixture_email_once_and_prints_who_got_what(tmp_path):
     assert "e9 (service.activated) data.activated_at" in out
     # Every recipient's copy is an .eml file; the Dutch invoices are in Dutch
     emls = sorted((tmp_path / "mail").glob("*.eml"))
-    assert len(emls) == 12
+    assert len(emls) == 14
     messages = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in emls]
     dutch = [m for m in messages if m["Subject"].startswith("Factuur")]
     assert len(dutch) == 6  # two invoices x three recipients
     assert len({m["Message-ID"] for m in dutch}) == 2
+    # Every invoice email carries its PDF; the Dutch ones their Peppol UBL beside it, the German
+    # one its Factur-X inside (the table names them)
+    invoices = [m for m in messages if m["Subject"].startswith(("Factuur", "Invoice", "Rechnung"))]
+    assert len(invoices) == 10  # 3 + 3 Dutch, 2 American, 2 German copies
+    for message in invoices:
+        names = [a.get_filename() for a in message.iter_attachments()]
+        assert names and names[0].endswith(".pdf") and names[0].startswith("INV-")
+    assert all(len(list(m.iter_attachments())) == 2 for m in dutch)
+    german = [m for m in invoices if m["Subject"].startswith("Rechnung")]
+    assert len(german) == 2
+    (pdf,) = german[0].iter_attachments()
+    assert list(PdfReader(io.BytesIO(pdf.get_content())).attachments) == ["factur-x.xml"]
+    assert "(+Factur-X)" in out and "(Peppol UBL)" in out
