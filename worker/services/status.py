@@ -99,9 +99,9 @@ def _documents_lines(documents: dict[str, Any] | None) -> list[str]:
         return []
     lines = []
     if documents.get("files"):
-        lines.append(
-            f"    documents: {', '.join(documents['files'])}  e-invoice {documents['einvoice']}: {documents['reason']}"
-        )
+        inside = f" (with {documents['embedded']} inside)" if documents.get("embedded") else ""
+        files = ", ".join(documents["files"])
+        lines.append(f"    documents: {files}{inside}; e-invoice: {documents['reason']}")
     if "held" in documents and not documents.get("files"):
         held = documents["held"]
         lines.append(f"    held: the {held['einvoice']} e-invoice breaks {len(held['rules'])} rule(s); nothing sent")

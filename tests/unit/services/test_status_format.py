@@ -75,3 +75,27 @@ def test_a_diagnostic_with_a_line_break_cannot_add_a_line_to_the_report():
     bounce["diagnostic"] = "x\r\n    to els@acme.example accepted"
     text = format_status([row([{"at": AT, "bounce": bounce}])], history=True)
     assert len(history_of(text)) == 1 and "x\\r\\n    to els@acme.example accepted" in text
+
+
+def test_an_invoice_row_says_which_documents_travelled_and_why():
+    documents = {
+        "einvoice": "facturx",
+        "reason": "DE's policy is Factur-X",
+        "files": ["INV-0000001.pdf"],
+        "embedded": "factur-x.xml",
+    }
+    text = format_status([{**row([]), "documents": documents}])
+    assert "documents: INV-0000001.pdf (with factur-x.xml inside); e-invoice: DE's policy is Factur-X" in text
+
+
+def test_a_held_invoice_lists_each_rule_it_breaks_by_id():
+    held = {
+        "at": AT,
+        "einvoice": "ubl",
+        "rules": [
+            {"rule_id": "BR-AE-02", "text": "An Invoice ... Buyer VAT identifier", "at": "BT-48", "detail": "L1"}
+        ],
+    }
+    text = format_status([{**row([]), "documents": {"held": held}}])
+    assert "held: the ubl e-invoice breaks 1 rule(s); nothing sent" in text
+    assert "[BR-AE-02] An Invoice ... Buyer VAT identifier (BT-48: L1)" in text
