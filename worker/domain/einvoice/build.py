@@ -6,7 +6,7 @@ BT-117 the sum of the invoice's per-line taxes in that category and rate, BT-110
 = BT-109 + BT-110. So the document's total is the email's total to the cent, and BR-CO-10..16
 hold exactly. Where the invoice's per-line tax rounding and EN 16931's per-rate rounding
 (BR-CO-17) disagree (several lines at one rate, each rounded), the document says what the invoice
-charged and `rules.check` reports BR-CO-17: the gate holds it rather than the two disagreeing.
+charged, within the one currency unit BR-CO-17 allows (as CEN's own Schematron does).
 """
 
 from __future__ import annotations
