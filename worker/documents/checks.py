@@ -5,8 +5,10 @@
 - the EN 16931 business rules the document exercises (`worker.domain.einvoice.rules`), by id;
 - its CIUS's rules (`worker.documents.cius_rules`: Peppol BIS 3.0, XRechnung 3.0).
 
-An invoice sent with the PDF alone has no XML, but its content is the same legal invoice: it
-passes the EN 16931 rules too, so no PDF states what an e-invoice could not.
+An invoice sent with the PDF alone (`none`: a country without an e-invoice mandate, such as Japan
+or the US) is not an EN 16931 e-invoice and passes no gate: EN 16931's rules are the European
+norm's, and a Japanese invoice that rounds its tax per line in whole yen (BR-CO-17) or a US one
+is lawful where it is issued. Its PDF states the same amounts as its email.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ XSD_RULE = "XSD"
 
 
 def check_einvoice(doc: LegalInvoice, einvoice: str, xml: bytes | None) -> list[Violation]:
-    """Every way the invoice's documents break a rule; [] when they may be sent."""
+    """Every way the invoice's e-invoice breaks a rule; [] when it may be sent (and always for
+    `none`, the PDF alone)."""
     violations: list[Violation] = []
+    if einvoice == "none":
+        return violations
     if xml is not None:
         syntax = SYNTAX[einvoice]
         violations += [

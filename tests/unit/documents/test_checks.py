@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.support.legal_invoices import GERMAN_BUYER, document, invoice, line, reverse_charge, standard
+from tests.support.legal_invoices import GERMAN_BUYER, document, invoice, line, standard
 from worker.documents.checks import XSD_RULE, check_einvoice
 from worker.documents.cius_rules import CIUS_RULES
 from worker.documents.cross_industry import cii_xml
@@ -80,8 +80,12 @@ def test_an_xml_that_breaks_its_schema_is_held_as_xsd() -> None:
     assert violation.rule_id == XSD_RULE and "line" in violation.detail
 
 
-def test_a_pdf_only_invoice_still_passes_the_en16931_rules() -> None:
-    # Given a reverse-charge invoice without the buyer's VAT id, sent as the PDF alone
-    doc = buyer(reverse_charge(), vat_id=None)
-    # Then the gate still holds it: the PDF would state a reverse charge the law does not allow
-    assert "BR-AE-02" in {v.rule_id for v in check_einvoice(doc, "none", None)}
+def test_a_pdf_only_invoice_passes_no_gate_but_the_same_data_as_an_e_invoice_is_held() -> None:
+    # Given a Japanese invoice rounding its tax per line in whole yen, off EN 16931's per-rate
+    # rounding by more than BR-CO-17's one unit
+    issued = invoice(*(line(f"L{i}", "Compute", "1005", "0.10", currency="JPY") for i in range(6)), currency="JPY")
+    doc = document(issued, GERMAN_BUYER)
+    # Then, sent with the PDF alone (no e-invoice mandate), nothing holds it
+    assert check_einvoice(doc, "none", None) == []
+    # while as a Factur-X e-invoice the gate holds it by the European norm's rule
+    assert "BR-CO-17" in {v.rule_id for v in check_einvoice(doc, "facturx", cii_xml(doc))}
