@@ -7,10 +7,12 @@ every document against it). The bytes are deterministic: the same legal invoice,
 
 from __future__ import annotations
 
+from functools import partial
+
 from lxml import etree
 from lxml.etree import _Element
 
-from worker.documents.xml_values import amount, basic_date, rate
+from worker.documents.xml_values import amount, basic_date, rate, sub_element
 from worker.domain.einvoice.model import Address, ElectronicAddress, LegalInvoice, LegalLine, VatBreakdown
 from worker.domain.einvoice.vat_categories import NOT_SUBJECT_TO_VAT
 
@@ -21,12 +23,7 @@ QDT = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
 NAMESPACES = {"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT}
 
 
-def _el(parent: _Element, tag: str, text: str | None = None, **attributes: str) -> _Element:
-    prefix, _, name = tag.partition(":")
-    element = etree.SubElement(parent, f"{{{NAMESPACES[prefix]}}}{name}", attributes)
-    if text is not None:
-        element.text = text
-    return element
+_el = partial(sub_element, NAMESPACES)
 
 
 def _date(parent: _Element, tag: str, value: object) -> None:

@@ -8,12 +8,13 @@ Peppol, the profile (BT-23). Elements follow the UBL 2.1 Invoice XSD's sequences
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Literal
 
 from lxml import etree
 from lxml.etree import _Element
 
-from worker.documents.xml_values import amount, rate
+from worker.documents.xml_values import amount, rate, sub_element
 from worker.domain.einvoice.model import (
     PEPPOL_PROFILE,
     Address,
@@ -37,12 +38,7 @@ NO_PURCHASE_ORDER = "NA"
 Cius = Literal["peppol", "xrechnung"]
 
 
-def _el(parent: _Element, tag: str, text: str | None = None, **attributes: str) -> _Element:
-    prefix, _, name = tag.partition(":")
-    element = etree.SubElement(parent, f"{{{_URIS[prefix]}}}{name}", attributes)
-    if text is not None:
-        element.text = text
-    return element
+_el = partial(sub_element, _URIS)
 
 
 def ubl_xml(doc: LegalInvoice, *, cius: Cius) -> bytes:

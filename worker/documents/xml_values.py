@@ -1,9 +1,14 @@
-"""How the e-invoice XML writes values: amounts in the currency's minor unit, rates, dates."""
+"""How the e-invoice XML writes elements and values: amounts in the currency's minor unit, rates,
+dates."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+
+from lxml import etree
+from lxml.etree import _Element
 
 from worker.domain.money import minor_unit_exponent
 
@@ -22,3 +27,14 @@ def rate(value: Decimal) -> str:
 def basic_date(value: date) -> str:
     """CII's date format 102: ``20260201``."""
     return value.strftime("%Y%m%d")
+
+
+def sub_element(
+    namespaces: Mapping[str, str], parent: _Element, tag: str, text: str | None = None, **attributes: str
+) -> _Element:
+    """A child `prefix:name` of `parent` (its namespace from `namespaces`), with its text."""
+    prefix, _, name = tag.partition(":")
+    element = etree.SubElement(parent, f"{{{namespaces[prefix]}}}{name}", attributes)
+    if text is not None:
+        element.text = text
+    return element
