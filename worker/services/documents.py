@@ -14,6 +14,7 @@ re-runs the held delivery, building the documents again from the data as it is t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
@@ -142,7 +143,9 @@ async def invoice_documents(store: Store, invoice: Invoice, *, locale: str, now:
         return kept
     account = await store.orders.load_account(invoice.account_id) or stand_in_account(invoice)
     try:
-        built = build_documents(invoice, account, locale=locale)
+        # In a thread: Typst releases the GIL while it lays the PDF out (~14 ms), so this worker's
+        # event loop goes on sending other deliveries meanwhile.
+        built = await asyncio.to_thread(build_documents, invoice, account, locale=locale)
     except DocumentHeld as held:
         await store.documents.hold(invoice.number, held.as_record(now))
         log.error("%s", held)
