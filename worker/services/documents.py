@@ -32,6 +32,7 @@ from worker.domain.einvoice.buyers import buyer_of
 from worker.domain.einvoice.model import LegalInvoice, specification_for
 from worker.domain.einvoice.policy import FORMAT_NAMES, EinvoiceChoice
 from worker.domain.einvoice.rules import Violation
+from worker.domain.einvoice.vat_categories import EU_MEMBER_STATES
 from worker.domain.model import Account, Attachment, Invoice
 from worker.emails.kinds import KINDS
 from worker.errors import PermanentError
@@ -59,8 +60,9 @@ class DocumentHeld(PermanentError):
         }
 
 
-class DocumentUnbuildable(PermanentError):
-    """The invoice cannot have a legal document (e.g. no selling entity for its country)."""
+#: The selling entities of a booking country that has none of its own in sellers.json.
+FALLBACK_SELLER_EU = "NL"
+FALLBACK_SELLER = "US"
 
 
 def stand_in_account(invoice: Invoice) -> Account:
@@ -78,7 +80,6 @@ def build_documents(invoice: Invoice, account: Account, *, locale: str) -> Invoi
 
     Raises:
       DocumentHeld: the e-invoice breaks rules (their ids in the error).
-      DocumentUnbuildable: the booking country has no selling entity.
     """
     choice = account_einvoice(account)
     document = legal_document(invoice, account, choice)
@@ -105,8 +106,15 @@ def build_documents(invoice: Invoice, account: Account, *, locale: str) -> Invoi
 def legal_document(invoice: Invoice, account: Account, choice: EinvoiceChoice) -> LegalInvoice:
     try:
         seller = seller_for(invoice.country)
-    except UnknownSeller as exc:
-        raise DocumentUnbuildable(f"invoice {invoice.number}: {exc}") from None
+    except UnknownSeller:
+        # A booking country without its own entity is still invoiced, never held: by the EU
+        # entity for a member state (EU VAT), by the US entity elsewhere (README "The invoice
+        # documents").
+        fallback = FALLBACK_SELLER_EU if invoice.country in EU_MEMBER_STATES else FALLBACK_SELLER
+        log.warning(
+            "invoice %s: no selling entity for %s; issued by the %s entity", invoice.number, invoice.country, fallback
+        )
+        seller = seller_for(fallback)
     buyer = buyer_of(account)
     if choice.format == "ubl" and not buyer.buyer_reference and not invoice.po_number:
         # Peppol asks for a buyer reference or a PO number (PEPPOL-EN16931-R003): without either,
@@ -136,7 +144,6 @@ async def invoice_documents(store: Store, invoice: Invoice, *, locale: str, now:
 
     Raises:
       DocumentHeld: the gate held them (the hold is recorded for `status`).
-      DocumentUnbuildable: as `build_documents`.
     """
     kept = await store.documents.load(invoice.number)
     if kept is not None:

@@ -108,7 +108,7 @@ async def build_delivery_message(app: ServiceContext, delivery_id: str, delivery
 
     Raises:
       TemplateMissing, MissingBusinessRecord, HeaderInjection: as `template_context`, `build_message`.
-      DocumentHeld, DocumentUnbuildable: the invoice's documents (`worker.services.documents`).
+      DocumentHeld: the invoice's e-invoice broke a rule (`worker.services.documents`).
     """
     context = await template_context(app.store, delivery_id, delivery)
     rendered = render(delivery["kind"], context, delivery["locale"])
