@@ -60,6 +60,7 @@ def test_the_wheel_holds_the_package_only_with_its_templates_catalogs_and_data(i
         assert f"worker/_resources/templates/email/{kind}/body.mjml" in files
     assert "worker/_resources/locales/ar/LC_MESSAGES/messages.po" in files
     assert "worker/_resources/fixtures/events.jsonl" in files
+    assert "worker/_resources/templates/document/invoice.typ" in files
     assert {"worker/data/countries.json", "worker/data/card_limits.json", "worker/settings.py"} <= files
     # The store's Lua scripts, which it reads from the package
     assert {"worker/store/scripts/settle_window.lua", "worker/store/scripts/claim_due.lua"} <= files
@@ -76,7 +77,10 @@ def test_demo_and_preview_all_run_from_the_wheel_in_another_directory(installed_
     demo = outside_the_checkout(installed_wheel, tmp_path, "-m", "worker.cli", "demo", "--out", "demo")
     assert demo.returncode == 0, demo.stderr
     assert "nl-NL" in demo.stdout and "demo took" in demo.stdout
-    assert len(list((tmp_path / "demo" / "mail").rglob("*.eml"))) >= 10
+    emls = list((tmp_path / "demo" / "mail").rglob("*.eml"))
+    assert len(emls) >= 10
+    # and the invoices carry their PDFs, built from the wheel's own template
+    assert sum(b"Content-Type: application/pdf" in path.read_bytes() for path in emls) >= 8
 
     # When every kind is previewed in every locale, then the gallery is written, in Arabic too
     preview = outside_the_checkout(installed_wheel, tmp_path, "-m", "worker.cli", "preview", "--all", "--out", "g")
