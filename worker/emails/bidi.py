@@ -18,8 +18,11 @@ RLM = "\u200f"
 
 
 def right_to_left_lines(text: str) -> str:
-    """Return ``text`` with an RLM at the start of every non-blank line (idempotent)."""
-    return "\n".join(RLM + line if line.strip() and not line.startswith(RLM) else line for line in text.split("\n"))
+    """Return ``text`` with an RLM at the start of every non-blank line (idempotent), but the
+    signature separator ``-- ``, which mail clients recognise only as it is."""
+    return "\n".join(
+        RLM + line if line.strip() and line != "-- " and not line.startswith(RLM) else line for line in text.split("\n")
+    )
 
 
 #: U+200E LEFT-TO-RIGHT MARK. After an amount such as "26,620.00 US$" it keeps the "$" with "US"

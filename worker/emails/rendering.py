@@ -247,8 +247,15 @@ def https_url(value: object) -> str:
     return text
 
 
+#: The signature separator of RFC 3676 (4.3): two dashes and a space, alone on its line; mail
+#: clients recognise it and dim or strip what follows when quoting.
+SIGNATURE_SEPARATOR = "-- "
+
+
 def _tidy_text(text: str) -> str:
-    tidy = "\n".join(map(str.rstrip, text.strip().splitlines()))
+    tidy = "\n".join(
+        SIGNATURE_SEPARATOR if line.rstrip() == "--" else line.rstrip() for line in text.strip().splitlines()
+    )
     # At most one blank line in a row; str.replace, as a regular expression scans ~10x slower.
     while "\n\n\n" in tidy:
         tidy = tidy.replace("\n\n\n", "\n\n")

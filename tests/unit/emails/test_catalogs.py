@@ -173,9 +173,11 @@ def test_right_to_left_emails_are_right_to_left_in_html_and_text(kind: str) -> N
         assert f'<html lang="{locale}" dir="rtl"' in email.html
         assert "direction:rtl" in email.html and "text-align:right" in email.html
         # Every line of the text part opens with a right-to-left mark, so plain-text clients
-        # lay out lines that start with a number or a Latin name right-to-left too.
-        lines = [line for line in email.text.splitlines() if line.strip()]
+        # lay out lines that start with a number or a Latin name right-to-left too; all but the
+        # signature separator "-- ", which clients recognise only as it is (RFC 3676)
+        lines = [line for line in email.text.splitlines() if line.strip() and line != "-- "]
         assert lines and all(line.startswith(RLM) for line in lines)
+        assert "\n-- \n" in email.text
 
 
 def test_left_to_right_values_keep_their_shape_inside_arabic_sentences() -> None:

@@ -354,3 +354,11 @@ def _read_po(path: Path) -> Catalog:
 
 def _message_keys(catalog: Catalog) -> set[tuple[Any, str | None]]:
     return {(message.id, message.context) for message in catalog if message.id}
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ar", "ja-JP"])
+def test_the_plain_text_signature_starts_at_an_rfc_3676_separator(locale: str) -> None:
+    # Given any email in any direction
+    rendered = render("invoice", REGISTERED_KINDS["invoice"].preview_context(), locale)
+    # Then the footer is set off by "-- " alone on its line, which mail clients recognise
+    assert "\n-- \n" in rendered.text
