@@ -35,25 +35,40 @@ DEFAULT_LOCALE = "en-US"
 #: vs traditional Chinese); every other locale shares one catalog per language.
 REGIONAL_CATALOG_LOCALES: frozenset[str] = frozenset({"pt-BR", "pt-PT", "zh-CN", "zh-TW"})
 
-# language, optional 4-letter script, optional 2-letter or 3-digit region, in any case, with
-# "-" or "_" between the parts ("nl_NL", "nl-nl", "zh-Hant-TW").
-_TAG = re.compile(
-    r"^(?P<language>[a-z]{2,3})(?:[-_](?P<script>[a-z]{4}))?(?:[-_](?P<region>[a-z]{2}|\d{3}))?$",
-    re.IGNORECASE,
-)
+#: Deprecated and macro-language codes as CLDR aliases them: Hebrew's old "iw", Indonesian's "in",
+#: Yiddish's "ji", and Norwegian "no", written as Bokmål ("nb").
+LANGUAGE_ALIASES = {"iw": "he", "in": "id", "ji": "yi", "no": "nb"}
+
+_LANGUAGE = re.compile(r"[a-z]{2,3}", re.IGNORECASE)
+_SCRIPT = re.compile(r"[a-z]{4}", re.IGNORECASE)
+_REGION = re.compile(r"[a-z]{2}|\d{3}", re.IGNORECASE)
+# After the region a BCP 47 tag may carry variants ("de-DE-1996") and extensions
+# ("en-US-u-ca-buddhist"): they say nothing the worker uses, so they are dropped.
+_VARIANT = re.compile(r"[a-z0-9]{5,8}|\d[a-z0-9]{3}", re.IGNORECASE)
+_SUBTAG = re.compile(r"[a-z0-9]{1,8}", re.IGNORECASE)
 
 
 def normalize_locale(tag: str | None) -> str | None:
-    """Return ``tag`` spelled ``ll-RR`` (``nl_nl`` -> ``nl-NL``), or None if it is no locale tag."""
-    match = _TAG.match((tag or "").strip())
-    if match is None:
+    """Return ``tag`` spelled ``ll-RR`` (``nl_nl`` -> ``nl-NL``, ``ja_JP.UTF-8`` -> ``ja-JP``,
+    ``de-DE-1996`` -> ``de-DE``, ``iw-IL`` -> ``he-IL``), or None if it is no locale tag."""
+    # A POSIX locale's codeset and modifier ("ja_JP.UTF-8", "de_DE@euro") are not part of it.
+    text = (tag or "").strip().split(".", 1)[0].split("@", 1)[0]
+    parts = re.split(r"[-_]", text)
+    if not _LANGUAGE.fullmatch(parts[0]):
         return None
-    parts = [match["language"].lower()]
-    if match["script"]:
-        parts.append(match["script"].title())
-    if match["region"]:
-        parts.append(match["region"].upper())
-    return "-".join(parts)
+    language = parts[0].lower()
+    out = [LANGUAGE_ALIASES.get(language, language)]
+    rest = parts[1:]
+    if rest and _SCRIPT.fullmatch(rest[0]):
+        out.append(rest.pop(0).title())
+    if rest and _REGION.fullmatch(rest[0]):
+        out.append(rest.pop(0).upper())
+    if rest:
+        first = rest[0]
+        starts_well = bool(_VARIANT.fullmatch(first)) or (len(first) == 1 and first.isalnum())
+        if not starts_well or not all(_SUBTAG.fullmatch(part) for part in rest):
+            return None
+    return "-".join(out)
 
 
 def _language(locale: str) -> str:
@@ -87,11 +102,17 @@ def _choose_locale(contact: str | None, country: str | None) -> str:
         return contact
     if contact is not None:
         region = _region(country) if country else None
-        if region is not None and f"{_language(contact)}-{region}" in SUPPORTED_LOCALES:
-            return f"{_language(contact)}-{region}"
+        in_region = f"{_language(contact)}-{region}" if region is not None else None
+        # ... in the same script: a zh-TW reader at a Chinese account is not written zh-CN.
+        if in_region in SUPPORTED_LOCALES and _written_language(in_region) == _written_language(contact):
+            return in_region
         same_language = _first_of_language(contact)
         if same_language is not None:
             return same_language
+        if country is not None and _other_script(contact, country):
+            # A traditional-Chinese reader is never written to in simplified Chinese (nor the
+            # reverse): without a catalog in their script, the default locale.
+            return DEFAULT_LOCALE
     if country in SUPPORTED_LOCALES:
         return country
     if country is not None:
@@ -99,6 +120,11 @@ def _choose_locale(contact: str | None, country: str | None) -> str:
         if same_language is not None:
             return same_language
     return DEFAULT_LOCALE
+
+
+def _other_script(contact: str, country: str) -> bool:
+    """The same language written in another script (zh-Hant against zh-Hans)."""
+    return _language(contact) == _language(country) and _written_language(contact) != _written_language(country)
 
 
 def _first_of_language(locale: str) -> str | None:
@@ -115,6 +141,8 @@ def _written_language(locale: str) -> str:
     language = _language(locale)
     if language != "zh":
         return language
+    if "-Hans" in locale:  # a script stated wins over the region ("zh-Hans-TW" reads simplified)
+        return "zh-Hans"
     traditional = "-Hant" in locale or _region(locale) in _TRADITIONAL_CHINESE_REGIONS
     return "zh-Hant" if traditional else "zh-Hans"
 

@@ -151,3 +151,40 @@ def test_a_supported_locale_is_not_logged(caplog: pytest.LogCaptureFixture) -> N
         assert choose_locale(locale, None) == locale
     assert choose_locale(None, None) == DEFAULT_LOCALE
     assert not [r for r in caplog.records if r.name == "worker.domain.locales"]
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        ("ja_JP.UTF-8", "ja-JP"),
+        ("de_DE@euro", "de-DE"),
+        ("de-DE-1996", "de-DE"),
+        ("en-US-u-ca-buddhist", "en-US"),
+        ("zh-Hant-TW", "zh-Hant-TW"),
+        ("iw-IL", "he-IL"),
+        ("no", "nb"),
+        ("in-ID", "id-ID"),
+    ],
+)
+def test_posix_spellings_variants_extensions_and_old_codes_keep_the_preference(tag: str, expected: str) -> None:
+    assert normalize_locale(tag) == expected
+
+
+def test_a_bcp47_tag_with_trailing_garbage_is_still_no_locale() -> None:
+    assert normalize_locale("nl-NL-!!") is None and normalize_locale("nl-NL-ab") is None
+
+
+@pytest.mark.parametrize("contact", ["ja_JP.UTF-8", "de-DE-1996", "en-US-u-ca-buddhist"])
+def test_a_contact_preference_in_an_unusual_spelling_is_honoured(contact: str) -> None:
+    assert choose_locale(contact, "nl-NL") == normalize_locale(contact)
+
+
+@pytest.mark.parametrize("contact", ["zh-TW", "zh-HK", "zh-Hant", "zh-Hant-CN"])
+def test_a_traditional_chinese_reader_is_never_written_to_in_simplified_chinese(contact: str) -> None:
+    # Given a traditional-Chinese contact at an account whose country defaults to zh-CN
+    # Then, without a traditional catalog, the default locale, never zh-CN
+    assert choose_locale(contact, "zh-CN") == "en-US"
+
+
+def test_simplified_chinese_written_in_taiwan_reads_simplified() -> None:
+    assert choose_locale("zh-Hans-TW", "zh-TW") == "zh-CN"
