@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+import logging
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any
 
 from worker.domain.einvoice.electronic_addresses import vat_electronic_address
 from worker.domain.einvoice.model import Address, Seller, SellerContact
+from worker.domain.einvoice.vat_categories import EU_MEMBER_STATES
+
+log = logging.getLogger(__name__)
 
 SELLERS_FILE = files("worker.data").joinpath("sellers.json")
 
@@ -42,6 +46,27 @@ def seller_for(country: str | None) -> Seller:
         return sellers()[country or ""]
     except KeyError:
         raise UnknownSeller(f"no selling entity for booking country {country!r} in sellers.json") from None
+
+
+#: The selling entities that issue the invoices of a booking country without its own in
+#: sellers.json: the EU entity for an EU member state (EU VAT), the US entity elsewhere.
+FALLBACK_SELLER_EU = "NL"
+FALLBACK_SELLER = "US"
+
+
+def issuing_seller(country: str | None) -> Seller:
+    """The entity that issues an invoice booked in `country`: its own, else the fallback above,
+    so that no invoice is held for want of a seller (logged once per country)."""
+    if (country or "") in sellers():
+        return sellers()[country or ""]
+    fallback = FALLBACK_SELLER_EU if country in EU_MEMBER_STATES else FALLBACK_SELLER
+    _log_fallback_once(country, fallback)
+    return sellers()[fallback]
+
+
+@cache
+def _log_fallback_once(country: str | None, fallback: str) -> None:
+    log.warning("no selling entity for booking country %r in sellers.json; issued by the %s entity", country, fallback)
 
 
 def _seller(entry: dict[str, Any]) -> Seller:

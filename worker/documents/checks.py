@@ -14,12 +14,11 @@ is lawful where it is issued. Its PDF states the same amounts as its email.
 from __future__ import annotations
 
 from worker.documents.cius_rules import check_cius
+from worker.documents.einvoices import SYNTAX
 from worker.documents.schemas import xsd_errors
 from worker.domain.einvoice.model import LegalInvoice
 from worker.domain.einvoice.rules import Violation, check
 
-#: The XSD each format's XML is checked against.
-SYNTAX = {"facturx": "cii", "ubl": "ubl", "xrechnung": "ubl"}
 XSD_RULE = "XSD"
 
 

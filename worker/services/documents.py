@@ -17,23 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
 from worker.data.countries import account_einvoice, invoice_payment_options
-from worker.data.sellers import UnknownSeller, seller_for
+from worker.data.sellers import issuing_seller
 from worker.documents.checks import check_einvoice
-from worker.documents.cross_industry import cii_xml
+from worker.documents.einvoices import einvoice_xml
 from worker.documents.invoice_pdf import invoice_pdf, invoice_thumbnail
-from worker.documents.universal_business import ubl_xml
 from worker.domain.einvoice.build import legal_invoice
-from worker.domain.einvoice.buyers import buyer_of
+from worker.domain.einvoice.buyers import buyer_of, routed_for
 from worker.domain.einvoice.model import LegalInvoice, specification_for
 from worker.domain.einvoice.policy import FORMAT_NAMES, EinvoiceChoice
 from worker.domain.einvoice.rules import Violation
-from worker.domain.einvoice.vat_categories import EU_MEMBER_STATES
 from worker.domain.model import Account, Attachment, Invoice
+from worker.domain.payments import PaymentOptions
 from worker.emails.kinds import KINDS
 from worker.errors import PermanentError
 from worker.store.documents import PDF_TYPE, XML_TYPE, InvoiceDocuments
@@ -60,11 +59,6 @@ class DocumentHeld(PermanentError):
         }
 
 
-#: The selling entities of a booking country that has none of its own in sellers.json.
-FALLBACK_SELLER_EU = "NL"
-FALLBACK_SELLER = "US"
-
-
 def stand_in_account(invoice: Invoice) -> Account:
     """The account of an invoice whose account sent no `account.updated`: its name and country."""
     return Account(
@@ -75,68 +69,64 @@ def stand_in_account(invoice: Invoice) -> Account:
     )
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """A legal invoice that passed the gate, with what its PDF is built from."""
+
+    document: LegalInvoice
+    choice: EinvoiceChoice
+    payment: PaymentOptions
+    xml: bytes | None
+
+
+def _checked(invoice: Invoice, account: Account) -> _Checked:
+    """Raises DocumentHeld: the e-invoice breaks rules (their ids in the error)."""
+    choice = account_einvoice(account)
+    payment = invoice_payment_options(invoice)
+    buyer = routed_for(buyer_of(account), choice.format, po_number=invoice.po_number, order_id=invoice.order_id)
+    document = legal_invoice(
+        invoice,
+        buyer=buyer,
+        seller=issuing_seller(invoice.country),
+        payment=payment,
+        specification_id=specification_for(choice.format),
+    )
+    xml = einvoice_xml(document, choice.format)
+    violations = check_einvoice(document, choice.format, xml)
+    if violations:
+        raise DocumentHeld(invoice.number, choice.format, violations)
+    return _Checked(document, choice, payment, xml)
+
+
+def _issued_at(invoice: Invoice) -> datetime:
+    # The issue date, not the clock: the same invoice always builds the same bytes.
+    return datetime.combine(invoice.issued_on, time(0), UTC)
+
+
 def build_documents(invoice: Invoice, account: Account, *, locale: str) -> InvoiceDocuments:
     """The invoice's documents, checked by the gate. Pure apart from reading the data files.
 
     Raises:
       DocumentHeld: the e-invoice breaks rules (their ids in the error).
     """
-    choice = account_einvoice(account)
-    document = legal_document(invoice, account, choice)
-    xml = _einvoice_xml(document, choice.format)
-    violations = check_einvoice(document, choice.format, xml)
-    if violations:
-        raise DocumentHeld(invoice.number, choice.format, violations)
+    checked = _checked(invoice, account)
+    return _documents(invoice, checked, locale)
+
+
+def _documents(invoice: Invoice, checked: _Checked, locale: str) -> InvoiceDocuments:
     pdf = invoice_pdf(
-        document,
+        checked.document,
         locale=locale,
-        payment=invoice_payment_options(invoice),
-        facturx_xml=xml if choice.format == "facturx" else None,
-        # The issue date, not the clock: the same invoice always builds the same bytes.
-        created_at=datetime.combine(invoice.issued_on, time(0), UTC),
+        payment=checked.payment,
+        facturx_xml=checked.xml if checked.choice.format == "facturx" else None,
+        created_at=_issued_at(invoice),
     )
     return InvoiceDocuments(
-        einvoice=choice.format,
-        reason=choice.reason,
+        einvoice=checked.choice.format,
+        reason=checked.choice.reason,
         pdf=Attachment(f"{invoice.number}.pdf", PDF_TYPE, pdf),
-        xml=None if xml is None else Attachment(f"{invoice.number}.xml", XML_TYPE, xml),
+        xml=None if checked.xml is None else Attachment(f"{invoice.number}.xml", XML_TYPE, checked.xml),
     )
-
-
-def legal_document(invoice: Invoice, account: Account, choice: EinvoiceChoice) -> LegalInvoice:
-    try:
-        seller = seller_for(invoice.country)
-    except UnknownSeller:
-        # A booking country without its own entity is still invoiced, never held: by the EU
-        # entity for a member state (EU VAT), by the US entity elsewhere (README "The invoice
-        # documents").
-        fallback = FALLBACK_SELLER_EU if invoice.country in EU_MEMBER_STATES else FALLBACK_SELLER
-        log.warning(
-            "invoice %s: no selling entity for %s; issued by the %s entity", invoice.number, invoice.country, fallback
-        )
-        seller = seller_for(fallback)
-    buyer = buyer_of(account)
-    if choice.format == "ubl" and not buyer.buyer_reference and not invoice.po_number:
-        # Peppol asks for a buyer reference or a PO number (PEPPOL-EN16931-R003): without either,
-        # the order number is the reference the buyer's accounts payable can route by.
-        buyer = replace(buyer, buyer_reference=invoice.order_id)
-    return legal_invoice(
-        invoice,
-        buyer=buyer,
-        seller=seller,
-        payment=invoice_payment_options(invoice),
-        specification_id=specification_for(choice.format),
-    )
-
-
-def _einvoice_xml(document: LegalInvoice, einvoice: str) -> bytes | None:
-    if einvoice == "facturx":
-        return cii_xml(document)
-    if einvoice == "ubl":
-        return ubl_xml(document, cius="peppol")
-    if einvoice == "xrechnung":
-        return ubl_xml(document, cius="xrechnung")
-    return None
 
 
 async def invoice_documents(store: Store, invoice: Invoice, *, locale: str, now: float) -> InvoiceDocuments:
@@ -168,13 +158,8 @@ def preview_documents(
     if not KINDS[kind].documents:
         return (), None
     invoice: Invoice = context["invoice"]
-    account = stand_in_account(invoice)
-    built = build_documents(invoice, account, locale=locale)
-    document = legal_document(invoice, account, account_einvoice(account))
+    checked = _checked(invoice, stand_in_account(invoice))
     thumbnail = invoice_thumbnail(
-        document,
-        locale=locale,
-        payment=invoice_payment_options(invoice),
-        created_at=datetime.combine(invoice.issued_on, time(0), UTC),
+        checked.document, locale=locale, payment=checked.payment, created_at=_issued_at(invoice)
     )
-    return built.attachments, thumbnail
+    return _documents(invoice, checked, locale).attachments, thumbnail

@@ -9,7 +9,7 @@ import pytest
 from stdnum.eu import vat as eu_vat
 
 from worker.data.countries import countries
-from worker.data.sellers import UnknownSeller, seller_for, sellers
+from worker.data.sellers import UnknownSeller, issuing_seller, seller_for, sellers
 from worker.domain.einvoice.vat_categories import EU_MEMBER_STATES
 
 COUNTRIES = sorted(countries())
@@ -80,3 +80,10 @@ def test_every_non_eu_country_is_checked_one_way() -> None:
 def test_a_country_without_a_seller_is_refused_by_name() -> None:
     with pytest.raises(UnknownSeller, match="'XX'"):
         seller_for("XX")
+
+
+def test_a_booking_country_without_its_own_entity_is_issued_by_the_eu_or_us_entity() -> None:
+    assert issuing_seller("GR") == seller_for("NL")
+    assert issuing_seller("KE") == seller_for("US")
+    assert issuing_seller(None) == seller_for("US")
+    assert issuing_seller("DE") == seller_for("DE")

@@ -11,7 +11,7 @@ from tests.support.legal_invoices import GERMAN_BUYER, document, invoice, line, 
 from worker.documents.checks import XSD_RULE, check_einvoice
 from worker.documents.cius_rules import CIUS_RULES
 from worker.documents.cross_industry import cii_xml
-from worker.documents.universal_business import ubl_xml
+from worker.documents.einvoices import einvoice_xml
 from worker.domain.einvoice.model import Address, ElectronicAddress, LegalInvoice, specification_for
 
 
@@ -55,7 +55,9 @@ BREAKS: dict[str, tuple[str, Callable[[], LegalInvoice], Callable[[LegalInvoice]
 
 
 def xml_of(doc: LegalInvoice, einvoice: str) -> bytes:
-    return cii_xml(doc) if einvoice == "facturx" else ubl_xml(doc, cius="peppol" if einvoice == "ubl" else "xrechnung")
+    xml = einvoice_xml(doc, einvoice)
+    assert xml is not None
+    return xml
 
 
 def test_every_cius_rule_has_a_passing_and_a_failing_document_here() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from worker.domain.einvoice.model import Address, Buyer, ElectronicAddress
 from worker.domain.model import Account
 
@@ -32,3 +34,12 @@ def buyer_of(account: Account) -> Buyer:
         buyer_reference=account.buyer_reference,
         electronic_address=electronic_address,
     )
+
+
+def routed_for(buyer: Buyer, einvoice: str, *, po_number: str | None, order_id: str) -> Buyer:
+    """The buyer as the e-invoice `einvoice` needs it. Peppol asks for a buyer reference or a PO
+    number (PEPPOL-EN16931-R003): without either, the order number is BT-10, the reference the
+    buyer's accounts payable can route by."""
+    if einvoice == "ubl" and not buyer.buyer_reference and not po_number:
+        return replace(buyer, buyer_reference=order_id)
+    return buyer
