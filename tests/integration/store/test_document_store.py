@@ -1,0 +1,62 @@
+"""An invoice's documents in Redis (worker/store/documents.py): kept once, sealed at rest, and
+a hold that the first kept documents clear."""
+
+from __future__ import annotations
+
+import asyncio
+
+from worker.domain.model import Attachment
+from worker.store.cipher import SealingKeys
+from worker.store.documents import PDF_TYPE, XML_TYPE, InvoiceDocuments
+from worker.store.store import Store
+
+PREFIX = "docs-test"
+KEY = SealingKeys(bytes(range(32)))
+
+
+def documents(pdf: bytes) -> InvoiceDocuments:
+    return InvoiceDocuments(
+        "ubl",
+        "NL's policy is UBL (Peppol)",
+        Attachment("INV-1.pdf", PDF_TYPE, pdf),
+        Attachment("INV-1.xml", XML_TYPE, b"<Invoice>Acme B.V.</Invoice>"),
+    )
+
+
+def run(redis_url: str, action):
+    async def go():
+        async with Store.open(redis_url, prefix=PREFIX, sealing=KEY) as store:
+            return await action(store)
+
+    return asyncio.run(go())
+
+
+def test_the_first_documents_kept_are_the_ones_every_later_reader_gets(redis_client, redis_url) -> None:
+    # Given documents kept for an invoice, and a second build kept after them
+    first = run(redis_url, lambda store: store.documents.keep("INV-1", documents(b"%PDF first")))
+    second = run(redis_url, lambda store: store.documents.keep("INV-1", documents(b"%PDF second")))
+    # Then the second keep returns the first documents, and so does every load
+    assert first.pdf.data == second.pdf.data == b"%PDF first"
+    loaded = run(redis_url, lambda store: store.documents.load("INV-1"))
+    assert loaded == documents(b"%PDF first")
+
+
+def test_documents_are_sealed_at_rest(redis_client, redis_url) -> None:
+    run(redis_url, lambda store: store.documents.keep("INV-1", documents(b"%PDF Acme B.V.")))
+    stored = redis_client.hgetall(f"{PREFIX}:invoice:INV-1:documents")
+    assert b"Acme B.V." not in stored[b"pdf"] and b"Acme B.V." not in stored[b"xml"]
+
+
+def test_a_hold_shows_in_the_summary_until_documents_are_kept(redis_client, redis_url) -> None:
+    held = {"at": 1.0, "einvoice": "ubl", "rules": [{"rule_id": "BR-AE-02", "text": "t", "at": "BT-48", "detail": ""}]}
+    run(redis_url, lambda store: store.documents.hold("INV-1", held))
+    assert run(redis_url, lambda store: store.documents.summary("INV-1")) == {"held": held}
+    assert run(redis_url, lambda store: store.documents.load("INV-1")) is None
+    run(redis_url, lambda store: store.documents.keep("INV-1", documents(b"%PDF")))
+    summary = run(redis_url, lambda store: store.documents.summary("INV-1"))
+    assert summary == {
+        "einvoice": "ubl",
+        "reason": "NL's policy is UBL (Peppol)",
+        "files": ["INV-1.pdf", "INV-1.xml"],
+        "embedded": None,
+    }
