@@ -51,18 +51,6 @@ def _peppol_r003(doc: LegalInvoice) -> Iterator[str]:
         yield "neither BT-10 nor BT-13"
 
 
-@cius_rule(("ubl", "xrechnung"), "PEPPOL-EN16931-R010", "BT-49", "Buyer electronic address MUST be provided")
-def _peppol_r010(doc: LegalInvoice) -> Iterator[str]:
-    if doc.buyer.electronic_address is None:
-        yield "no BT-49"
-
-
-@cius_rule(("ubl", "xrechnung"), "PEPPOL-EN16931-R020", "BT-34", "Seller electronic address MUST be provided")
-def _peppol_r020(doc: LegalInvoice) -> Iterator[str]:
-    if doc.seller.electronic_address is None:
-        yield "no BT-34"
-
-
 @cius_rule(
     ("xrechnung",),
     "BR-DE-21",
@@ -74,68 +62,41 @@ def _br_de_21(doc: LegalInvoice) -> Iterator[str]:
         yield f"BT-24 = {doc.specification_id}"
 
 
-@cius_rule(("xrechnung",), "BR-DE-15", "BT-10", "Das Element „Buyer reference“ (BT-10) muss übermittelt werden.")
-def _br_de_15(doc: LegalInvoice) -> Iterator[str]:
-    if not doc.buyer_reference:
-        yield "no BT-10"
+#: Rules that a term be present: (formats, rule id, the term, its official text, the term's value).
+_REQUIRED: tuple[tuple[tuple[str, ...], str, str, str, Callable[[LegalInvoice], object]], ...] = (
+    (("ubl", "xrechnung"), "PEPPOL-EN16931-R010", "BT-49", "Buyer electronic address MUST be provided",
+     lambda d: d.buyer.electronic_address),
+    (("ubl", "xrechnung"), "PEPPOL-EN16931-R020", "BT-34", "Seller electronic address MUST be provided",
+     lambda d: d.seller.electronic_address),
+    (("xrechnung",), "BR-DE-15", "BT-10", "Das Element „Buyer reference“ (BT-10) muss übermittelt werden.",
+     lambda d: d.buyer_reference),
+    (("xrechnung",), "BR-DE-1", "BG-16",
+     "Eine Rechnung (INVOICE) muss Angaben zu „PAYMENT INSTRUCTIONS“ (BG-16) enthalten.",
+     lambda d: d.payment_means),
+    (("xrechnung",), "BR-DE-2", "BG-6", "Die Gruppe „SELLER CONTACT“ (BG-6) muss übermittelt werden.",
+     lambda d: d.seller.contact),
+    (("xrechnung",), "BR-DE-3", "BT-37",
+     "Die Angabe der Stadt der Verkäuferanschrift „Seller city“ (BT-37) ist verpflichtend.",
+     lambda d: d.seller.address.city),
+    (("xrechnung",), "BR-DE-4", "BT-38",
+     "Die Angabe der Postleitzahl der Verkäuferanschrift „Seller post code“ (BT-38) ist verpflichtend.",
+     lambda d: d.seller.address.postal_code),
+    (("xrechnung",), "BR-DE-8", "BT-52",
+     "Die Angabe der Stadt der Käuferanschrift „Buyer city“ (BT-52) ist verpflichtend.",
+     lambda d: d.buyer.address and d.buyer.address.city),
+    (("xrechnung",), "BR-DE-9", "BT-53",
+     "Die Angabe der Postleitzahl der Käuferanschrift „Buyer post code“ (BT-53) ist verpflichtend.",
+     lambda d: d.buyer.address and d.buyer.address.postal_code),
+)  # fmt: skip
 
 
-@cius_rule(
-    ("xrechnung",),
-    "BR-DE-1",
-    "BG-16",
-    "Eine Rechnung (INVOICE) muss Angaben zu „PAYMENT INSTRUCTIONS“ (BG-16) enthalten.",
-)
-def _br_de_1(doc: LegalInvoice) -> Iterator[str]:
-    if not doc.payment_means:
-        yield "no BG-16"
+def _present(at: str, value_of: Callable[[LegalInvoice], object]) -> CiusCheck:
+    def check_fn(doc: LegalInvoice) -> Iterator[str]:
+        if not value_of(doc):
+            yield f"no {at}"
+
+    return check_fn
 
 
-@cius_rule(("xrechnung",), "BR-DE-2", "BG-6", "Die Gruppe „SELLER CONTACT“ (BG-6) muss übermittelt werden.")
-def _br_de_2(doc: LegalInvoice) -> Iterator[str]:
-    if doc.seller.contact is None:
-        yield "no BG-6"
-
-
-@cius_rule(
-    ("xrechnung",),
-    "BR-DE-3",
-    "BT-37",
-    "Die Angabe der Stadt der Verkäuferanschrift „Seller city“ (BT-37) ist verpflichtend.",
-)
-def _br_de_3(doc: LegalInvoice) -> Iterator[str]:
-    if not doc.seller.address.city:
-        yield "no BT-37"
-
-
-@cius_rule(
-    ("xrechnung",),
-    "BR-DE-4",
-    "BT-38",
-    "Die Angabe der Postleitzahl der Verkäuferanschrift „Seller post code“ (BT-38) ist verpflichtend.",
-)
-def _br_de_4(doc: LegalInvoice) -> Iterator[str]:
-    if not doc.seller.address.postal_code:
-        yield "no BT-38"
-
-
-@cius_rule(
-    ("xrechnung",),
-    "BR-DE-8",
-    "BT-52",
-    "Die Angabe der Stadt der Käuferanschrift „Buyer city“ (BT-52) ist verpflichtend.",
-)
-def _br_de_8(doc: LegalInvoice) -> Iterator[str]:
-    if doc.buyer.address is None or not doc.buyer.address.city:
-        yield "no BT-52"
-
-
-@cius_rule(
-    ("xrechnung",),
-    "BR-DE-9",
-    "BT-53",
-    "Die Angabe der Postleitzahl der Käuferanschrift „Buyer post code“ (BT-53) ist verpflichtend.",
-)
-def _br_de_9(doc: LegalInvoice) -> Iterator[str]:
-    if doc.buyer.address is None or not doc.buyer.address.postal_code:
-        yield "no BT-53"
+for _formats, _rule_id, _at, _text, _value_of in _REQUIRED:
+    cius_rule(_formats, _rule_id, _at, _text)(_present(_at, _value_of))

@@ -18,11 +18,10 @@ from worker.documents.xml_values import amount, rate, sub_element
 from worker.domain.einvoice.model import (
     PEPPOL_PROFILE,
     Address,
-    Buyer,
     ElectronicAddress,
     LegalInvoice,
     LegalLine,
-    Seller,
+    SellerContact,
     VatBreakdown,
 )
 from worker.domain.einvoice.vat_categories import NOT_SUBJECT_TO_VAT
@@ -60,8 +59,24 @@ def ubl_xml(doc: LegalInvoice, *, cius: Cius) -> bytes:
         _el(order, "cbc:ID", doc.purchase_order_reference or NO_PURCHASE_ORDER)
         if doc.sales_order_reference:
             _el(order, "cbc:SalesOrderID", doc.sales_order_reference)
-    _seller(_el(root, "cac:AccountingSupplierParty"), doc.seller)
-    _buyer(_el(root, "cac:AccountingCustomerParty"), doc.buyer)
+    seller, buyer = doc.seller, doc.buyer
+    _party(
+        _el(root, "cac:AccountingSupplierParty"),
+        name=seller.legal_name,
+        address=seller.address,
+        electronic_address=seller.electronic_address,
+        vat_id=seller.vat_id,
+        tax_number=seller.tax_registration_id,
+        registration=seller.company_registration,
+        contact=seller.contact,
+    )
+    _party(
+        _el(root, "cac:AccountingCustomerParty"),
+        name=buyer.legal_name,
+        address=buyer.address,
+        electronic_address=buyer.electronic_address,
+        vat_id=buyer.vat_id,
+    )
     for means in doc.payment_means:
         element = _el(root, "cac:PaymentMeans")
         _el(element, "cbc:PaymentMeansCode", means.type_code)
@@ -125,33 +140,34 @@ def _tax_scheme(party: _Element, company_id: str, scheme: str) -> None:
     _el(_el(tax, "cac:TaxScheme"), "cbc:ID", scheme)
 
 
-def _seller(parent: _Element, seller: Seller) -> None:
+def _party(
+    parent: _Element,
+    *,
+    name: str,
+    address: Address | None,
+    electronic_address: ElectronicAddress | None,
+    vat_id: str | None,
+    tax_number: str | None = None,
+    registration: str | None = None,
+    contact: SellerContact | None = None,
+) -> None:
     party = _el(parent, "cac:Party")
-    _endpoint(party, seller.electronic_address)
-    _postal(party, seller.address)
-    if seller.vat_id:
-        _tax_scheme(party, seller.vat_id, "VAT")
-    if seller.tax_registration_id:
+    _endpoint(party, electronic_address)
+    _postal(party, address)
+    if vat_id:
+        _tax_scheme(party, vat_id, "VAT")
+    if tax_number:
         # BT-32: a tax number under a scheme other than VAT.
-        _tax_scheme(party, seller.tax_registration_id, "TAX")
+        _tax_scheme(party, tax_number, "TAX")
     legal = _el(party, "cac:PartyLegalEntity")
-    _el(legal, "cbc:RegistrationName", seller.legal_name)
-    if seller.company_registration:
-        _el(legal, "cbc:CompanyID", seller.company_registration)
-    if seller.contact is not None:
-        contact = _el(party, "cac:Contact")
-        _el(contact, "cbc:Name", seller.contact.name)
-        _el(contact, "cbc:Telephone", seller.contact.phone)
-        _el(contact, "cbc:ElectronicMail", seller.contact.email)
-
-
-def _buyer(parent: _Element, buyer: Buyer) -> None:
-    party = _el(parent, "cac:Party")
-    _endpoint(party, buyer.electronic_address)
-    _postal(party, buyer.address)
-    if buyer.vat_id:
-        _tax_scheme(party, buyer.vat_id, "VAT")
-    _el(_el(party, "cac:PartyLegalEntity"), "cbc:RegistrationName", buyer.legal_name)
+    _el(legal, "cbc:RegistrationName", name)
+    if registration:
+        _el(legal, "cbc:CompanyID", registration)
+    if contact is not None:
+        element = _el(party, "cac:Contact")
+        _el(element, "cbc:Name", contact.name)
+        _el(element, "cbc:Telephone", contact.phone)
+        _el(element, "cbc:ElectronicMail", contact.email)
 
 
 def _category(
