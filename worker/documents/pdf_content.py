@@ -13,6 +13,7 @@ from typing import Any
 from babel.support import NullTranslations
 
 from worker.documents.pdf_labels import (
+    ACCOUNT_TYPES,
     BANK_TRANSFER,
     CARD_ONLY,
     EXEMPTION_REASONS,
@@ -56,7 +57,8 @@ def _address_lines(address: Address | None, iso: Any) -> list[str]:
 
 def pdf_content(doc: LegalInvoice, *, locale: str, payment: PaymentOptions) -> dict[str, Any]:
     """The PDF's content for `doc` in `locale` (a supported locale), JSON-able."""
-    gettext = _translations(catalog_language(locale)).gettext
+    translations = _translations(catalog_language(locale))
+    gettext = translations.gettext
     formats = _filters(locale)
     money, date_, percent = formats["money"], formats["date"], formats["percent"]
     currency = doc.currency
@@ -83,9 +85,18 @@ def pdf_content(doc: LegalInvoice, *, locale: str, payment: PaymentOptions) -> d
         facts.append((labels["order"], doc.sales_order_reference))
     if doc.buyer_reference:
         facts.append((labels["buyer_reference"], doc.buyer_reference))
-    guidance = [gettext(PAYMENT_TERMS) % {"days": formats["number"](Decimal(_days(doc))), "due_date": _due(doc, date_)}]
-    guidance.append(gettext(CARD_ONLY if payment.card_only else BANK_TRANSFER) % {"number": payment.reference})
-    remittance = [] if payment.card_only else [[gettext(REMITTANCE_LABELS[k]), iso(v)] for k, v in payment.remittance]
+    days = _days(doc)
+    terms = translations.ngettext(*PAYMENT_TERMS, days)
+    guidance = [terms % {"days": formats["number"](Decimal(days)), "due_date": _due(doc, date_)}]
+    transfer = CARD_ONLY if payment.card_only else BANK_TRANSFER[payment.transfer_methods]
+    guidance.append(gettext(transfer) % {"number": payment.reference})
+
+    def remittance_value(name: str, value: str) -> str:
+        return gettext(ACCOUNT_TYPES[value]) if name == "account_type" else iso(value)
+
+    remittance = (
+        [] if payment.card_only else [[gettext(REMITTANCE_LABELS[k]), remittance_value(k, v)] for k, v in payment.remittance]
+    )
     return {
         "lang": babel_locale(locale).language,
         "region": babel_locale(locale).territory or "",

@@ -49,21 +49,50 @@ REMITTANCE_LABELS = {
     "iban": N_("IBAN"),
     "bic": N_("BIC"),
     "swift": N_("SWIFT code"),
+    "branch": N_("Branch"),
+    "transit_number": N_("Transit number"),
+    "bsb": N_("BSB"),
+    "account_type": N_("Account type"),
     "account_number": N_("Account number"),
+    "clabe": N_("CLABE"),
+    "cbu": N_("CBU"),
     "routing_number": N_("ACH routing number"),
     "sort_code": N_("Sort code"),
     "ifsc": N_("IFSC"),
     "cheque_address": N_("Cheques to"),
 }
 
-#: The payment guidance, in the email's words.
-PAYMENT_TERMS = N_("Payment terms: net %(days)s days. Please pay by %(due_date)s.")
+#: The kinds of bank account (worker.domain.payments.ACCOUNT_TYPES), as the email names them.
+ACCOUNT_TYPES = {"ordinary": N_("Ordinary deposit"), "current": N_("Current deposit")}
+
+#: The payment guidance, in the email's words: the terms' singular and plural msgids (not marked
+#: here: extraction takes them, as one plural message, from the invoice template's ngettext call).
+PAYMENT_TERMS = (
+    "Payment terms: net %(days)s day from the invoice date. Please pay by %(due_date)s.",
+    "Payment terms: net %(days)s days from the invoice date. Please pay by %(due_date)s.",
+)
 CARD_ONLY = N_(
     "For an invoice of this amount the credit card is the only accepted payment method. Pay it in the"
     " customer portal and quote the invoice number %(number)s."
 )
-BANK_TRANSFER = N_(
-    "Pay by bank transfer, wire transfer, ACH or cheque to the remittance details on the invoice. Always"
-    " quote the invoice number %(number)s with your payment."
-)
+#: The offline methods (PaymentOptions.transfer_methods): ACH and cheque only where the data has them.
+BANK_TRANSFER = {
+    "bank": N_(
+        "Pay by bank transfer to the remittance details on the invoice. Always quote the invoice"
+        " number %(number)s with your payment."
+    ),
+    "bank_ach": N_(
+        "Pay by bank transfer or ACH to the remittance details on the invoice. Always quote the"
+        " invoice number %(number)s with your payment."
+    ),
+    "bank_cheque": N_(
+        "Pay by bank transfer to the remittance details on the invoice, or send a cheque to the"
+        " address given there. Always quote the invoice number %(number)s with your payment."
+    ),
+    "bank_ach_cheque": N_(
+        "Pay by bank transfer or ACH to the remittance details on the invoice, or send a cheque"
+        " to the address given there. Always quote the invoice number %(number)s with your"
+        " payment."
+    ),
+}
 COPY_SUBJECT = N_("Copy: %(subject)s")

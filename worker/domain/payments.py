@@ -6,8 +6,10 @@ portal, the remittance details per currency), per currency
 `worker/data/card_limits.json` (the card limits). The README ("Payment guidance data") documents both.
 The rules:
 
-- always: bank transfer, wire, ACH or cheque to the remittance details, quoting the invoice
-  number -- except where the card is the only accepted method (below);
+- always: bank transfer to the remittance details, quoting the invoice number -- except where
+  the card is the only accepted method (below); ACH only where the remittance details have a
+  routing number, a cheque only where they have a cheque address (a German or Japanese customer
+  is never told to send a cheque);
 - online payment in the customer portal only with the methods the country offers;
 - the card only when the country accepts cards and the total including tax is at most the
   currency's `card_max` (USD 99,999.99);
@@ -32,12 +34,20 @@ REMITTANCE_FIELDS = (
     "iban",
     "bic",
     "swift",
+    "branch",
+    "transit_number",
+    "bsb",
+    "account_type",
     "account_number",
+    "clabe",
+    "cbu",
     "routing_number",
     "sort_code",
     "ifsc",
     "cheque_address",
 )
+#: The kinds of bank account an `account_type` field may name (the templates translate each).
+ACCOUNT_TYPES = ("ordinary", "current")
 #: Online methods of the customer portal, in the order the email lists them.
 ONLINE_METHODS = ("card", "paypal", "direct_debit")
 
@@ -52,7 +62,7 @@ class CardLimits:
 
 @dataclass(frozen=True)
 class PaymentOptions:
-    #: Bank transfer, wire, ACH or cheque, quoting `reference`.
+    #: Bank transfer (and ACH or cheque where `transfer_methods` says so), quoting `reference`.
     bank_transfer: bool
     #: (field, value) pairs from `REMITTANCE_FIELDS` for the invoice currency; () when unknown.
     remittance: tuple[tuple[str, str], ...]
@@ -65,6 +75,13 @@ class PaymentOptions:
     @property
     def card(self) -> bool:
         return "card" in self.online_methods
+
+    @property
+    def transfer_methods(self) -> str:
+        """Which offline methods the remittance details support: ``bank``, ``bank_ach``,
+        ``bank_cheque`` or ``bank_ach_cheque`` (each one whole sentence in the catalogs)."""
+        names = {name for name, _ in self.remittance}
+        return "bank" + ("_ach" if "routing_number" in names else "") + ("_cheque" if "cheque_address" in names else "")
 
 
 def payment_options(

@@ -24,10 +24,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations
 
+from worker.domain.card_numbers import REDACTED_CARD
 from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
 from worker.domain.model import RenderedEmail
 from worker.emails.bidi import LRM, IsolatingTranslations, right_to_left_lines
@@ -46,6 +48,9 @@ DEFAULT_LOCALES_DIR = locales_dir()
 
 #: The sender's name as shown in every email (a brand name: never translated).
 COMPANY_NAME = "Invoice Worker Cloud"
+
+#: Languages whose sentences follow each other with no space between them.
+UNSPACED_LANGUAGES = frozenset({"ja", "zh"})
 
 #: How many distinct values each locale's format filters remember. Amounts and dates repeat
 #: within an email (HTML and text part) and across the invoices of a run; Babel is slow enough
@@ -177,6 +182,7 @@ class Renderer:
         environment.translations = translations
         environment.filters.update(locale_filters(locale))
         environment.filters["https_url"] = https_url
+        environment.filters["nobreak"] = nobreak
         environment.tests["https_url"] = lambda value: bool(https_url(value))
         environment.globals.update(values)
         return environment
@@ -191,6 +197,10 @@ def locale_values(locale: str) -> dict[str, str]:
         "text_direction": "rtl" if right_to_left else "ltr",
         "align_start": "right" if right_to_left else "left",
         "align_end": "left" if right_to_left else "right",
+        # Chinese and Japanese put no space between sentences ("。" ends one), others one space.
+        "sentence_gap": "" if _language(locale) in UNSPACED_LANGUAGES else " ",
+        # The core's marker for a card number taken out of a producer's text; templates translate it.
+        "redacted_card": REDACTED_CARD,
     }
 
 
@@ -233,8 +243,21 @@ def locale_filters(locale: str) -> dict[str, Any]:
     return {"money": money, "date": date_, "month": month, "number": number, "percent": percent}
 
 
+def _language(locale: str) -> str:
+    return locale.split("-", 1)[0]
+
+
 def _right_to_left(locale: str) -> bool:
     return babel_locale(locale).character_order == "right-to-left"
+
+
+@jinja2.pass_eval_context
+def nobreak(eval_context: jinja2.nodes.EvalContext, value: object) -> object:
+    """In HTML, ``value`` kept on one line (an invoice number must not break at its hyphen: it is
+    what the customer quotes); in plain text, ``value`` as is."""
+    if not eval_context.autoescape:
+        return value
+    return Markup('<span style="white-space:nowrap">%s</span>') % value
 
 
 def https_url(value: object) -> str:
