@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from worker.data.countries import invoice_payment_options
-from worker.data.sellers import seller_for
+from worker.data.sellers import issuing_seller
 from worker.domain.einvoice.build import legal_invoice
 from worker.domain.einvoice.model import Address, Buyer, ElectronicAddress, LegalInvoice
 from worker.domain.model import Contact, Invoice, InvoiceLine
@@ -71,7 +71,7 @@ def invoice(
 def document(issued: Invoice, buyer: Buyer) -> LegalInvoice:
     """The legal invoice of `issued` with the booking country's seller and the email's payment options."""
     return legal_invoice(
-        issued, buyer=buyer, seller=seller_for(issued.country), payment=invoice_payment_options(issued)
+        issued, buyer=buyer, seller=issuing_seller(issued.country), payment=invoice_payment_options(issued)
     )
 
 

@@ -1,7 +1,7 @@
 """The fonts the invoice PDF needs, and the check that they are there.
 
 A fresh machine has DejaVu only; `lock/fonts` installs Debian's `fonts-noto-core` (Noto Sans,
-Noto Sans Arabic) and `fonts-noto-cjk` (Noto Sans CJK, one face for Japanese, Korean and
+Noto Sans Arabic, Hebrew, Thai) and `fonts-noto-cjk` (Noto Sans CJK, one face for Japanese, Korean and
 Chinese, with each language's glyph forms). Typst embeds the glyphs used, subset. A font that is
 missing is an operator's problem, never a silently wrong PDF: Typst warns, and the warning is
 raised here naming the family and the fix.
@@ -16,6 +16,8 @@ from worker.errors import PermanentError
 
 LATIN = "Noto Sans"
 ARABIC = "Noto Sans Arabic"
+#: Scripts of other catalogs' languages that Noto Sans leaves out, each in fonts-noto-core.
+OTHER_SCRIPTS = ("Noto Sans Hebrew", "Noto Sans Thai")
 #: Noto Sans CJK's face per language: the same glyph set, each language's own forms.
 CJK = {"ja": "Noto Sans CJK JP", "ko": "Noto Sans CJK KR", "zh_CN": "Noto Sans CJK SC", "zh_TW": "Noto Sans CJK TC"}
 
@@ -29,7 +31,7 @@ def font_families(locale: str) -> list[str]:
     Japanese buyer's name on a German invoice still has its glyphs)."""
     language = catalog_language(locale)
     cjk = CJK.get(language, CJK["ja"])
-    return [LATIN, ARABIC, cjk]
+    return [LATIN, ARABIC, *OTHER_SCRIPTS, cjk]
 
 
 def check_fonts(warnings: Iterable[object]) -> None:

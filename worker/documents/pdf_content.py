@@ -99,7 +99,8 @@ def pdf_content(doc: LegalInvoice, *, locale: str, payment: PaymentOptions) -> d
     )
     return {
         "lang": babel_locale(locale).language,
-        "region": babel_locale(locale).territory or "",
+        # Typst takes an ISO 3166-1 alpha-2 region only: none for es-419 or en-001.
+        "region": territory if (territory := babel_locale(locale).territory or "").isalpha() else "",
         "rtl": rtl,
         "paper": paper_for(buyer_country),
         "title": gettext("Invoice %(number)s") % {"number": doc.number},

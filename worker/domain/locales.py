@@ -7,33 +7,56 @@ import re
 from functools import cache
 
 import babel
+from babel.core import get_global
 
 log = logging.getLogger(__name__)
 
-#: Every locale an email can be rendered in, as BCP 47 tags (``ll-RR``, or ``ll`` where CLDR's
-#: default region is meant). The first locale of a language is the one used when only the
-#: language matches. Tests, the preview gallery and the catalog checks all derive from this list;
-#: adding a locale is described in the README ("Supported locales").
+#: The gettext catalogs (``locales/<name>/LC_MESSAGES/messages.po``), each with the locale that
+#: stands for it where only the language is known ("fr" -> fr-FR). A catalog is the *language*
+#: of an email; the *formats* (amounts, dates, numbers) follow the recipient's own CLDR locale
+#: (:func:`choose_locale`), so a Swiss reader gets German text with Swiss formats. A region gets a
+#: catalog of its own only where its text differs (American vs British English, Brazilian vs
+#: European Portuguese, Latin American Spanish, Canadian French, simplified vs traditional Chinese).
+CATALOGS: dict[str, str] = {
+    "en_US": "en-US", "en": "en-GB",
+    "nl": "nl-NL",
+    "de": "de-DE",
+    "fr": "fr-FR", "fr_CA": "fr-CA",
+    "es": "es-ES", "es_419": "es-419",
+    "it": "it-IT",
+    "pt_BR": "pt-BR", "pt_PT": "pt-PT",
+    "ja": "ja-JP",
+    "zh_CN": "zh-CN", "zh_TW": "zh-TW",
+    "ko": "ko-KR",
+    "ar": "ar",
+    "he": "he-IL",
+    "tr": "tr-TR",
+    "pl": "pl-PL",
+    "cs": "cs-CZ",
+    "sv": "sv-SE",
+    "da": "da-DK",
+    "nb": "nb-NO",
+    "fi": "fi-FI",
+    "th": "th-TH",
+    "id": "id-ID",
+}  # fmt: skip
+
+#: Every locale the gallery, the tests and the catalog checks render: each catalog's own locale,
+#: then locales whose formats differ from it (Belgian Dutch and French, Mexican and Argentinian
+#: Spanish, Indian and Australian English, Swiss German, French and Italian, Austrian German,
+#: Hong Kong Chinese). Any other CLDR locale of a catalog's language renders too.
 SUPPORTED_LOCALES: tuple[str, ...] = (
-    "en-US", "en-GB",
-    "nl-NL", "nl-BE",
-    "de-DE",
-    "fr-FR", "fr-BE",
-    "es-ES", "es-MX",
-    "it-IT",
-    "pt-BR",
-    "ja-JP",
-    "zh-CN",
-    "ko-KR",
-    "ar",
+    *CATALOGS.values(),
+    "nl-BE", "fr-BE", "es-MX", "es-AR", "en-IN", "en-AU", "de-CH", "fr-CH", "it-CH", "de-AT", "zh-HK",
 )  # fmt: skip
 
-#: The locale used when neither the contact nor the country gives a supported one.
+#: The locale used when neither the contact nor the country gives a language with a catalog and
+#: the country is unknown (with a country: English in its region, see :func:`choose_locale`).
 DEFAULT_LOCALE = "en-US"
 
-#: Locales whose gettext catalog differs by region (Brazilian vs European Portuguese, simplified
-#: vs traditional Chinese); every other locale shares one catalog per language.
-REGIONAL_CATALOG_LOCALES: frozenset[str] = frozenset({"pt-BR", "pt-PT", "zh-CN", "zh-TW"})
+#: International English (CLDR's en-001: "1 February 2026", "€1,234.56"), for a country of no
+#: English locale of its own whose language has no catalog.
+INTERNATIONAL_ENGLISH = "en-001"
 
 #: Deprecated and macro-language codes as CLDR aliases them: Hebrew's old "iw", Indonesian's "in",
 #: Yiddish's "ji", and Norwegian "no", written as Bokmål ("nb").
@@ -81,59 +104,62 @@ def _region(locale: str) -> str | None:
 
 
 def choose_locale(contact_locale: str | None, country_default: str | None) -> str:
-    """Pick the supported locale to write to a contact in.
+    """The locale to write to a contact in: a CLDR locale whose language has a catalog.
 
     ``contact_locale`` is the contact's preference, ``country_default`` the default locale of the
-    account's country (e.g. ``nl-BE``). Preference order: the contact's locale; the contact's
-    language in the country's region; the contact's language in any region; the country default;
-    the country default's language in any region; :data:`DEFAULT_LOCALE`. When the locale asked
-    for (the contact's, else the country's) is not the one chosen, a warning is logged once per
-    (asked, chosen) pair per process.
+    account's country (e.g. ``de-CH``). The first that applies: the contact's locale (``en-IN``
+    stays en-IN: British-English text, Indian formats); the contact's language in the country's
+    region (``fr`` at a Canadian account -> fr-CA); the contact's language in its catalog's own
+    locale (``fr`` -> fr-FR); the country's default; English in the country's region (en-HU) or
+    international English (en-001); :data:`DEFAULT_LOCALE`. A traditional-Chinese reader is never
+    given simplified Chinese, nor the reverse. When the locale asked for (the contact's, else the
+    country's) is not the one chosen, a warning is logged once per (asked, chosen) pair per process.
     """
     chosen = _choose_locale(normalize_locale(contact_locale), normalize_locale(country_default))
     asked = (contact_locale or "").strip() or (country_default or "").strip()
-    if asked and normalize_locale(asked) != chosen:
+    if asked and normalize_locale(asked) != chosen and not _same_language(normalize_locale(asked), chosen):
         _log_fallback_once(asked, chosen)
     return chosen
 
 
 def _choose_locale(contact: str | None, country: str | None) -> str:
-    if contact in SUPPORTED_LOCALES:
-        return contact
-    if contact is not None:
-        region = _region(country) if country else None
-        in_region = f"{_language(contact)}-{region}" if region is not None else None
-        # ... in the same script: a zh-TW reader at a Chinese account is not written zh-CN.
-        if in_region in SUPPORTED_LOCALES and _written_language(in_region) == _written_language(contact):
+    region = _region(country) if country else None
+    for asked in (contact, country):
+        if asked is None or catalog_for(asked) is None:
+            continue
+        if _known(asked) and _region(asked) is not None:
+            return asked
+        in_region = f"{asked}-{region}" if region and _region(asked) is None else None
+        if in_region and _known(in_region) and _written_language(in_region) == _written_language(asked):
             return in_region
-        same_language = _first_of_language(contact)
-        if same_language is not None:
-            return same_language
-        if country is not None and _other_script(contact, country):
-            # A traditional-Chinese reader is never written to in simplified Chinese (nor the
-            # reverse): without a catalog in their script, the default locale.
-            return DEFAULT_LOCALE
-    if country in SUPPORTED_LOCALES:
-        return country
-    if country is not None:
-        same_language = _first_of_language(country)
-        if same_language is not None:
-            return same_language
+        if _known(asked) and _region(asked) is None and asked in CATALOGS.values():
+            return asked
+        return CATALOGS[catalog_for(asked)]  # type: ignore[index]
+    if region is not None:
+        english = f"en-{region}"
+        return english if _known(english) else INTERNATIONAL_ENGLISH
     return DEFAULT_LOCALE
 
 
-def _other_script(contact: str, country: str) -> bool:
-    """The same language written in another script (zh-Hant against zh-Hans)."""
-    return _language(contact) == _language(country) and _written_language(contact) != _written_language(country)
+def _same_language(asked: str | None, chosen: str) -> bool:
+    """The same written language in another region ("fr" -> fr-CA): no fallback worth a warning."""
+    return asked is not None and _written_language(asked) == _written_language(chosen)
 
 
-def _first_of_language(locale: str) -> str | None:
-    written = _written_language(locale)
-    return next((loc for loc in SUPPORTED_LOCALES if _written_language(loc) == written), None)
+@cache
+def _known(locale: str) -> bool:
+    try:
+        babel.Locale.parse(locale, sep="-")
+    except (ValueError, babel.UnknownLocaleError):
+        return False
+    return True
 
 
 # Regions that write Chinese in traditional characters: a reader there must not be sent zh-CN.
 _TRADITIONAL_CHINESE_REGIONS = frozenset({"TW", "HK", "MO"})
+
+#: English regions whose CLDR parent is not international English (en-001): American English.
+_AMERICAN_ENGLISH = frozenset({None, "US", "AS", "GU", "MH", "MP", "PH", "PR", "UM", "VI"})
 
 
 def _written_language(locale: str) -> str:
@@ -151,15 +177,61 @@ def _written_language(locale: str) -> str:
 # (Two threads asking at the same instant may both log it: harmless, and no lock in the core.)
 @cache
 def _log_fallback_once(asked: str, chosen: str) -> None:
-    log.warning("locale %r is not supported; writing in %r instead", asked, chosen)
+    log.warning("locale %r is not available; writing in %r instead", asked, chosen)
+
+
+@cache
+def catalog_for(locale: str) -> str | None:
+    """The catalog of ``locale``'s language, following CLDR's parent locales (es-AR -> es_419,
+    pt-AO -> pt_PT, en-IN -> en via en-001, zh-HK -> zh_TW), or None when there is none."""
+    normalized = normalize_locale(locale)
+    if normalized is None:
+        return None
+    language, region = _language(normalized), _region(normalized)
+    if language == "zh":
+        return "zh_TW" if _written_language(normalized) == "zh-Hant" else "zh_CN"
+    if language == "en":
+        return "en_US" if region in _AMERICAN_ENGLISH or not _cldr_parent_is_international(normalized) else "en"
+    if language == "pt" and region is None:
+        return "pt_BR"  # CLDR's "pt" is Brazilian Portuguese
+    if region is not None:
+        tag = f"{language}_{region}"
+        for name in (tag, _PARENT_LOCALES.get(tag)):
+            if name in CATALOGS:
+                return name
+    return language if language in CATALOGS else None
+
+
+def renderable(locale: str) -> bool:
+    """Whether an email can be written in ``locale``: spelled canonically, known to CLDR, and of a
+    language with a catalog."""
+    return normalize_locale(locale) == locale and _known(locale) and catalog_for(locale) is not None
 
 
 def catalog_language(locale: str) -> str:
-    """Return the gettext catalog name for ``locale``: ``nl-BE`` -> ``nl``, ``pt-BR`` -> ``pt_BR``."""
-    normalized = normalize_locale(locale) or locale
-    if normalized in REGIONAL_CATALOG_LOCALES:
-        return normalized.replace("-", "_")
-    return _language(normalized)
+    """The catalog name for ``locale`` (``nl-BE`` -> ``nl``, ``es-AR`` -> ``es_419``); raises
+    ``ValueError`` for a locale whose language has no catalog."""
+    name = catalog_for(locale)
+    if name is None:
+        raise ValueError(f"no catalog for locale {locale!r}; catalogs: {', '.join(CATALOGS)}")
+    return name
+
+
+#: CLDR's parent locales (es-AR -> es-419, pt-AO -> pt-PT, en-IN -> en-001), from Babel's data.
+_PARENT_LOCALES: dict[str, str] = dict(get_global("parent_exceptions"))
+
+
+def _cldr_parent_is_international(locale: str) -> bool:
+    tag = "_".join(part for part in (_language(locale), _region(locale)) if part)
+    if tag == "en_001":
+        return True
+    seen = set()
+    while tag in _PARENT_LOCALES and tag not in seen:
+        seen.add(tag)
+        tag = _PARENT_LOCALES[tag]
+        if tag == "en_001":
+            return True
+    return False
 
 
 @cache

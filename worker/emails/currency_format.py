@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import (
+    format_decimal,
     get_currency_symbol,
     get_decimal_symbol,
     get_group_symbol,
@@ -62,8 +63,9 @@ class CurrencyFormat:
         self._first_group, self._other_groups = pattern.grouping
         self._group = get_group_symbol(locale, numbering_system="latn")
         self._decimal = get_decimal_symbol(locale, numbering_system="latn")
-        # apply() unquotes the whole result, digits included: a quote as separator is Babel's to handle.
-        self._babel_only |= "'" in self._group + self._decimal
+        # Babel's apply() unquotes the whole result, digits included, so a quote as separator
+        # (de-CH, fr-CH, it-CH: "19'458.00") is lost there ("19458.00", Babel 2.19): such
+        # amounts are formatted here, where the separator is inserted as it is.
         symbol = get_currency_symbol(currency, locale)
 
         def affix(text: str) -> str:
@@ -96,6 +98,26 @@ class CurrencyFormat:
         if self._digits == 0:
             return ""
         return self._decimal + digits.ljust(self._digits, "0")
+
+
+def format_number(value: Decimal | int, locale: Locale) -> str:
+    """``babel.numbers.format_decimal(value, locale=locale)``, keeping a quote group separator
+    that Babel drops (``format_decimal(2124000, locale="de_CH")`` gives "2124000")."""
+    group = get_group_symbol(locale, numbering_system="latn")
+    if "'" not in group:
+        return format_decimal(value, locale=locale)
+    plain = format_decimal(value, locale=locale, group_separator=False)
+    sign = plain[0] if plain[:1] in "-+" else ""
+    digits = plain[len(sign):]
+    end = len(digits) - len(digits.lstrip("0123456789"))
+    integer, rest = digits[:end], digits[end:]
+    first, other = locale.decimal_formats[None].grouping
+    size, grouped = first, ""
+    while len(integer) > size:
+        grouped = group + integer[-size:] + grouped
+        integer = integer[:-size]
+        size = other
+    return sign + integer + grouped + rest
 
 
 #: Formats kept: every supported locale times every currency it is used with, with room to spare.

@@ -26,15 +26,15 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 from babel.dates import format_date, format_skeleton
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_percent
 from babel.support import NullTranslations
 
 from worker.domain.card_numbers import REDACTED_CARD
-from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language
+from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language, renderable
 from worker.domain.model import RenderedEmail
 from worker.emails.bidi import LRM, IsolatingTranslations, right_to_left_lines
 from worker.emails.catalogs import load_translations
-from worker.emails.currency_format import currency_format
+from worker.emails.currency_format import currency_format, format_number
 from worker.emails.mjml_layout import MjmlLoader, layout_environment
 from worker.emails.template_i18n import PretranslatingEnvironment
 from worker.errors import TemplateMissing
@@ -123,8 +123,8 @@ class Renderer:
 
         Raises ``ValueError`` for a locale that is not supported.
         """
-        if locale not in self._supported_locales:
-            raise ValueError(f"unsupported locale {locale!r}; supported: {self._supported_locales}")
+        if locale not in self._supported_locales and not renderable(locale):
+            raise ValueError(f"unsupported locale {locale!r}: no catalog for its language, or unknown to CLDR")
         with self._lock:
             environment = self._environments.get(locale)
             if environment is None:
@@ -233,7 +233,7 @@ def locale_filters(locale: str) -> dict[str, Any]:
 
     @lru_cache(maxsize=FORMAT_CACHE_SIZE)
     def number(value: Decimal) -> str:
-        return format_decimal(value, locale=cldr)
+        return format_number(value, cldr)
 
     @lru_cache(maxsize=FORMAT_CACHE_SIZE)
     def percent(rate: Decimal) -> str:

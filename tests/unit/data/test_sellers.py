@@ -13,6 +13,8 @@ from worker.data.sellers import UnknownSeller, issuing_seller, seller_for, selle
 from worker.domain.einvoice.vat_categories import EU_MEMBER_STATES
 
 COUNTRIES = sorted(countries())
+#: Booking countries with a selling entity of their own; the rest are issued by the EU or US one.
+OWN_ENTITY = sorted(sellers())
 #: The python-stdnum module checking the VAT/GST/consumption-tax id of each non-EU booking country.
 NON_EU_VAT_MODULES = {
     "GB": "stdnum.gb.vat", "CH": "stdnum.ch.vat", "NO": "stdnum.no.mva", "JP": "stdnum.jp.cn",
@@ -31,11 +33,20 @@ EIN = {"US"}
 NO_TAX_NUMBER = {"HK", "QA", "MY"}
 
 
-def test_every_booking_country_has_its_seller_and_no_other() -> None:
-    assert sorted(sellers()) == COUNTRIES
+def test_every_seller_is_of_a_booking_country_and_the_others_are_issued_by_the_eu_or_us_entity() -> None:
+    assert set(OWN_ENTITY) <= set(COUNTRIES)
+    for country in set(COUNTRIES) - set(OWN_ENTITY):
+        assert issuing_seller(country) == seller_for("NL" if country in EU_MEMBER_STATES else "US")
 
 
-@pytest.mark.parametrize("country", COUNTRIES)
+@pytest.mark.parametrize("country", sorted(set(COUNTRIES) - set(OWN_ENTITY)))
+def test_a_country_without_its_own_entity_remits_to_the_issuing_entity(country: str) -> None:
+    beneficiaries = {details["beneficiary"] for details in countries()[country]["remittance"].values()}
+    assert beneficiaries == {issuing_seller(country).legal_name}
+    assert "No local entity" in countries()[country]["assumptions"]
+
+
+@pytest.mark.parametrize("country", OWN_ENTITY)
 def test_the_seller_is_the_beneficiary_of_the_countrys_remittance_data(country: str) -> None:
     # Given the booking country's remittance details (every currency names one beneficiary)
     beneficiaries = {details["beneficiary"] for details in countries()[country]["remittance"].values()}
@@ -48,7 +59,7 @@ def test_the_seller_is_the_beneficiary_of_the_countrys_remittance_data(country: 
     assert seller.company_registration
 
 
-@pytest.mark.parametrize("country", sorted(EU_MEMBER_STATES & set(COUNTRIES)))
+@pytest.mark.parametrize("country", sorted(EU_MEMBER_STATES & set(OWN_ENTITY)))
 def test_each_eu_seller_vat_id_passes_the_eu_check_digits(country: str) -> None:
     vat_id = seller_for(country).vat_id
 
@@ -56,7 +67,7 @@ def test_each_eu_seller_vat_id_passes_the_eu_check_digits(country: str) -> None:
     assert eu_vat.is_valid(vat_id)
 
 
-@pytest.mark.parametrize("country", sorted(set(COUNTRIES) - EU_MEMBER_STATES))
+@pytest.mark.parametrize("country", sorted(set(OWN_ENTITY) - EU_MEMBER_STATES))
 def test_each_non_eu_seller_tax_id_passes_its_countrys_check(country: str) -> None:
     seller = seller_for(country)
     # BT-31 only with its ISO 3166 prefix (BR-CO-09); a local number is BT-32
@@ -73,7 +84,7 @@ def test_each_non_eu_seller_tax_id_passes_its_countrys_check(country: str) -> No
 
 
 def test_every_non_eu_country_is_checked_one_way() -> None:
-    non_eu = set(COUNTRIES) - EU_MEMBER_STATES
+    non_eu = set(OWN_ENTITY) - EU_MEMBER_STATES
     assert non_eu == set(NON_EU_VAT_MODULES) | FIFTEEN_DIGIT_TAX_NUMBERS | EIN | NO_TAX_NUMBER
 
 

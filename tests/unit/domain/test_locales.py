@@ -38,9 +38,12 @@ def test_a_supported_contact_locale_wins_over_the_country() -> None:
     ("contact", "country", "expected"),
     [
         ("nl", "nl-BE", "nl-BE"),  # language only: take the country's region
-        ("nl-SR", "nl-BE", "nl-BE"),  # unsupported region: take the country's region
-        ("en-IE", "en-GB", "en-GB"),
-        ("en", "nl-BE", "en-US"),  # no en-BE: any English one, the first listed
+        ("nl-SR", "nl-BE", "nl-SR"),  # a real CLDR locale: its own formats, the Dutch catalog
+        ("en-IE", "en-GB", "en-IE"),
+        ("en", "nl-BE", "en-BE"),  # English as CLDR writes it in Belgium
+        ("fr", "en-CA", "fr-CA"),
+        ("de", "de-CH", "de-CH"),
+        ("en", "hi-IN", "en-IN"),
     ],
 )
 def test_the_contact_language_is_kept_with_the_country_region_when_possible(
@@ -50,12 +53,12 @@ def test_the_contact_language_is_kept_with_the_country_region_when_possible(
 
 
 def test_the_contact_language_in_any_region_beats_the_country_default() -> None:
-    # Given a Surinamese-Dutch contact at a British account, then Dutch (of the Netherlands) wins.
-    assert choose_locale("nl-SR", "en-GB") == "nl-NL"
-    assert choose_locale("en-AU", None) == "en-US"
+    # Given a Surinamese-Dutch contact at a British account, then Dutch wins, in Surinamese formats.
+    assert choose_locale("nl-SR", "en-GB") == "nl-SR"
+    assert choose_locale("en-AU", None) == "en-AU"
 
 
-@pytest.mark.parametrize("contact", [None, "", "pl-PL", "sv", "not a locale"])
+@pytest.mark.parametrize("contact", [None, "", "hu-HU", "el", "not a locale"])
 def test_the_country_default_is_used_when_the_contact_language_is_unsupported(
     contact: str | None,
 ) -> None:
@@ -63,9 +66,19 @@ def test_the_country_default_is_used_when_the_contact_language_is_unsupported(
     assert choose_locale(contact, "nl_be") == "nl-BE"
 
 
-@pytest.mark.parametrize(("contact", "country"), [(None, None), ("pl-PL", "pl-PL"), ("sv", None), (None, "xx")])
+@pytest.mark.parametrize(("contact", "country"), [(None, None), ("hu-HU", None), ("el", None), (None, "xx")])
 def test_the_default_locale_is_used_when_nothing_else_is_supported(contact: str | None, country: str | None) -> None:
     assert choose_locale(contact, country) == DEFAULT_LOCALE
+
+
+@pytest.mark.parametrize(("country", "expected"), [("hu-HU", "en-HU"), ("el-GR", "en-001"), ("vi-VN", "en-001")])
+def test_a_country_of_a_language_without_catalog_gets_english_in_its_region_or_international_english(
+    country: str, expected: str
+) -> None:
+    # Given a Hungarian account (no Hungarian catalog), then English as CLDR writes it in Hungary;
+    # for a region CLDR has no English locale for, international English
+    assert choose_locale(None, country) == expected
+    assert catalog_language(expected) == "en"
 
 
 def test_the_default_locale_is_supported() -> None:
@@ -80,7 +93,13 @@ def test_every_supported_locale_is_spelled_canonically_and_known_to_cldr() -> No
 
 @pytest.mark.parametrize(
     ("locale", "catalog"),
-    [("nl-BE", "nl"), ("nl-NL", "nl"), ("en-GB", "en"), ("ar", "ar"), ("pt-BR", "pt_BR"), ("zh-CN", "zh_CN")],
+    [
+        ("nl-BE", "nl"), ("nl-NL", "nl"), ("en-GB", "en"), ("ar", "ar"), ("pt-BR", "pt_BR"), ("zh-CN", "zh_CN"),
+        ("en-US", "en_US"), ("en-PH", "en_US"), ("en-IN", "en"), ("en-AU", "en"), ("en-001", "en"), ("en-HU", "en"),
+        ("es-AR", "es_419"), ("es-MX", "es_419"), ("es-ES", "es"), ("pt-PT", "pt_PT"), ("pt-AO", "pt_PT"),
+        ("pt", "pt_BR"), ("fr-CA", "fr_CA"), ("fr-CH", "fr"), ("de-CH", "de"), ("zh-TW", "zh_TW"),
+        ("zh-Hant-HK", "zh_TW"), ("zh-HK", "zh_TW"), ("zh-Hans-TW", "zh_CN"), ("he-IL", "he"), ("nb-NO", "nb"),
+    ],  # fmt: skip
 )
 def test_catalogs_are_per_language_unless_the_region_changes_the_text(locale: str, catalog: str) -> None:
     assert catalog_language(locale) == catalog
@@ -106,26 +125,32 @@ def test_babel_locale_refuses_what_cldr_does_not_know(tag: str) -> None:
     [
         ("de", None, "de-DE"),
         ("fr", "nl-BE", "fr-BE"),  # a French speaker in Belgium
-        ("es-419", "es-MX", "es-MX"),
+        ("es-419", "es-MX", "es-419"),
         ("pt", "pt-BR", "pt-BR"),
         ("ja", None, "ja-JP"),
         ("ko", None, "ko-KR"),
-        ("zh-Hans-CN", None, "zh-CN"),
-        ("ar-AE", "ar-AE", "ar"),
-        (None, "ar-SA", "ar"),  # the country's language in another region
-        (None, "es-AR", "es-ES"),
-        (None, "de-AT", "de-DE"),
+        ("zh-Hans-CN", None, "zh-Hans-CN"),
+        ("ar-AE", "ar-AE", "ar-AE"),
+        (None, "ar-SA", "ar-SA"),  # the country's own locale: its formats
+        (None, "es-AR", "es-AR"),
+        (None, "de-AT", "de-AT"),
+        (None, "pt-PT", "pt-PT"),
+        (None, "he-IL", "he-IL"),
+        ("pl", None, "pl-PL"),
+        ("sv", "fi-FI", "sv-FI"),  # a Swedish speaker in Finland
+        ("iw", None, "he-IL"),
+        ("no", "nb-NO", "nb-NO"),
     ],
 )
 def test_every_supported_language_is_reached(contact: str | None, country: str | None, expected: str) -> None:
     assert choose_locale(contact, country) == expected
 
 
-@pytest.mark.parametrize("tag", ["zh-TW", "zh-Hant-HK", "zh-HK", "zh_Hant"])
-def test_traditional_chinese_readers_are_not_sent_simplified_chinese(tag: str) -> None:
-    # Given a contact or country in traditional Chinese, when choosing, then not zh-CN.
-    assert choose_locale(tag, None) == DEFAULT_LOCALE
-    assert choose_locale(None, tag) == DEFAULT_LOCALE
+@pytest.mark.parametrize("tag", ["zh-TW", "zh-Hant-HK", "zh-HK", "zh_Hant", "zh-MO"])
+def test_traditional_chinese_readers_are_written_to_in_traditional_chinese(tag: str) -> None:
+    # Given a contact or country in traditional Chinese, when choosing, then the zh_TW catalog.
+    assert catalog_language(choose_locale(tag, None)) == "zh_TW"
+    assert catalog_language(choose_locale(None, tag)) == "zh_TW"
 
 
 def test_a_fallback_is_logged_once_per_asked_and_chosen_pair(caplog: pytest.LogCaptureFixture) -> None:
@@ -134,14 +159,14 @@ def test_a_fallback_is_logged_once_per_asked_and_chosen_pair(caplog: pytest.LogC
 
     # When it is chosen for three emails, and another pair once
     for _ in range(3):
-        assert choose_locale("sv-FI", "fi-FI") == DEFAULT_LOCALE
-    assert choose_locale("sv-FI", "de-AT") == "de-DE"
+        assert choose_locale("hu-SK", None) == DEFAULT_LOCALE
+    assert choose_locale("hu-SK", "de-AT") == "de-AT"
 
     # Then each (asked, chosen) pair is logged once, naming both
     messages = [r.getMessage() for r in caplog.records if r.name == "worker.domain.locales"]
     assert messages == [
-        "locale 'sv-FI' is not supported; writing in 'en-US' instead",
-        "locale 'sv-FI' is not supported; writing in 'de-DE' instead",
+        "locale 'hu-SK' is not available; writing in 'en-US' instead",
+        "locale 'hu-SK' is not available; writing in 'de-AT' instead",
     ]
 
 
@@ -182,8 +207,9 @@ def test_a_contact_preference_in_an_unusual_spelling_is_honoured(contact: str) -
 @pytest.mark.parametrize("contact", ["zh-TW", "zh-HK", "zh-Hant", "zh-Hant-CN"])
 def test_a_traditional_chinese_reader_is_never_written_to_in_simplified_chinese(contact: str) -> None:
     # Given a traditional-Chinese contact at an account whose country defaults to zh-CN
-    # Then, without a traditional catalog, the default locale, never zh-CN
-    assert choose_locale(contact, "zh-CN") == "en-US"
+    # Then traditional Chinese, never zh-CN
+    chosen = choose_locale(contact, "zh-CN")
+    assert catalog_language(chosen) == "zh_TW" and chosen != "zh-CN"
 
 
 def test_simplified_chinese_written_in_taiwan_reads_simplified() -> None:

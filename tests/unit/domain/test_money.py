@@ -17,6 +17,8 @@ ISO_4217 = {
     "CZK": 2, "DKK": 2, "EGP": 2, "EUR": 2, "GBP": 2, "HKD": 2, "ILS": 2, "INR": 2, "JPY": 0,
     "KRW": 0, "MAD": 2, "MXN": 2, "MYR": 2, "NOK": 2, "NZD": 2, "PLN": 2, "QAR": 2, "SAR": 2,
     "SEK": 2, "SGD": 2, "THB": 2, "TRY": 2, "TWD": 2, "USD": 2, "ZAR": 2,
+    "HUF": 2, "RON": 2, "IDR": 2, "PHP": 2, "PKR": 2, "KES": 2, "NGN": 2, "PEN": 2, "UYU": 2,
+    "CRC": 2, "UAH": 2, "KZT": 2, "RSD": 2, "VND": 0, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3,
 }  # fmt: skip
 
 

@@ -64,12 +64,18 @@ def english_fragments() -> frozenset[str]:
     for message in catalog:
         if not message.id:
             continue
-        for text in (message.id, message.string):
+        texts = [*_forms(message.id), *_forms(message.string)]
+        for text in texts:
             for part in PLACEHOLDER.split(text):
                 part = part.strip(" ,.:;—–")
                 if len(part) >= MIN_ENGLISH_FRAGMENT:
                     fragments.add(part)
     return frozenset(fragments)
+
+
+def _forms(text: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A message's text, or each of a plural message's forms."""
+    return text if isinstance(text, tuple) else (text,)
 
 
 def expected_formats(kind: str, context: dict[str, Any], locale: str) -> list[str]:
@@ -207,6 +213,6 @@ def test_no_long_message_is_copied_untranslated(locale: str) -> None:
     copied = [
         m.id
         for m in _catalog(catalog_language(locale))
-        if m.id and len(PLACEHOLDER.sub("", m.id).strip()) >= MIN_ENGLISH_FRAGMENT and m.string == m.id
+        if m.id and len(PLACEHOLDER.sub("", _forms(m.id)[0]).strip()) >= MIN_ENGLISH_FRAGMENT and m.string == m.id
     ]
     assert not copied, f"{locale}: copied untranslated: {copied}"

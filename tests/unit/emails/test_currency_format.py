@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import pytest
 from babel import Locale
-from babel.numbers import NumberPattern, format_currency, get_currency_precision, parse_pattern
+from babel.numbers import NumberPattern, format_currency, get_currency_precision, get_group_symbol, parse_pattern
 
 from worker.data.countries import CARD_LIMITS_FILE, COUNTRIES_FILE
 from worker.domain.locales import SUPPORTED_LOCALES, babel_locale
 from worker.domain.money import minor_unit_digits
-from worker.emails.currency_format import CurrencyFormat, currency_format
+from worker.emails.currency_format import CurrencyFormat, currency_format, format_number
 
 #: Every currency an invoice can be in, and a few with unusual digits (none, three, four), and
 #: some whose CLDR display digits differ from ISO 4217's minor unit (COP, HUF, IDR, IQD).
@@ -67,6 +67,7 @@ def test_every_amount_in_every_currency_reads_as_babel_writes_it(locale: str) ->
         formatted = currency_format(cldr, currency)
         reference = iso_digits_pattern(cldr, currency)
         same_digits_as_cldr = minor_unit_digits(currency) == get_currency_precision(currency)
+        quote_group = "'" in get_group_symbol(cldr, numbering_system="latn")
         for amount in every_amount:
             # When an amount is formatted, then it is exactly what Babel's format_currency writes,
             # or where CLDR's digits differ from ISO 4217's, what Babel writes with the locale's
@@ -75,7 +76,33 @@ def test_every_amount_in_every_currency_reads_as_babel_writes_it(locale: str) ->
                 expected = format_currency(amount, currency, locale=cldr)
             else:
                 expected = reference.apply(Decimal(str(amount)), cldr, currency=currency, currency_digits=False)
-            assert formatted(amount) == expected, (locale, currency, amount)
+            if quote_group:
+                # Babel drops a quote group separator (below); with it taken out, the rest agrees.
+                assert formatted(amount).replace("'", "") == expected.replace("'", ""), (locale, currency, amount)
+            else:
+                assert formatted(amount) == expected, (locale, currency, amount)
+
+
+@pytest.mark.parametrize(
+    ("locale", "amount", "shown"),
+    [
+        ("de-CH", "19458", "CHF\xa019'458.00"),
+        ("de-CH", "2124000", "CHF\xa02'124'000.00"),
+        ("it-CH", "-2124000.5", "CHF-2'124'000.50"),
+        ("fr-CH", "1234.5", "1'234,50\xa0CHF"),
+    ],
+)
+def test_swiss_amounts_keep_their_apostrophe_group_separator(locale: str, amount: str, shown: str) -> None:
+    # Given Babel 2.19, which loses CLDR's apostrophe group separator ("CHF 2124000.00")
+    assert "'" not in format_currency(Decimal("2124000"), "CHF", locale=babel_locale(locale))
+    # When a Swiss amount is formatted here, then the apostrophes are where CLDR puts them
+    assert currency_format(babel_locale(locale), "CHF")(Decimal(amount)) == shown
+
+
+def test_a_swiss_number_keeps_its_apostrophe_group_separator() -> None:
+    assert format_number(Decimal("2124000.5"), babel_locale("de-CH")) == "2'124'000.5"
+    assert format_number(Decimal("-1234"), babel_locale("de-CH")) == "-1'234"
+    assert format_number(Decimal("2124000"), babel_locale("en-IN")) == "21,24,000"
 
 
 def iso_digits_pattern(cldr: Locale, currency: str) -> NumberPattern:
