@@ -37,6 +37,7 @@ from worker.emails.catalogs import load_translations
 from worker.emails.currency_format import currency_format, format_number
 from worker.emails.mjml_layout import MjmlLoader, layout_environment
 from worker.emails.template_i18n import PretranslatingEnvironment
+from worker.emails.text_wrap import UNBROKEN_SPACE, wrap_text
 from worker.errors import TemplateMissing
 from worker.resources import locales_dir, templates_dir
 
@@ -99,9 +100,9 @@ class Renderer:
         has no templates, and ``jinja2.UndefinedError`` when the context lacks a variable.
         """
         templates = self._templates.get((kind, locale)) or self._load(kind, locale)
-        subject = _LINE_BREAKS.sub(" ", templates.subject.render(context).strip())
+        subject = _LINE_BREAKS.sub(" ", templates.subject.render(context).strip()).replace(UNBROKEN_SPACE, " ")
         body_context = {**context, "subject": subject}
-        text = _tidy_text(templates.text.render(body_context))
+        text = wrap_text(_tidy_text(templates.text.render(body_context)))
         if templates.right_to_left:
             text = right_to_left_lines(text)
         # The pieces as written (fixed markup, then values): the MIME builder encodes fixed ones once.
@@ -180,7 +181,13 @@ class Renderer:
             translations = IsolatingTranslations(translations)
         environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         environment.translations = translations
-        environment.filters.update(locale_filters(locale))
+        filters = locale_filters(locale)
+        environment.filters.update(filters)
+        # In the plain-text part a date or month is one unbreakable piece for the line wrapper
+        # ("5 March 2026" never ends a line at "5"); HTML keeps its spaces, so narrow table
+        # cells may wrap there.
+        environment.filters["date"] = _text_unbreakable(filters["date"])
+        environment.filters["month"] = _text_unbreakable(filters["month"])
         environment.filters["https_url"] = https_url
         environment.filters["nobreak"] = nobreak
         environment.tests["https_url"] = lambda value: bool(https_url(value))
@@ -249,6 +256,15 @@ def _language(locale: str) -> str:
 
 def _right_to_left(locale: str) -> bool:
     return babel_locale(locale).character_order == "right-to-left"
+
+
+def _text_unbreakable(format_value: Any) -> Any:
+    @jinja2.pass_eval_context
+    def formatted(eval_context: jinja2.nodes.EvalContext, *args: Any, **kwargs: Any) -> str:
+        text = str(format_value(*args, **kwargs))
+        return text if eval_context.autoescape else text.replace(" ", UNBROKEN_SPACE)
+
+    return formatted
 
 
 @jinja2.pass_eval_context

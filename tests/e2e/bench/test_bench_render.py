@@ -13,7 +13,7 @@ def test_the_invoices_vary_like_the_benchmarks():
     emails = invoice_emails()
 
     # Every supported locale, several currencies, 3-5 lines, two contacts copied, distinct amounts
-    assert {e.locale for e in emails} == set(SUPPORTED_LOCALES)
+    assert {e.locale for e in emails} >= set(SUPPORTED_LOCALES)
     assert len({e.context["invoice"].currency for e in emails}) > 10
     assert {len(e.context["invoice"].lines) for e in emails} == {3, 4, 5}
     assert all(len(e.recipients.cc) == 2 for e in emails)

@@ -13,6 +13,7 @@ import dramatiq
 import pytest
 
 from tests.support.contract_events import account_updated, rewards_accrued, rewards_redeemed
+from tests.support.plain_text import unwrapped
 from tests.support.harness import Harness, make_settings
 from tests.support.redis_dump import everything_in_redis
 from worker.services.status import collect_skipped
@@ -26,7 +27,7 @@ def harness(redis_client, redis_url, smtp_server):
 
 
 def text_of(message) -> str:
-    return message.message.get_body(("plain",)).get_content()
+    return unwrapped(message.message.get_body(("plain",)).get_content())
 
 
 def with_account(harness: Harness, **account: object) -> None:
@@ -62,7 +63,7 @@ def test_a_monthly_reward_is_sent_to_the_billing_contact_only_with_amount_expiry
     assert msg.message["Subject"] == "Uw Support Rewards voor januari 2026: US$\xa01.000,00"
     text = text_of(msg)
     assert "1.000,00" in text and "Geldig tot en met: 31 januari 2027" in text
-    assert "Inwisselcode: RWD-JAN-1" in text and "Support Rewards" in text
+    assert "Inwisselingscode: RWD-JAN-1" in text and "Support Rewards" in text
     assert "RWD-JAN-1" not in msg.message["Subject"]
     # And the lot is kept for redemptions
     assert lots(redis_client) == {"2026-01": "1000.00"}
@@ -158,7 +159,7 @@ def test_a_redemption_uses_the_earliest_expiring_lots_and_confirms_cumulative_an
     text = text_of(msg)
     assert "Nu ingewisseld: US$\xa01.200,00" in text
     assert "Tot nu toe ingewisseld op deze factuur: US$\xa01.200,00" in text
-    assert "Nog te betalen, inclusief btw: US$\xa027.840,00" in text
+    assert "Resterend verschuldigd saldo, inclusief btw: US$\xa027.840,00" in text
     assert (
         "1.000,00, geldig tot en met 31 januari 2027" in text and "200,00, geldig tot en met 28 februari 2027" in text
     )
@@ -169,7 +170,7 @@ def test_a_redemption_uses_the_earliest_expiring_lots_and_confirms_cumulative_an
     # Then the confirmation shows the cumulative sum and what is left, tax included
     text2 = text_of(smtp_server.messages[1])
     assert "Tot nu toe ingewisseld op deze factuur: US$\xa01.500,00" in text2
-    assert "Nog te betalen, inclusief btw: US$\xa027.540,00" in text2
+    assert "Resterend verschuldigd saldo, inclusief btw: US$\xa027.540,00" in text2
     assert lots(redis_client) == {"2026-01": "0.00", "2026-02": "0.00"}
 
 
