@@ -95,7 +95,9 @@ def pdf_content(doc: LegalInvoice, *, locale: str, payment: PaymentOptions) -> d
         return gettext(ACCOUNT_TYPES[value]) if name == "account_type" else iso(value)
 
     remittance = (
-        [] if payment.card_only else [[gettext(REMITTANCE_LABELS[k]), remittance_value(k, v)] for k, v in payment.remittance]
+        []
+        if payment.card_only
+        else [[gettext(REMITTANCE_LABELS[k]), remittance_value(k, v)] for k, v in payment.remittance]
     )
     return {
         "lang": babel_locale(locale).language,

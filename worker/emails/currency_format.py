@@ -108,7 +108,7 @@ def format_number(value: Decimal | int, locale: Locale) -> str:
         return format_decimal(value, locale=locale)
     plain = format_decimal(value, locale=locale, group_separator=False)
     sign = plain[0] if plain[:1] in "-+" else ""
-    digits = plain[len(sign):]
+    digits = plain[len(sign) :]
     end = len(digits) - len(digits.lstrip("0123456789"))
     integer, rest = digits[:end], digits[end:]
     first, other = locale.decimal_formats[None].grouping

@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
-from markupsafe import Markup
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_percent
 from babel.support import NullTranslations
+from markupsafe import Markup
 
 from worker.domain.card_numbers import REDACTED_CARD
 from worker.domain.locales import SUPPORTED_LOCALES, babel_locale, catalog_language, renderable

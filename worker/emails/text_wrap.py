@@ -25,7 +25,11 @@ UNBROKEN_SPACE = "\ue000"
 #: Where a list item's text starts: its marker and spaces ("* ", "1. ", "  - ", "  ").
 _ITEM = re.compile(r"^(\s*(?:[*•\-–]|\d+[.)])?\s*)")
 #: Characters a line must not start with (East Asian line-breaking rules, JIS X 4051 "kinsoku").
-_NO_LINE_START = frozenset("、。，．・：；？！）」』】〕〉》”’ー々ゝゞぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ,.:;!?)]}%")
+_NO_LINE_START = frozenset(
+    "、。，．・：；？！）」』】〕〉》”’ー々ゝゞ"  # closing punctuation and iteration marks
+    "ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ"  # small kana
+    ",.:;!?)]}%"
+)
 #: Characters a line must not end with.
 _NO_LINE_END = frozenset("（「『【〔〈《“‘([{")
 #: The bidi isolates around a value in right-to-left text (FSI, LRI, RLI ... PDI).

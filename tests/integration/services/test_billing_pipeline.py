@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import re
-
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.support.contract_events import account_updated, contact, line, order_booked, service_activated
-from tests.support.plain_text import unwrapped
 from tests.support.harness import Harness, make_settings
+from tests.support.plain_text import unwrapped
 
 JAN_2026 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 JANE = contact("Jane Doe", "jane@globex.example")

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.support.contract_events import card_failed, contact, contract_example
-from tests.support.plain_text import unwrapped
 from tests.support.harness import Harness, make_settings
+from tests.support.plain_text import unwrapped
 from tests.support.redis_dump import everything_in_redis
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -13,8 +13,8 @@ import dramatiq
 import pytest
 
 from tests.support.contract_events import account_updated, rewards_accrued, rewards_redeemed
-from tests.support.plain_text import unwrapped
 from tests.support.harness import Harness, make_settings
+from tests.support.plain_text import unwrapped
 from tests.support.redis_dump import everything_in_redis
 from worker.services.status import collect_skipped
 

@@ -7,7 +7,15 @@ from decimal import Decimal
 import pytest
 
 from worker.data.countries import card_limits, countries, default_locale
-from worker.domain.locales import CATALOGS, babel_locale, catalog_for, catalog_language, choose_locale, normalize_locale, renderable
+from worker.domain.locales import (
+    CATALOGS,
+    babel_locale,
+    catalog_for,
+    catalog_language,
+    choose_locale,
+    normalize_locale,
+    renderable,
+)
 from worker.domain.money import MINOR_UNITS, minor_unit_digits
 from worker.domain.payments import ONLINE_METHODS, REMITTANCE_FIELDS
 

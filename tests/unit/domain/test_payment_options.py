@@ -81,3 +81,22 @@ def test_the_country_data_file_has_every_field_for(country: str) -> None:
 def test_the_card_limits_come_from_the_data_file() -> None:
     usd = card_limits()["USD"]
     assert (usd.card_max, usd.card_only_below) == (Decimal("99999.99"), Decimal("2000.00"))
+
+
+@pytest.mark.parametrize(
+    ("country", "currency", "methods"),
+    [
+        ("US", "USD", "bank_ach_cheque"),  # a routing number and a cheque address
+        ("CA", "CAD", "bank_cheque"),  # a cheque address, no ACH
+        ("DE", "EUR", "bank"),
+        ("JP", "JPY", "bank"),
+        ("NL", "USD", "bank"),
+    ],
+)
+def test_ach_and_cheque_are_offered_only_where_the_remittance_details_have_them(
+    country: str, currency: str, methods: str
+) -> None:
+    # Given an invoice above the card-only limit, in the country's remittance currency
+    chosen = options("50000", country, currency)
+    # Then the offline methods are what the remittance details support, nothing more
+    assert chosen.transfer_methods == methods

@@ -19,8 +19,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from tests.support.examples import ELS, compute_line, contract_invoice
-from tests.support.plain_text import unwrapped
 from tests.support.paths import ROOT
+from tests.support.plain_text import unwrapped
 from worker.data.countries import invoice_payment_options
 from worker.domain.locales import SUPPORTED_LOCALES, catalog_language
 from worker.domain.model import Contact
