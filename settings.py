@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     #: How long a rewards event may wait for what it depends on (its account, or the accrual a
     #: redemption uses) before it is dead-lettered (s); events may arrive out of order.
     rewards_wait_s: float = 3600.0
+    #: Payment reminders: days relative to the due date (negative: before it), each moved to a
+    #: business day of the account's country. Empty: no reminders.
+    reminder_days: str = "-7,1,7,21"
+    #: How long a `payment.received` may wait for the invoice it pays (it may arrive first) before
+    #: it is dead-lettered (s): an invoice is issued within the 15-day window.
+    payment_wait_s: float = 16 * 86400.0
     #: A parked event (waiting for its account or its rewards) is tried again this often (s);
     #: the arrival of its account or of a reward wakes it at once.
     parked_retry_s: float = 60.0

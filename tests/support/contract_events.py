@@ -182,3 +182,39 @@ def rewards_redeemed(
         "billing_contact": billing_contact or contact("Els de Vries", "els@acme.example", "nl-NL"),
     }
     return _event("rewards.redeemed", at, data, event_id)
+
+
+def payment_received(
+    amount: str,
+    *,
+    invoice_number: str = "INV-0000001",
+    account_id: str = "A-100",
+    currency: str = "USD",
+    at: str = "2026-01-20T10:00:00Z",
+    method: str = "bank_transfer",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    data = {
+        "invoice_number": invoice_number,
+        "account_id": account_id,
+        "amount": amount,
+        "currency": currency,
+        "received_at": at,
+        "method": method,
+    }
+    return _event("payment.received", at, data, event_id)
+
+
+def invoice_disputed(
+    state: str = "open",
+    *,
+    invoice_number: str = "INV-0000001",
+    account_id: str = "A-100",
+    at: str = "2026-02-01T10:00:00Z",
+    reason: str | None = "The PO number is wrong",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"invoice_number": invoice_number, "account_id": account_id, "at": at, "state": state}
+    if reason is not None:
+        data["reason"] = reason
+    return _event("invoice.disputed", at, data, event_id)

@@ -68,7 +68,11 @@ class Harness:
         run(self.pipeline, burst=True, timeout_s=timeout_s)
 
     def status(self, invoice: str | None = None) -> list[dict[str, Any]]:
-        return asyncio.run(collect_status(self.settings.redis_url or "", self.settings.redis_prefix, invoice=invoice))
+        return asyncio.run(
+            collect_status(
+                self.settings.redis_url or "", self.settings.redis_prefix, invoice=invoice, today=self.clock().date()
+            )
+        )
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return asyncio.run(collect_dead_letters(self.settings.redis_url or "", self.settings.redis_prefix))

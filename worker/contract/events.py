@@ -53,6 +53,10 @@ Flag = Annotated[bool, Bool()]
 Locale = Annotated[str, Code(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$", limits.MAX_LOCALE_LENGTH, "nl-NL")]
 
 
+#: How a payment was made (`payment.received` `method`).
+PAYMENT_METHODS = ("bank_transfer", "credit_card", "paypal", "direct_debit")
+
+
 def _at_most(items: Any, limit: int, what: str) -> Any:
     # Before the items are validated: 10,000 lines are refused without validating each.
     if isinstance(items, list) and len(items) > limit:
@@ -295,6 +299,25 @@ class PaymentCardFailed(ContractModel):
     billing_contact: ContactIn | None = None
 
 
+class PaymentReceived(ContractModel):
+    CURRENCY_AMOUNTS = ("amount",)
+
+    invoice_number: Id
+    account_id: Id
+    amount: Annotated[Decimal, Amount(sign="positive")]
+    currency: Currency
+    received_at: Moment
+    method: Annotated[str, OneOf(frozenset(PAYMENT_METHODS), "unknown payment method")]
+
+
+class InvoiceDisputed(ContractModel):
+    invoice_number: Id
+    account_id: Id
+    at: Moment
+    state: Annotated[str, OneOf(frozenset({"open", "rejected"}), "unknown dispute state")] = "open"
+    reason: Annotated[str, Text(limits.MAX_REASON_LENGTH)] | None = None
+
+
 class UsageIn(ContractModel):
     service: Product
     category: Literal["oci", "third_party", "marketplace", "saas"]
@@ -339,6 +362,8 @@ DATA_MODELS: dict[str, type[ContractModel]] = {
     "payment.card_failed": PaymentCardFailed,
     "rewards.accrued": RewardsAccrued,
     "rewards.redeemed": RewardsRedeemed,
+    "payment.received": PaymentReceived,
+    "invoice.disputed": InvoiceDisputed,
 }
 
 

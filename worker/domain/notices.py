@@ -62,8 +62,40 @@ class RedemptionNotice:
         return self.invoice_excl_tax + self.invoice_tax
 
 
+@dataclass(frozen=True)
+class PaymentNotice:
+    """A payment received on an invoice, and where the invoice stands after it."""
+
+    invoice_number: str
+    currency: str
+    amount: Decimal
+    received_at: datetime
+    #: What is left to pay after it; 0 once closed.
+    balance: Decimal
+    #: Paid beyond the total (Billing Support applies or refunds it).
+    overpaid: Decimal
+    invoice_total: Decimal
+    account_name: str = ""
+
+
+@dataclass(frozen=True)
+class ReminderNotice:
+    """A payment reminder: the invoice's balance and due date, and the step (days from the due
+    date: negative before it, positive once it is overdue)."""
+
+    invoice_number: str
+    currency: str
+    balance: Decimal
+    invoice_total: Decimal
+    issued_on: date
+    due_on: date
+    offset: int
+    account_name: str = ""
+
+
 _ADAPTERS: dict[type, TypeAdapter[Any]] = {
-    kind: TypeAdapter(kind) for kind in (CardFailure, RewardNotice, RedemptionNotice, Contact)
+    kind: TypeAdapter(kind)
+    for kind in (CardFailure, RewardNotice, RedemptionNotice, PaymentNotice, ReminderNotice, Contact)
 }
 
 

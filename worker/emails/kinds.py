@@ -30,7 +30,14 @@ from pydantic import TypeAdapter
 
 from worker.data.countries import invoice_payment_options
 from worker.domain.model import Account, Contact, Invoice, Recipients
-from worker.domain.notices import CardFailure, RedemptionNotice, RewardNotice, from_jsonable
+from worker.domain.notices import (
+    CardFailure,
+    PaymentNotice,
+    RedemptionNotice,
+    ReminderNotice,
+    RewardNotice,
+    from_jsonable,
+)
 from worker.domain.recipients import addressee_only, resolve_dunning_recipients, resolve_recipients
 from worker.errors import PermanentError
 from worker.resources import fixtures_dir, templates_dir
@@ -41,6 +48,9 @@ BOUNCE_NOTICE = "bounce_notice"
 CARD_FAILED = "card_failed"
 REWARDS_CODE = "rewards_code"
 REDEMPTION = "redemption"
+PAYMENT_RECEIVED = "payment_received"
+PAYMENT_REMINDER = "payment_reminder"
+OVERDUE_REMINDER = "overdue_reminder"
 
 #: A builder: the kind's fields (its stored context plus what was loaded for it) -> template context.
 ContextBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
@@ -205,3 +215,49 @@ def redemption_fields(data: Mapping[str, Any]) -> dict[str, Any]:
         "notice": from_jsonable(RedemptionNotice, data["notice"]),
         "recipient": from_jsonable(Contact, data["recipient"]),
     }
+
+
+@_email(PAYMENT_RECEIVED, recipients=addressee_only, who="billing contact alone (To)")
+def payment_received_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "notice": from_jsonable(PaymentNotice, data["notice"]),
+        "recipient": from_jsonable(Contact, data["recipient"]),
+    }
+
+
+def _reminder_fixture(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "invoice": TypeAdapter(Invoice).validate_python(data["invoice"])}
+
+
+def _reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    invoice: Invoice = fields["invoice"]
+    return {
+        "notice": from_jsonable(ReminderNotice, fields["notice"]),
+        "invoice": invoice,
+        "recipient": from_jsonable(Contact, fields["recipient"]),
+        "payment": invoice_payment_options(invoice),
+    }
+
+
+@_email(
+    PAYMENT_REMINDER,
+    recipients=addressee_only,
+    who="billing contact alone (To), before the due date, with the invoice's documents",
+    loads=Loads.INVOICE,
+    preview_fields=_reminder_fixture,
+    documents=True,
+)
+def payment_reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return _reminder_fields(fields)
+
+
+@_email(
+    OVERDUE_REMINDER,
+    recipients=resolve_dunning_recipients,
+    who="billing contact (To), the account's dunning contact (Cc), once overdue, with the invoice's documents",
+    loads=Loads.INVOICE,
+    preview_fields=_reminder_fixture,
+    documents=True,
+)
+def overdue_reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return _reminder_fields(fields)

@@ -19,6 +19,7 @@ from worker.domain.schedules import frequency_error
 from worker.errors import InvalidEvent
 from worker.services.card_failures import apply_card_failed
 from worker.services.context import ServiceContext
+from worker.services.ledger import apply_invoice_disputed, apply_payment_received
 from worker.services.rewards import apply_rewards_accrued, apply_rewards_redeemed, forget_unused_code
 from worker.store.due_members import period_member, window_member
 from worker.store.orders import ActivationToApply
@@ -172,6 +173,8 @@ HANDLERS = {
     "payment.card_failed": apply_card_failed,
     "rewards.accrued": apply_rewards_accrued,
     "rewards.redeemed": apply_rewards_redeemed,
+    "payment.received": apply_payment_received,
+    "invoice.disputed": apply_invoice_disputed,
 }
 
 

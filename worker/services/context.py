@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from worker.domain.delivery import RetryPolicy
+from worker.domain.reminders import parse_cadence
 from worker.emails.dkim import DkimSigner
 from worker.services.alert_log import AlertLog
 from worker.services.bounce_settings import bounce_domain, bounce_secret
@@ -71,6 +72,10 @@ class Policy:
     account_grace_s: float
     #: How long a rewards event may wait for what it depends on before it is dead-lettered (s).
     rewards_wait_s: float
+    #: Payment reminder steps: days relative to the due date (REMINDER_DAYS).
+    reminder_days: tuple[int, ...]
+    #: How long a payment may wait for the invoice it pays before it is dead-lettered (s).
+    payment_wait_s: float
     #: The From of every email; its address is the envelope sender when VERP is off.
     mail_from: str
     #: The VERP HMAC key, or None when VERP is off.
@@ -105,6 +110,8 @@ class Policy:
             payment_term_days=settings.payment_term_days,
             account_grace_s=settings.account_grace_s,
             rewards_wait_s=settings.rewards_wait_s,
+            reminder_days=parse_cadence(settings.reminder_days),
+            payment_wait_s=settings.payment_wait_s,
             mail_from=settings.mail_from,
             bounce_secret=bounce_secret(settings),
             bounce_domain=bounce_domain(settings),

@@ -19,6 +19,7 @@ from worker.emails.kinds import INVOICE, kind
 from worker.services.apply_events import reject_booked_order
 from worker.services.context import ServiceContext
 from worker.services.deliveries import addressing
+from worker.services.ledger import first_reminder_at
 from worker.store.deliveries import Settlement
 from worker.store.due_members import period_member, window_member
 
@@ -41,6 +42,7 @@ async def settle_invoice(
     *,
     now: datetime,
     lease_s: float,
+    first_reminder: float | None = None,
 ) -> Settled | None:
     """Settle a draft through `settle` (a store method bound to what it settles) with its
     recipients and locale; returns the new invoice, or None (nothing billable, or settled first
@@ -48,7 +50,8 @@ async def settle_invoice(
     # Addressed as `create_delivery` addresses any delivery; the settle script stores it.
     address = addressing(INVOICE, billing_contact, account)
     lease = now.timestamp() + lease_s
-    settlement = Settlement(address.payload, address.locale, address.states, now, lease)
+    # The first reminder's due time is created with the invoice, in the same script: none is lost.
+    settlement = Settlement(address.payload, address.locale, address.states, now, lease, first_reminder)
     number = await settle(invoice, settlement)
     return Settled(number, kind(INVOICE).delivery_id(number), lease) if number else None
 
@@ -87,7 +90,13 @@ async def close_windows(app: ServiceContext, order_id: str, lease: float) -> lis
     for draft in plan.drafts:
         settle = partial(store.deliveries.settle_window, order_id, draft.line_ids, kind=INVOICE)
         invoiced = await settle_invoice(
-            settle, draft.invoice, order.billing_contact, account, now=now, lease_s=app.policy.due_lease_s
+            settle,
+            draft.invoice,
+            order.billing_contact,
+            account,
+            now=now,
+            lease_s=app.policy.due_lease_s,
+            first_reminder=first_reminder_at(draft.invoice, app.policy),
         )
         if invoiced:
             log.info("order %s: invoice %s for lines %s", order_id, invoiced.invoice_number, ",".join(draft.line_ids))
@@ -130,7 +139,13 @@ async def invoice_periods(app: ServiceContext, subscription_id: str, lease: floa
     for draft in plan.drafts:
         settle = partial(store.deliveries.settle_periods, subscription_id, draft.keys, kind=INVOICE)
         settled = await settle_invoice(
-            settle, draft.invoice, draft.invoice.billing_contact, account, now=now, lease_s=app.policy.due_lease_s
+            settle,
+            draft.invoice,
+            draft.invoice.billing_contact,
+            account,
+            now=now,
+            lease_s=app.policy.due_lease_s,
+            first_reminder=first_reminder_at(draft.invoice, app.policy),
         )
         if settled:
             log.info(

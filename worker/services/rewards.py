@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 
 from worker.contract.events import Event
 from worker.contract.sealed import sealed_token
+from worker.domain.ledger import Entry
 from worker.domain.notices import RedeemedLot, RedemptionNotice, RewardNotice, to_jsonable
 from worker.domain.rewards import (
     RedemptionRejected,
@@ -148,6 +149,8 @@ async def apply_rewards_redeemed(app: ServiceContext, event: Event) -> list[str]
     """
     data, store = event.data, app.store
     record = await store.rewards.redemption(event.id) or await _redeem(app, event)
+    # Rewards pay the invoice like a payment: its ledger counts them (once, by the event's id).
+    await store.ledgers.record(data.invoice_number, Entry("rewards", event.id, data.amount, data.redeemed_at))
     notice = RedemptionNotice(
         invoice_number=data.invoice_number,
         currency=data.currency,

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
-from worker.emails.kinds import INVOICE, kind
+from worker.domain.model import Invoice
+from worker.emails.kinds import (
+    CARD_FAILED,
+    INVOICE,
+    OVERDUE_REMINDER,
+    PAYMENT_RECEIVED,
+    PAYMENT_REMINDER,
+    REDEMPTION,
+    kind,
+)
 from worker.services.printable import printable
 from worker.store.store import Store
 
 
-async def collect_status(redis_url: str, prefix: str, *, invoice: str | None = None) -> list[dict[str, Any]]:
+async def collect_status(
+    redis_url: str, prefix: str, *, invoice: str | None = None, today: date | None = None
+) -> list[dict[str, Any]]:
+    """Every delivery (or those about `invoice`), with each invoice's ledger as of `today` (UTC
+    by default)."""
+    today = today or datetime.now(UTC).date()
     async with Store.open(redis_url, prefix=prefix) as store:
-        if invoice:  # the invoice's email, then its re-sent copies
+        if invoice:  # the invoice's email, its re-sent copies, then every other email about it
             ids = [kind(INVOICE).delivery_id(invoice), *await store.documents.copies(invoice)]
+            for delivery_id in await store.deliveries.delivery_ids():
+                if delivery_id not in ids and delivery_id.split(":", 1)[0] in ABOUT_AN_INVOICE:
+                    delivery = await store.deliveries.load_delivery(delivery_id)
+                    if delivery is not None and delivery["key"] == invoice:
+                        ids.append(delivery_id)
         else:
             ids = await store.deliveries.delivery_ids()
         rows = []
@@ -55,12 +75,46 @@ async def collect_status(redis_url: str, prefix: str, *, invoice: str | None = N
                         "total": str(inv.total),
                         "split_reason": inv.split_reason,
                     }
+                    row["ledger"] = await _ledger(store, inv, today)
                 row["documents"] = await store.documents.summary(delivery["key"])
                 if delivery["context"].get("copy"):
                     row["copy_of"] = delivery["context"].get("copy_of")
             row["history"] = await store.deliveries.delivery_log(delivery_id)
             rows.append(row)
         return rows
+
+
+#: The kinds of email about one invoice, besides the invoice email itself (`status --invoice`).
+ABOUT_AN_INVOICE = frozenset({PAYMENT_RECEIVED, PAYMENT_REMINDER, OVERDUE_REMINDER, CARD_FAILED, REDEMPTION})
+
+
+async def _ledger(store: Store, invoice: Invoice, today: date) -> dict[str, Any]:
+    """The invoice's balance and state today, and its life since it was issued."""
+    ledger = await store.ledgers.load(invoice)
+    return {
+        "state": ledger.state(today),
+        "total": str(ledger.total),
+        "covered": str(ledger.covered),
+        "balance": str(ledger.balance),
+        "overpaid": str(ledger.overpaid),
+        "dispute": ledger.dispute,
+        "history": await store.ledgers.history(invoice.number),
+    }
+
+
+def _ledger_lines(ledger: dict[str, Any] | None, currency: str, *, history: bool) -> list[str]:
+    if ledger is None:
+        return []
+    line = f"    ledger: {ledger['state']}  paid {currency} {ledger['covered']} of {ledger['total']}"
+    line += f"  balance {ledger['balance']}"
+    if Decimal(ledger["overpaid"]) > 0:
+        line += f"  overpaid {ledger['overpaid']}"
+    lines = [line]
+    if history:
+        for entry in ledger["history"]:
+            details = "  ".join(f"{k}={v}" for k, v in entry.items() if k not in ("at", "what"))
+            lines.append(f"      {entry['at']}  {entry['what']}  {details}".rstrip())
+    return lines
 
 
 def _in_envelope_order(payload: dict[str, list[dict[str, str]]], states: dict) -> list:
@@ -134,6 +188,8 @@ def format_status(rows: list[dict[str, Any]], *, history: bool = False) -> str:
         out.append(head)
         if row.get("copy_of") is not None:
             out.append(f"    a re-sent copy of {row['copy_of'] or 'the invoice email'}")
+        if "invoice" in row:
+            out.extend(_ledger_lines(row.get("ledger"), row["invoice"]["currency"], history=history))
         out.extend(_documents_lines(row.get("documents")))
         for r in row["recipients"]:
             line = f"    {r['role']:<2} {r['address']:<36} {r['state']:<10} attempts={r['attempts']}  {r['last_reply']}"

@@ -16,7 +16,7 @@ from worker.domain.delivery import Outcome, RecipientState
 from worker.domain.model import Invoice
 from worker.store.cipher import SealedValueUnreadable, SealingKeys, required
 from worker.store.connection import Connection
-from worker.store.due_members import deliver_member
+from worker.store.due_members import deliver_member, remind_member
 from worker.store.keys import pattern_of
 
 _INVOICE = TypeAdapter(Invoice)
@@ -41,6 +41,8 @@ class Settlement:
     states: dict[str, RecipientState]
     now: datetime
     lease: float
+    #: When the invoice's first payment reminder falls due (Unix seconds), or None for none.
+    first_reminder_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class Deliveries:
                 pattern_of(self.keys.delivery),
                 pattern_of(self.keys.delivery_recipients),
                 pattern_of(deliver_member),
+                repr(settlement.first_reminder_at) if settlement.first_reminder_at is not None else "",
+                pattern_of(remind_member),
             ],
         )
         if result is None:

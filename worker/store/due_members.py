@@ -2,7 +2,8 @@
 
 `window:<order>`: an order's invoice window closes; `deliver:<delivery>`: a delivery's next
 attempt; `period:<subscription>`: a later billing period of a subscription falls due;
-`event:<event id>`: a parked event is tried again.
+`event:<event id>`: a parked event is tried again; `remind:<invoice>`: an invoice's next payment
+reminder step falls due.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ WINDOW = "window:"
 DELIVER = "deliver:"
 PERIOD = "period:"
 EVENT = "event:"
+REMIND = "remind:"
 #: Every kind of member, as `parse_member` names it.
-MEMBER_KINDS = ("window", "deliver", "period", "event")
+MEMBER_KINDS = ("window", "deliver", "period", "event", "remind")
 
 
 def window_member(order_id: str) -> str:
@@ -30,6 +32,11 @@ def period_member(subscription_id: str) -> str:
 def event_member(event_id: str) -> str:
     """An event parked until what it needs (its account, its rewards) may have arrived."""
     return EVENT + event_id
+
+
+def remind_member(invoice_number: str) -> str:
+    """An invoice's next payment reminder (one member per invoice: its next step's time)."""
+    return REMIND + invoice_number
 
 
 def parse_member(member: str) -> tuple[str, str]:

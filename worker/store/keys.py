@@ -68,6 +68,22 @@ class Keys:
         or held (JSON: the rules the e-invoice broke at the gate)."""
         return f"{self.prefix}:invoice:{number}:documents"
 
+    def ledger_entries(self, number: str) -> str:
+        """What covered the invoice, by reference (a payment's event id): the entry as JSON."""
+        return f"{self.prefix}:invoice:{number}:ledger"
+
+    def ledger_events(self, number: str) -> str:
+        """The invoice's life after issue, oldest first: disputes, credits, reminders (JSON)."""
+        return f"{self.prefix}:invoice:{number}:history"
+
+    def ledger_flags(self, number: str) -> str:
+        """The invoice's dispute ("open", or absent) and the credit note that cancelled it."""
+        return f"{self.prefix}:invoice:{number}:flags"
+
+    def reminders_done(self, number: str) -> str:
+        """The reminder steps (days from the due date) sent or skipped for the invoice."""
+        return f"{self.prefix}:invoice:{number}:reminders"
+
     def invoice_copies(self, number: str) -> str:
         """Ids of the deliveries that re-sent the invoice's email (`resend`), oldest first."""
         return f"{self.prefix}:invoice:{number}:copies"

@@ -11,6 +11,8 @@ One `Store` holds one part per aggregate, all sharing one `Connection` (one Redi
 - `store.rewards`: rewards lots and redemptions (`worker.store.rewards.Rewards`);
 - `store.documents`: each invoice's PDF and e-invoice XML as sent, and re-sent copies
   (`worker.store.documents.Documents`);
+- `store.ledgers`: what covered each invoice, its dispute and credit, its reminders
+  (`worker.store.ledgers.Ledgers`);
 - `store.events`: processed events, dead letters, skipped and parked events, sealed secrets
   (`worker.store.events.Events`);
 - `store.alerts`, `store.return_paths`, `store.installation`: setup alerts counted, VERP tokens,
@@ -43,6 +45,7 @@ from worker.store.due_index import DueIndex
 from worker.store.events import Events
 from worker.store.installation import Installation
 from worker.store.keys import Keys
+from worker.store.ledgers import Ledgers
 from worker.store.orders import Orders
 from worker.store.return_paths import ReturnPaths
 from worker.store.rewards import Rewards
@@ -81,6 +84,7 @@ class Store:
         self.due = DueIndex(self.db)
         self.rewards = Rewards(self.db)
         self.documents = Documents(self.db, sealing)
+        self.ledgers = Ledgers(self.db)
         self.events = Events(self.db, sealing)
         self.alerts = Alerts(self.db)
         self.return_paths = ReturnPaths(self.db)

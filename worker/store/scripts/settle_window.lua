@@ -23,6 +23,8 @@
 -- ARGV[12]: the pattern of a delivery hash's name (pattern_of(Keys.delivery))
 -- ARGV[13]: the pattern of a delivery's recipients hash (pattern_of(Keys.delivery_recipients))
 -- ARGV[14]: the pattern of a delivery's due member (pattern_of(due_members.deliver_member))
+-- ARGV[15]: when the invoice's first payment reminder falls due (Unix seconds), or '' for none
+-- ARGV[16]: the pattern of an invoice's reminder member (pattern_of(due_members.remind_member))
 --
 -- Not in KEYS: the invoice, the delivery and its recipients hash. Their names hold the invoice
 -- number, which this script allocates (INCR) only once it knows the lines are unsettled: taken
@@ -60,4 +62,7 @@ redis.call('ZADD', deliveries, now, delivery_id)
 local member = string.format(member_pattern, delivery_id)
 redis.call('ZADD', due, lease, member)
 redis.call('ZADD', leased, lease, member)
+if ARGV[15] ~= '' then
+  redis.call('ZADD', due, ARGV[15], string.format(ARGV[16], number))
+end
 return number
