@@ -218,3 +218,61 @@ def invoice_disputed(
     if reason is not None:
         data["reason"] = reason
     return _event("invoice.disputed", at, data, event_id)
+
+
+def usage_line(
+    line_id: str, kind: str, quantity: str, unit_price: str, amount: str, *, subscribed: str | None = None
+) -> dict[str, Any]:
+    out = {
+        "line_id": line_id,
+        "product": f"OCI Compute ({kind})",
+        "kind": kind,
+        "quantity": quantity,
+        "unit": "OCPU-hour",
+        "unit_price": unit_price,
+        "amount": amount,
+        "tax_rate": "0.21",
+    }
+    if subscribed is not None:
+        out["subscribed_quantity"] = subscribed
+    return out
+
+
+def usage_rated(
+    lines: list[dict[str, Any]],
+    *,
+    month: str = "2026-03",
+    subscription_id: str = "S-9",
+    account_id: str = "A-100",
+    currency: str = "USD",
+    at: str = "2026-04-01T02:00:00Z",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    data = {
+        "account_id": account_id,
+        "subscription_id": subscription_id,
+        "month": month,
+        "currency": currency,
+        "billing_contact": contact("Els de Vries", "els@acme.example", "nl-NL"),
+        "lines": lines,
+    }
+    return _event("usage.rated", at, data, event_id)
+
+
+def invoice_credited(
+    *,
+    reissue: bool,
+    invoice_number: str = "INV-0000001",
+    account_id: str = "A-100",
+    at: str = "2026-02-20T10:00:00Z",
+    reason: str = "The PO number on the invoice was wrong",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    data = {
+        "invoice_number": invoice_number,
+        "account_id": account_id,
+        "credited_at": at,
+        "reason": reason,
+        "reissue": reissue,
+    }
+    return _event("invoice.credited", at, data, event_id)

@@ -318,6 +318,58 @@ class InvoiceDisputed(ContractModel):
     reason: Annotated[str, Text(limits.MAX_REASON_LENGTH)] | None = None
 
 
+class InvoiceCredited(ContractModel):
+    invoice_number: Id
+    account_id: Id
+    credited_at: Moment
+    reason: Annotated[str, Text(limits.MAX_REASON_LENGTH)]
+    reissue: Flag
+
+
+Quantity = Annotated[Decimal, Amount(sign="positive", decimals=6, noun="quantity", example="744")]
+Unit = Annotated[str, Text(limits.MAX_NAME_LENGTH)]
+
+
+class UsageLineIn(ContractModel):
+    line_id: Id
+    product: Product
+    kind: Literal["payg", "overage", "bursting"]
+    quantity: Quantity
+    #: What is counted, e.g. `OCPU-hour`.
+    unit: Unit
+    unit_price: Annotated[Decimal, Amount(decimals=6, example="0.0255")]
+    amount: Money
+    tax_rate: Annotated[Decimal, TaxRate()]
+    #: The subscribed capacity (a bursting line may use at most twice it, every hour of the month).
+    subscribed_quantity: Quantity | None = None
+
+
+class UsageRated(ContractModel):
+    CURRENCY_AMOUNTS = ("lines.*.amount",)
+
+    account_id: Id
+    subscription_id: Id
+    month: Annotated[str, Code(MONTH_PATTERN, 7, "2026-03")]
+    currency: Currency
+    billing_contact: ContactIn
+    lines: list[UsageLineIn] = Field(min_length=1, max_length=limits.MAX_ORDER_LINES)
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _not_too_many_lines(cls, lines: Any) -> Any:
+        return _at_most(lines, limits.MAX_ORDER_LINES, "lines per usage event")
+
+    @field_validator("lines")
+    @classmethod
+    def _unique_line_ids(cls, lines: list[UsageLineIn]) -> list[UsageLineIn]:
+        seen = set()
+        for usage_line in lines:
+            if usage_line.line_id in seen:
+                raise ValueError(f"line_id {usage_line.line_id!r} appears twice")
+            seen.add(usage_line.line_id)
+        return lines
+
+
 class UsageIn(ContractModel):
     service: Product
     category: Literal["oci", "third_party", "marketplace", "saas"]
@@ -364,6 +416,8 @@ DATA_MODELS: dict[str, type[ContractModel]] = {
     "rewards.redeemed": RewardsRedeemed,
     "payment.received": PaymentReceived,
     "invoice.disputed": InvoiceDisputed,
+    "usage.rated": UsageRated,
+    "invoice.credited": InvoiceCredited,
 }
 
 

@@ -173,6 +173,8 @@ def _settlement(parent: _Element, doc: LegalInvoice) -> None:
     _el(summation, "ram:GrandTotalAmount", amount(totals.total_with_vat, currency))
     _el(summation, "ram:TotalPrepaidAmount", amount(totals.paid, currency))
     _el(summation, "ram:DuePayableAmount", amount(totals.amount_due, currency))
+    if doc.preceding_invoice:  # BG-3: the invoice a credit note credits
+        _el(_el(settlement, "ram:InvoiceReferencedDocument"), "ram:IssuerAssignedID", doc.preceding_invoice)
 
 
 def _tax(parent: _Element, group: VatBreakdown, currency: str) -> None:

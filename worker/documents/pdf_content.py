@@ -16,6 +16,7 @@ from worker.documents.pdf_labels import (
     ACCOUNT_TYPES,
     BANK_TRANSFER,
     CARD_ONLY,
+    CREDIT_NOTE_TITLE,
     EXEMPTION_REASONS,
     LABELS,
     PAYMENT_TERMS,
@@ -85,6 +86,8 @@ def pdf_content(doc: LegalInvoice, *, locale: str, payment: PaymentOptions) -> d
         facts.append((labels["order"], doc.sales_order_reference))
     if doc.buyer_reference:
         facts.append((labels["buyer_reference"], doc.buyer_reference))
+    if doc.preceding_invoice:
+        facts.append((labels["credited_invoice"], doc.preceding_invoice))
     days = _days(doc)
     terms = translations.ngettext(*PAYMENT_TERMS, days)
     guidance = [terms % {"days": formats["number"](Decimal(days)), "due_date": _due(doc, date_)}]
@@ -99,13 +102,16 @@ def pdf_content(doc: LegalInvoice, *, locale: str, payment: PaymentOptions) -> d
         if payment.card_only
         else [[gettext(REMITTANCE_LABELS[k]), remittance_value(k, v)] for k, v in payment.remittance]
     )
+    if doc.is_credit_note:  # nothing to pay: no terms, no bank details, no amount due
+        guidance, remittance = [], []
     return {
         "lang": babel_locale(locale).language,
         # Typst takes an ISO 3166-1 alpha-2 region only: none for es-419 or en-001.
         "region": territory if (territory := babel_locale(locale).territory or "").isalpha() else "",
         "rtl": rtl,
         "paper": paper_for(buyer_country),
-        "title": gettext("Invoice %(number)s") % {"number": doc.number},
+        "title": (gettext(CREDIT_NOTE_TITLE) if doc.is_credit_note else gettext("Invoice %(number)s"))
+        % {"number": doc.number},
         "number": doc.number,
         "company": COMPANY_NAME,
         "labels": labels,
@@ -154,7 +160,7 @@ def pdf_content(doc: LegalInvoice, *, locale: str, payment: PaymentOptions) -> d
             [labels["tax"], money(doc.totals.vat_total, currency)],
             [labels["total"], money(doc.totals.total_with_vat, currency)],
             *([[labels["paid"], money(doc.totals.paid, currency)]] if doc.totals.paid else []),
-            [labels["amount_due"], money(doc.totals.amount_due, currency)],
+            *([] if doc.is_credit_note else [[labels["amount_due"], money(doc.totals.amount_due, currency)]]),
         ],
         "guidance": guidance,
         "remittance": remittance,

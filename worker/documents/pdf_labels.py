@@ -25,6 +25,7 @@ LABELS = {
     "paid": N_("Paid"),
     "payment_terms": N_("Payment terms"),
     "page": N_("Page %(page)s of %(pages)s"),
+    "credited_invoice": N_("Credited invoice"),
     # The email's own msgids:
     "invoice_date": N_("Invoice date"),
     "due_date": N_("Due date"),
@@ -96,3 +97,5 @@ BANK_TRANSFER = {
     ),
 }
 COPY_SUBJECT = N_("Copy: %(subject)s")
+#: A credit note's title (its number), in the email's words.
+CREDIT_NOTE_TITLE = N_("Credit note %(number)s")

@@ -105,6 +105,10 @@ class InvoiceLine:
     amount: Decimal
     tax_rate: Decimal
     tax: Decimal
+    #: A usage line's metered quantity, its unit (`OCPU-hour`) and unit price; None otherwise.
+    quantity: Decimal | None = None
+    unit: str = ""
+    unit_price: Decimal | None = None
 
     @property
     def total(self) -> Decimal:
@@ -128,6 +132,12 @@ class Invoice:
     payment_method: str = "invoice"
     #: Why this invoice is separate from the order's others ("" for the ordinary case).
     split_reason: str = ""
+    #: A credit note: the number of the invoice it cancels (its amounts are that invoice's,
+    #: credited), and why; None for an invoice.
+    credits: str | None = None
+    credit_reason: str = ""
+    #: An invoice that replaces a credited one (re-invoiced after a valid dispute): its number.
+    replaces: str | None = None
 
     @property
     def reference(self) -> str:

@@ -93,9 +93,24 @@ class ReminderNotice:
     account_name: str = ""
 
 
+@dataclass(frozen=True)
+class CreditNotice:
+    """A credit note's email: what it cancels, and what becomes of what was paid."""
+
+    credit_note: str
+    credited: str
+    credited_issued_on: date
+    reason: str
+    #: The invoice that replaces the credited one, when it was re-invoiced.
+    replacement: str | None
+    #: What was paid on the credited invoice: applied to the replacement, or kept as a credit.
+    paid: Decimal
+    account_name: str = ""
+
+
 _ADAPTERS: dict[type, TypeAdapter[Any]] = {
     kind: TypeAdapter(kind)
-    for kind in (CardFailure, RewardNotice, RedemptionNotice, PaymentNotice, ReminderNotice, Contact)
+    for kind in (CardFailure, RewardNotice, RedemptionNotice, PaymentNotice, ReminderNotice, CreditNotice, Contact)
 }
 
 

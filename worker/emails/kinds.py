@@ -32,6 +32,7 @@ from worker.data.countries import invoice_payment_options
 from worker.domain.model import Account, Contact, Invoice, Recipients
 from worker.domain.notices import (
     CardFailure,
+    CreditNotice,
     PaymentNotice,
     RedemptionNotice,
     ReminderNotice,
@@ -51,6 +52,7 @@ REDEMPTION = "redemption"
 PAYMENT_RECEIVED = "payment_received"
 PAYMENT_REMINDER = "payment_reminder"
 OVERDUE_REMINDER = "overdue_reminder"
+CREDIT_NOTE = "credit_note"
 
 #: A builder: the kind's fields (its stored context plus what was loaded for it) -> template context.
 ContextBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
@@ -261,3 +263,24 @@ def payment_reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
 )
 def overdue_reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     return _reminder_fields(fields)
+
+
+def _credit_note_fixture(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "invoice": TypeAdapter(Invoice).validate_python(data["invoice"])}
+
+
+@_email(
+    CREDIT_NOTE,
+    recipients=resolve_recipients,
+    who="billing contact (To); the account's dunning and account-relationship contacts (Cc); with its documents",
+    loads=Loads.INVOICE,
+    preview_fields=_credit_note_fixture,
+    documents=True,
+)
+def credit_note_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`invoice` is the credit note itself (an `Invoice` whose `credits` names what it cancels)."""
+    return {
+        "notice": from_jsonable(CreditNotice, fields["notice"]),
+        "invoice": fields["invoice"],
+        "recipient": from_jsonable(Contact, fields["recipient"]),
+    }

@@ -19,8 +19,10 @@ from worker.domain.schedules import frequency_error
 from worker.errors import InvalidEvent
 from worker.services.card_failures import apply_card_failed
 from worker.services.context import ServiceContext
+from worker.services.credits import apply_invoice_credited
 from worker.services.ledger import apply_invoice_disputed, apply_payment_received
 from worker.services.rewards import apply_rewards_accrued, apply_rewards_redeemed, forget_unused_code
+from worker.services.usage import apply_usage_rated
 from worker.store.due_members import period_member, window_member
 from worker.store.orders import ActivationToApply
 
@@ -175,6 +177,8 @@ HANDLERS = {
     "rewards.redeemed": apply_rewards_redeemed,
     "payment.received": apply_payment_received,
     "invoice.disputed": apply_invoice_disputed,
+    "usage.rated": apply_usage_rated,
+    "invoice.credited": apply_invoice_credited,
 }
 
 

@@ -7,53 +7,19 @@ of what comes next."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from worker.domain.model import Account, Contact, Invoice
 from worker.domain.schedules import plan_period_invoices
 from worker.domain.windows import plan_invoices
-from worker.emails.kinds import INVOICE, kind
+from worker.emails.kinds import INVOICE
 from worker.services.apply_events import reject_booked_order
 from worker.services.context import ServiceContext
-from worker.services.deliveries import addressing
 from worker.services.ledger import first_reminder_at
-from worker.store.deliveries import Settlement
+from worker.services.settling import Settled, settle_invoice
 from worker.store.due_members import period_member, window_member
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Settled:
-    invoice_number: str
-    delivery_id: str
-    #: The delivery's due member is claimed by the settler until then (it sends it next).
-    lease: float
-
-
-async def settle_invoice(
-    settle: Callable[[Invoice | None, Settlement], Awaitable[str | None]],
-    invoice: Invoice | None,
-    billing_contact: Contact,
-    account: Account | None,
-    *,
-    now: datetime,
-    lease_s: float,
-    first_reminder: float | None = None,
-) -> Settled | None:
-    """Settle a draft through `settle` (a store method bound to what it settles) with its
-    recipients and locale; returns the new invoice, or None (nothing billable, or settled first
-    by another worker)."""
-    # Addressed as `create_delivery` addresses any delivery; the settle script stores it.
-    address = addressing(INVOICE, billing_contact, account)
-    lease = now.timestamp() + lease_s
-    # The first reminder's due time is created with the invoice, in the same script: none is lost.
-    settlement = Settlement(address.payload, address.locale, address.states, now, lease, first_reminder)
-    number = await settle(invoice, settlement)
-    return Settled(number, kind(INVOICE).delivery_id(number), lease) if number else None
 
 
 async def close_windows(app: ServiceContext, order_id: str, lease: float) -> list[Settled]:

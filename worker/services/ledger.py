@@ -34,7 +34,7 @@ def first_reminder_at(invoice: Invoice | None, policy: Policy) -> float | None:
     return steps[0].due_at.timestamp()
 
 
-async def _issued_invoice(app: ServiceContext, event: Event) -> Invoice:
+async def issued_invoice(app: ServiceContext, event: Event) -> Invoice:
     """The invoice an event names, once this worker has issued it.
 
     Raises:
@@ -65,7 +65,7 @@ async def apply_payment_received(app: ServiceContext, event: Event) -> list[str]
     """Record the payment on its invoice's ledger (once) and confirm it to the billing contact:
     the invoice closed, or the balance left, and an overpayment noted."""
     data, store = event.data, app.store
-    invoice = await _issued_invoice(app, event)
+    invoice = await issued_invoice(app, event)
     entry = Entry("payment", event.id, data.amount, data.received_at, data.method)
     await store.ledgers.record(invoice.number, entry)
     ledger = await store.ledgers.load(invoice)
@@ -106,7 +106,7 @@ async def apply_payment_received(app: ServiceContext, event: Event) -> list[str]
 async def apply_invoice_disputed(app: ServiceContext, event: Event) -> list[str]:
     """Open the invoice's dispute (its reminders pause) or end it (`rejected`: they resume)."""
     data = event.data
-    invoice = await _issued_invoice(app, event)
+    invoice = await issued_invoice(app, event)
     await app.store.ledgers.set_dispute(invoice.number, data.state, data.at, data.reason)
     log.info("event %s: dispute %s on invoice %s", event.id, data.state, invoice.number)
     if data.state == "rejected":  # the reminders resume: look at once

@@ -98,6 +98,9 @@ async def _ledger(store: Store, invoice: Invoice, today: date) -> dict[str, Any]
         "balance": str(ledger.balance),
         "overpaid": str(ledger.overpaid),
         "dispute": ledger.dispute,
+        "credited_by": ledger.credited_by,
+        # What was paid on the account's credited invoices and applied to nothing yet.
+        "account_credit": str(await store.ledgers.account_credit(invoice.account_id)),
         "history": await store.ledgers.history(invoice.number),
     }
 
@@ -109,6 +112,10 @@ def _ledger_lines(ledger: dict[str, Any] | None, currency: str, *, history: bool
     line += f"  balance {ledger['balance']}"
     if Decimal(ledger["overpaid"]) > 0:
         line += f"  overpaid {ledger['overpaid']}"
+    if ledger.get("credited_by"):
+        line += f"  credited by {ledger['credited_by']}"
+    if Decimal(ledger.get("account_credit") or 0) > 0:
+        line += f"  account credit {currency} {ledger['account_credit']}"
     lines = [line]
     if history:
         for entry in ledger["history"]:

@@ -23,6 +23,8 @@ _INVOICE = TypeAdapter(Invoice)
 
 #: Invoice numbers: a prefix and a zero-padded sequence, allocated without gaps.
 INVOICE_NUMBER_FORMAT = "INV-%07d"
+#: Credit notes have a number series of their own, gapless like the invoices'.
+CREDIT_NOTE_NUMBER_FORMAT = "CN-%07d"
 
 
 def delivery_id_pattern(kind: str) -> str:
@@ -43,6 +45,8 @@ class Settlement:
     lease: float
     #: When the invoice's first payment reminder falls due (Unix seconds), or None for none.
     first_reminder_at: float | None = None
+    #: The delivery's stored context (for its kind's context builder), or None for none.
+    context: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,22 +130,72 @@ class Deliveries:
             self.keys.subscription_periods(subscription_id), period_keys, invoice, settlement, kind
         )
 
-    async def _settle(
-        self, settled_key: str, line_ids: tuple[str, ...], invoice: Invoice | None, settlement: Settlement, kind: str
+    async def settle_usage(
+        self, subscription_id: str, month: str, invoice: Invoice, settlement: Settlement, *, kind: str
     ) -> str | None:
+        """Settle a subscription's usage of a month (same script as a window: one invoice per
+        month, numbers without gaps); returns the invoice number, or None when settled before."""
+        return await self._settle(self.keys.usage_months(subscription_id), (month,), invoice, settlement, kind)
+
+    async def usage_event(self, subscription_id: str, month: str, event_id: str) -> str:
+        """The id of the event a month's usage is invoiced from: `event_id` when it is the first."""
+        key = self.keys.usage_events(subscription_id)
+        await self.db.command("hsetnx", key, month, event_id)
+        first = await self.db.command("hget", key, month)
+        return first.decode() if isinstance(first, bytes) else str(first)
+
+    async def settle_credit_note(
+        self, credited: str, note: Invoice, settlement: Settlement, *, kind: str
+    ) -> str | None:
+        """Number the credit note of invoice `credited` in its own series and create its delivery,
+        once (same script as an invoice); returns its number, or None when issued before."""
+        return await self._settle(
+            self.keys.credit_notes,
+            (credited,),
+            note,
+            settlement,
+            kind,
+            series=(self.keys.credit_note_seq, CREDIT_NOTE_NUMBER_FORMAT, self.keys.credit_note_index),
+        )
+
+    async def settle_reissue(self, credited: str, invoice: Invoice, settlement: Settlement, *, kind: str) -> str | None:
+        """Number the invoice that replaces credited invoice `credited` and create its delivery,
+        once; returns its number, or None when issued before."""
+        return await self._settle(self.keys.reissues, (credited,), invoice, settlement, kind)
+
+    async def credit_note_of(self, credited: str) -> str | None:
+        raw = await self.db.command("hget", self.keys.credit_notes, credited)
+        return raw.decode() if raw else None
+
+    async def replacement_of(self, credited: str) -> str | None:
+        raw = await self.db.command("hget", self.keys.reissues, credited)
+        return raw.decode() if raw else None
+
+    async def _settle(
+        self,
+        settled_key: str,
+        line_ids: tuple[str, ...],
+        invoice: Invoice | None,
+        settlement: Settlement,
+        kind: str,
+        *,
+        series: tuple[str, str, str] | None = None,
+    ) -> str | None:
+        # The number series: its counter, its format and its index by issue time (invoices by default).
+        seq, number_format, index = series or (self.keys.invoice_seq, INVOICE_NUMBER_FORMAT, self.keys.invoices)
         result = await self.db.script(
             "settle_window",
             keys=[
                 settled_key,
-                self.keys.invoice_seq,
-                self.keys.invoices,
+                seq,
+                index,
                 self.keys.due,
                 self.keys.deliveries,
                 self.keys.leased,
             ],
             args=[
                 settlement.now.timestamp(),
-                INVOICE_NUMBER_FORMAT,
+                number_format,
                 _INVOICE.dump_json(invoice) if invoice else "",
                 json.dumps(settlement.recipients),
                 json.dumps(list(line_ids)),
@@ -156,6 +210,7 @@ class Deliveries:
                 pattern_of(deliver_member),
                 repr(settlement.first_reminder_at) if settlement.first_reminder_at is not None else "",
                 pattern_of(remind_member),
+                json.dumps(settlement.context, default=str) if settlement.context is not None else "",
             ],
         )
         if result is None:

@@ -68,6 +68,37 @@ class Keys:
         or held (JSON: the rules the e-invoice broke at the gate)."""
         return f"{self.prefix}:invoice:{number}:documents"
 
+    @property
+    def credit_note_seq(self) -> str:
+        return f"{self.prefix}:credit_note:seq"
+
+    @property
+    def credit_notes(self) -> str:
+        """credited invoice number -> number of the credit note that cancelled it."""
+        return f"{self.prefix}:credit_notes"
+
+    @property
+    def credit_note_index(self) -> str:
+        """Credit note numbers by issue time."""
+        return f"{self.prefix}:credit_notes:by_time"
+
+    @property
+    def reissues(self) -> str:
+        """credited invoice number -> number of the invoice that replaced it."""
+        return f"{self.prefix}:reissues"
+
+    def account_credit(self, account_id: str) -> str:
+        """credited invoice number -> what was paid on it, kept as the account's credit balance."""
+        return f"{self.prefix}:account:{account_id}:credit"
+
+    def usage_months(self, subscription_id: str) -> str:
+        """month -> number of the usage invoice that billed it (a subscription's monthly usage)."""
+        return f"{self.prefix}:subscription:{subscription_id}:usage"
+
+    def usage_events(self, subscription_id: str) -> str:
+        """month -> id of the usage.rated event that the month's usage invoice comes from."""
+        return f"{self.prefix}:subscription:{subscription_id}:usage_events"
+
     def ledger_entries(self, number: str) -> str:
         """What covered the invoice, by reference (a payment's event id): the entry as JSON."""
         return f"{self.prefix}:invoice:{number}:ledger"

@@ -77,6 +77,19 @@ class Ledgers:
             await self.db.command("hdel", key, "dispute")
         await self.note(number, at, f"dispute {state}", reason=reason)
 
+    async def set_credited(self, number: str, credit_note: str, at: datetime, reason: str) -> None:
+        """Mark the invoice cancelled by `credit_note` (once: a redelivered credit notes nothing twice)."""
+        if await self.db.command("hsetnx", self.keys.ledger_flags(number), "credited_by", credit_note):
+            await self.note(number, at, "credited", credit_note=credit_note, reason=reason)
+
+    async def keep_account_credit(self, account_id: str, credited: str, amount: Decimal) -> None:
+        """What was paid on a credited invoice that nothing replaced: the account's credit balance."""
+        await self.db.command("hset", self.keys.account_credit(account_id), credited, str(amount))
+
+    async def account_credit(self, account_id: str) -> Decimal:
+        values = await self.db.command("hvals", self.keys.account_credit(account_id))
+        return sum((Decimal(v.decode()) for v in values), Decimal(0))
+
     async def note(self, number: str, at: datetime, what: str, **details: Any) -> None:
         entry = {"at": at.isoformat(), "what": what, **{k: v for k, v in details.items() if v is not None}}
         await self.db.command("rpush", self.keys.ledger_events(number), json.dumps(entry))

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from worker.domain.einvoice.model import (
     COMMERCIAL_INVOICE,
+    CREDIT_NOTE,
     EN16931_SPECIFICATION,
     UNIT_ONE,
     Address,
@@ -57,6 +58,7 @@ def legal_invoice(
     the due date implies; `paid` (BT-113) to nothing paid.
     """
     currency = invoice.currency
+    credit_note = invoice.credits is not None
     buyer = _with_address(buyer, invoice.country or seller.address.country)
     assert buyer.address is not None  # _with_address gave it one
     seller_country, buyer_country = seller.address.country, buyer.address.country
@@ -79,10 +81,18 @@ def legal_invoice(
         specification_id=specification_id,
         number=invoice.number,
         issue_date=invoice.issued_on,
-        type_code=COMMERCIAL_INVOICE,
+        type_code=CREDIT_NOTE if credit_note else COMMERCIAL_INVOICE,
         currency=currency,
-        due_date=invoice.due_on,
-        payment_terms=payment_terms if payment_terms is not None else net_terms(invoice.issued_on, invoice.due_on),
+        # A credit note is not paid by the buyer: no due date and no payment means, its terms
+        # say what it credits (BR-CO-25 asks for one of the two when an amount is due).
+        due_date=None if credit_note else invoice.due_on,
+        payment_terms=(
+            f"Credit note for invoice {invoice.credits}"
+            if credit_note
+            else payment_terms
+            if payment_terms is not None
+            else net_terms(invoice.issued_on, invoice.due_on)
+        ),
         purchase_order_reference=invoice.po_number or None,
         sales_order_reference=invoice.order_id,
         seller=seller,
@@ -98,7 +108,8 @@ def legal_invoice(
             paid=paid,
             amount_due=round_money(total_with_vat - paid, currency),
         ),
-        payment_means=payment_means(payment, reference=invoice.number, currency=currency),
+        payment_means=() if credit_note else payment_means(payment, reference=invoice.number, currency=currency),
+        preceding_invoice=invoice.credits,
     )
 
 

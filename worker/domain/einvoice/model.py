@@ -28,6 +28,8 @@ def specification_for(einvoice: str) -> str:
 
 #: BT-3 (UNTDID 1001): a commercial invoice.
 COMMERCIAL_INVOICE = "380"
+#: BT-3 (UNTDID 1001): a credit note (its amounts are positive: the document type credits them).
+CREDIT_NOTE = "381"
 #: BT-130 (UN/ECE Recommendation 20): "one", a line bills one service period.
 UNIT_ONE = "C62"
 
@@ -136,6 +138,11 @@ class LegalInvoice:
     vat_breakdown: tuple[VatBreakdown, ...]  # BG-23
     totals: DocumentTotals  # BG-22
     payment_means: tuple[PaymentMeans, ...]  # BG-16
+    preceding_invoice: str | None = None  # BT-25: the invoice a credit note credits
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.type_code == CREDIT_NOTE
 
     @property
     def buyer_reference(self) -> str | None:  # BT-10

@@ -25,6 +25,7 @@
 -- ARGV[14]: the pattern of a delivery's due member (pattern_of(due_members.deliver_member))
 -- ARGV[15]: when the invoice's first payment reminder falls due (Unix seconds), or '' for none
 -- ARGV[16]: the pattern of an invoice's reminder member (pattern_of(due_members.remind_member))
+-- ARGV[17]: the delivery's context (JSON), or '' for none
 --
 -- Not in KEYS: the invoice, the delivery and its recipients hash. Their names hold the invoice
 -- number, which this script allocates (INCR) only once it knows the lines are unsettled: taken
@@ -54,6 +55,9 @@ redis.call('ZADD', invoices, now, number)
 local delivery_id = string.format(delivery_id_pattern, number)
 redis.call('HSET', string.format(delivery_pattern, delivery_id),
   'kind', kind, 'key', number, 'created_at', now, 'recipients', recipients, 'locale', locale)
+if ARGV[17] ~= '' then
+  redis.call('HSET', string.format(delivery_pattern, delivery_id), 'context', ARGV[17])
+end
 local rcpt = string.format(recipients_pattern, delivery_id)
 for address, state in pairs(cjson.decode(states)) do
   redis.call('HSET', rcpt, address, state)
