@@ -18,7 +18,9 @@ JANE = contact("Jane Doe", "jane@globex.example")
 
 @pytest.fixture
 def harness(redis_client, redis_url, smtp_server):
-    return Harness.build(make_settings(redis_url, smtp_server.port), JAN_2026)
+    # These tests follow invoices across years: payment reminders (tests/integration/services/
+    # test_invoice_life.py) would come between them.
+    return Harness.build(make_settings(redis_url, smtp_server.port, reminder_days=""), JAN_2026)
 
 
 def texts(smtp_server) -> list[str]:

@@ -107,6 +107,16 @@ def expected_formats(kind: str, context: dict[str, Any], locale: str) -> list[st
                 money(notice.remaining_due, notice.currency), day(notice.redeemed_at)]  # fmt: skip
     if kind == "bounce_notice":
         return [day(context["reported_on"])]
+    if kind == "payment_received":
+        notice = context["notice"]
+        return [money(notice.amount, notice.currency), money(notice.balance, notice.currency),
+                money(notice.invoice_total, notice.currency), day(notice.received_at)]  # fmt: skip
+    if kind in ("payment_reminder", "overdue_reminder"):
+        notice = context["notice"]
+        return [money(notice.balance, notice.currency), day(notice.due_on), day(notice.issued_on)]
+    if kind == "credit_note":
+        note, notice = context["invoice"], context["notice"]
+        return [money(note.total, note.currency), money(notice.paid, note.currency), day(notice.credited_issued_on)]
     raise AssertionError(f"say which amounts and dates email kind {kind!r} shows")
 
 

@@ -13,8 +13,12 @@ from worker.domain.model import Account, Contact
 from worker.emails.kinds import (
     BOUNCE_NOTICE,
     CARD_FAILED,
+    CREDIT_NOTE,
     INVOICE,
     KINDS,
+    OVERDUE_REMINDER,
+    PAYMENT_RECEIVED,
+    PAYMENT_REMINDER,
     REDEMPTION,
     REWARDS_CODE,
     Loads,
@@ -28,14 +32,24 @@ RELATIONSHIP = Contact("Jan Jansen", "jan@acme.example")
 ACCOUNT = Account("A-100", "Acme B.V.", "NL", "commercial", dunning=DUNNING, account_relationship=RELATIONSHIP)
 
 
-def test_the_five_kinds_are_registered_under_their_name_constants() -> None:
-    assert list(KINDS) == [INVOICE, BOUNCE_NOTICE, CARD_FAILED, REWARDS_CODE, REDEMPTION]
-    assert [INVOICE, BOUNCE_NOTICE, CARD_FAILED, REWARDS_CODE, REDEMPTION] == [
+ALL_KINDS = [
+    INVOICE, BOUNCE_NOTICE, CARD_FAILED, REWARDS_CODE, REDEMPTION,
+    PAYMENT_RECEIVED, PAYMENT_REMINDER, OVERDUE_REMINDER, CREDIT_NOTE,
+]  # fmt: skip
+
+
+def test_the_nine_kinds_are_registered_under_their_name_constants() -> None:
+    assert list(KINDS) == ALL_KINDS
+    assert ALL_KINDS == [
         "invoice",
         "bounce_notice",
         "card_failed",
         "rewards_code",
         "redemption",
+        "payment_received",
+        "payment_reminder",
+        "overdue_reminder",
+        "credit_note",
     ]
     assert all(k.name == name for name, k in KINDS.items())
 
@@ -83,7 +97,13 @@ def test_only_the_rewards_code_carries_a_secret_and_it_is_loaded_from_its_sealed
     assert {name for name, k in KINDS.items() if k.secret} == {REWARDS_CODE}
     assert KINDS[REWARDS_CODE].loads is Loads.SEALED_CODE
     assert KINDS[INVOICE].loads is Loads.INVOICE
-    assert {name for name, k in KINDS.items() if k.loads is Loads.NOTHING} == {BOUNCE_NOTICE, CARD_FAILED, REDEMPTION}
+    assert {name for name, k in KINDS.items() if k.loads is Loads.NOTHING} == {
+        BOUNCE_NOTICE, CARD_FAILED, REDEMPTION, PAYMENT_RECEIVED,
+    }  # fmt: skip
+    # The reminders and the credit note load their invoice (the credit note is stored as one)
+    assert {name for name, k in KINDS.items() if k.loads is Loads.INVOICE} == {
+        INVOICE, PAYMENT_REMINDER, OVERDUE_REMINDER, CREDIT_NOTE,
+    }  # fmt: skip
     # The preview renders the fixture's made-up code, never a real one
     assert KINDS[REWARDS_CODE].preview_context()["redemption_code"] == "PREVIEW-0000-EXAMPLE"
 
