@@ -1,4 +1,5 @@
-"""The legal invoice as OASIS UBL 2.1 Invoice XML, for Peppol BIS Billing 3.0 or XRechnung 3.0.
+"""The legal invoice as OASIS UBL 2.1 Invoice XML (a credit note as UBL 2.1 CreditNote), for
+Peppol BIS Billing 3.0 or XRechnung 3.0.
 
 The CIUS changes only BT-24 (`specification_for`, set when the legal invoice is built) and, for
 Peppol, the profile (BT-23). Elements follow the UBL 2.1 Invoice XSD's sequences
@@ -27,9 +28,9 @@ from worker.domain.einvoice.model import (
 from worker.domain.einvoice.vat_categories import NOT_SUBJECT_TO_VAT
 
 INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
-NAMESPACES = {None: INVOICE, "cac": CAC, "cbc": CBC}
 _URIS = {"cac": CAC, "cbc": CBC}
 #: BT-13's UBL element is required when there is a sales order reference (BT-14) but no PO.
 NO_PURCHASE_ORDER = "NA"
@@ -41,16 +42,18 @@ _el = partial(sub_element, _URIS)
 
 
 def ubl_xml(doc: LegalInvoice, *, cius: Cius) -> bytes:
-    """The UBL Invoice of `doc`, UTF-8 with its declaration."""
+    """The UBL Invoice of `doc` (its CreditNote for a credit note), UTF-8 with its declaration."""
     currency = doc.currency
-    root = etree.Element(f"{{{INVOICE}}}Invoice", nsmap=NAMESPACES)
+    # A credit note is another UBL document: its own root, type code and line elements.
+    document, namespace = ("CreditNote", CREDIT_NOTE) if doc.is_credit_note else ("Invoice", INVOICE)
+    root = etree.Element(f"{{{namespace}}}{document}", nsmap={None: namespace, "cac": CAC, "cbc": CBC})
     _el(root, "cbc:CustomizationID", doc.specification_id)
     _el(root, "cbc:ProfileID", PEPPOL_PROFILE)
     _el(root, "cbc:ID", doc.number)
     _el(root, "cbc:IssueDate", doc.issue_date.isoformat())
     if doc.due_date:
         _el(root, "cbc:DueDate", doc.due_date.isoformat())
-    _el(root, "cbc:InvoiceTypeCode", doc.type_code)
+    _el(root, f"cbc:{document}TypeCode", doc.type_code)
     _el(root, "cbc:DocumentCurrencyCode", currency)
     if doc.buyer_reference:
         _el(root, "cbc:BuyerReference", doc.buyer_reference)
@@ -59,6 +62,8 @@ def ubl_xml(doc: LegalInvoice, *, cius: Cius) -> bytes:
         _el(order, "cbc:ID", doc.purchase_order_reference or NO_PURCHASE_ORDER)
         if doc.sales_order_reference:
             _el(order, "cbc:SalesOrderID", doc.sales_order_reference)
+    if doc.preceding_invoice:  # BG-3 / BT-25: the invoice a credit note credits
+        _el(_el(_el(root, "cac:BillingReference"), "cac:InvoiceDocumentReference"), "cbc:ID", doc.preceding_invoice)
     seller, buyer = doc.seller, doc.buyer
     _party(
         _el(root, "cac:AccountingSupplierParty"),
@@ -105,7 +110,7 @@ def ubl_xml(doc: LegalInvoice, *, cius: Cius) -> bytes:
     ):
         _el(monetary, tag, amount(value, currency), currencyID=currency)
     for line in doc.lines:
-        _line(root, line, currency)
+        _line(root, line, currency, credit_note=doc.is_credit_note)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -193,10 +198,15 @@ def _subtotal(parent: _Element, group: VatBreakdown, currency: str) -> None:
     _category(subtotal, "cac:TaxCategory", group.category, group.rate, reason=reason)
 
 
-def _line(parent: _Element, line: LegalLine, currency: str) -> None:
-    element = _el(parent, "cac:InvoiceLine")
+def _line(parent: _Element, line: LegalLine, currency: str, *, credit_note: bool) -> None:
+    element = _el(parent, "cac:CreditNoteLine" if credit_note else "cac:InvoiceLine")
     _el(element, "cbc:ID", line.line_id)
-    _el(element, "cbc:InvoicedQuantity", rate(line.quantity), unitCode=line.unit_code)
+    _el(
+        element,
+        "cbc:CreditedQuantity" if credit_note else "cbc:InvoicedQuantity",
+        rate(line.quantity),
+        unitCode=line.unit_code,
+    )
     _el(element, "cbc:LineExtensionAmount", amount(line.net_amount, currency), currencyID=currency)
     period = _el(element, "cac:InvoicePeriod")
     _el(period, "cbc:StartDate", line.period_start.isoformat())

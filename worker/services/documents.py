@@ -81,7 +81,7 @@ class _Checked:
 
 def _checked(invoice: Invoice, account: Account) -> _Checked:
     """Raises DocumentHeld: the e-invoice breaks rules (their ids in the error)."""
-    choice = credit_note_einvoice(account_einvoice(account)) if invoice.credits else account_einvoice(account)
+    choice = account_einvoice(account)
     payment = invoice_payment_options(invoice)
     buyer = routed_for(buyer_of(account), choice.format, po_number=invoice.po_number, order_id=invoice.order_id)
     document = legal_invoice(
@@ -96,19 +96,6 @@ def _checked(invoice: Invoice, account: Account) -> _Checked:
     if violations:
         raise DocumentHeld(invoice.number, choice.format, violations)
     return _Checked(document, choice, payment, xml)
-
-
-#: The e-invoice formats whose credit note this worker builds (CII's type code 381, referencing
-#: the invoice: BT-25). A UBL credit note is another document (`CreditNote`), not built yet.
-CREDIT_NOTE_FORMATS = frozenset({"facturx", "none"})
-
-
-def credit_note_einvoice(choice: EinvoiceChoice) -> EinvoiceChoice:
-    """The e-invoice of a credit note: the account's, where its format has credit notes here."""
-    if choice.format in CREDIT_NOTE_FORMATS:
-        return choice
-    reason = f"a {FORMAT_NAMES[choice.format]} credit note (UBL CreditNote) is not built yet; sent as the PDF alone"
-    return EinvoiceChoice("none", reason, asked=choice.asked)
 
 
 def _issued_at(invoice: Invoice) -> datetime:

@@ -1,4 +1,4 @@
-"""A credit note's e-invoice: CII type code 381 with the invoice's amounts, referencing the
+"""A credit note's e-invoice: CII type code 381 or a UBL CreditNote with the invoice's amounts, referencing the
 invoice it credits (BT-25), passing the gate and CEN's own Schematron; its PDF says so."""
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from tests.support.schematron import official_report
 from worker.documents.checks import check_einvoice
 from worker.documents.cross_industry import cii_xml
 from worker.documents.invoice_pdf import invoice_pdf
-from worker.domain.einvoice.policy import EinvoiceChoice
+from worker.documents.universal_business import ubl_xml
+from worker.domain.einvoice.model import ElectronicAddress, specification_for
 from worker.domain.payments import payment_options
-from worker.services.documents import credit_note_einvoice
 
+UBL = {"cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+       "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}  # fmt: skip
 CII = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
        "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}  # fmt: skip
 
@@ -60,8 +62,19 @@ def test_the_credit_notes_pdf_is_titled_and_names_the_credited_invoice_and_no_pa
     assert "How to pay" not in text and "IBAN" not in text
 
 
-def test_a_ubl_account_gets_its_credit_note_as_the_pdf_alone_saying_why() -> None:
-    chosen = credit_note_einvoice(EinvoiceChoice("ubl", "the country's policy", asked="ubl"))
-    assert chosen.format == "none" and "CreditNote" in chosen.reason
-    kept = EinvoiceChoice("facturx", "the country's policy", asked="facturx")
-    assert credit_note_einvoice(kept) == kept
+def test_a_ubl_credit_note_is_a_creditnote_document_referencing_the_invoice() -> None:
+    issued, doc = credit_note()
+    doc = replace(
+        doc,
+        specification_id=specification_for("ubl"),
+        buyer=replace(doc.buyer, electronic_address=ElectronicAddress("0088", "5412345000013")),
+    )
+    xml = ubl_xml(doc, cius="peppol")
+    tree = etree.fromstring(xml)
+    assert etree.QName(tree).localname == "CreditNote"
+    assert tree.findtext("cbc:CreditNoteTypeCode", namespaces=UBL) == "381"
+    assert tree.findtext("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", namespaces=UBL) == issued.number
+    assert len(tree.findall("cac:CreditNoteLine", namespaces=UBL)) == len(issued.lines)
+    # Valid against UBL's CreditNote XSD and the gate's rules, and CEN's Schematron
+    assert check_einvoice(doc, "ubl", xml) == []
+    assert official_report(xml, "ubl").fatal == frozenset()
