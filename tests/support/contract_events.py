@@ -264,7 +264,7 @@ def invoice_credited(
     reissue: bool,
     invoice_number: str = "INV-0000001",
     account_id: str = "A-100",
-    at: str = "2026-02-20T10:00:00Z",
+    at: str = "2026-01-25T10:00:00Z",
     reason: str = "The PO number on the invoice was wrong",
     event_id: str | None = None,
 ) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 A paragraph of 300 characters on one line is shown as one long line by clients that do not
 reflow, and is cut by some. Lines are wrapped at :data:`TEXT_WIDTH` display columns (RFC 5322
 2.1.1 recommends 78 at most; 76 leaves room for a quoting "> "): between words where the text has
-spaces, between characters in Chinese and Japanese, which have none, never before closing
+spaces (Korean included), between characters in Chinese and Japanese, which have none, never before closing
 punctuation ("。", "、", "）") nor after opening punctuation ("（", "「"). A continuation line keeps
 the indent of its item ("* ", "1. ", "  - "), so a wrapped list stays a list. Nothing is
 broken inside a word: an invoice number, an IBAN or a URL longer than the width stays whole.
@@ -95,6 +95,8 @@ def _may_break_after(text: str, index: int) -> bool:
         return False  # break after the last space of a run, not inside it
     if ch == " ":
         return True
+    if _hangul(ch) or _hangul(following):
+        return False  # Korean, like Latin, breaks between words only (at the spaces above)
     if _wide(ch) or _wide(following):
         # Between East Asian characters (or one and a Latin run): allowed, unless punctuation
         # that must stay with its neighbour would be separated from it.
@@ -104,6 +106,10 @@ def _may_break_after(text: str, index: int) -> bool:
 
 def _wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in "WF"
+
+
+def _hangul(ch: str) -> bool:
+    return "\uac00" <= ch <= "\ud7af" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f"
 
 
 def _latin(ch: str) -> bool:

@@ -15,7 +15,8 @@ from tests.support.harness import Harness, make_settings
 from tests.support.plain_text import unwrapped
 
 ISSUED = datetime(2026, 1, 16, 12, 0, tzinfo=UTC)
-CREDITED = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
+# Before the invoice's first reminder step (9 February), so that no reminder comes between.
+CREDITED = datetime(2026, 1, 25, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def ledger_of(harness: Harness, number: str) -> dict:
 def test_a_dispute_credited_and_reissued_closes_the_replacement_with_the_earlier_payment(harness, smtp_server):
     # Given INV-0000001 paid in full, then disputed
     harness.ingest([payment_received("29040.00", at="2026-01-20T10:00:00Z", event_id="pay-1")])
-    harness.ingest([invoice_disputed("open", event_id="dispute-1")])
+    harness.ingest([invoice_disputed("open", at="2026-01-22T10:00:00Z", event_id="dispute-1")])
     harness.drain()
     smtp_server.clear()
     # When Billing Support credits it and re-invoices

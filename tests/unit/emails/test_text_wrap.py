@@ -74,3 +74,9 @@ def test_wrapping_is_idempotent_and_keeps_right_to_left_marks() -> None:
     assert wrap_text(text) == text
     lines = [line for line in text.splitlines() if line.strip() and line != "-- "]
     assert lines and all(line.startswith(RLM) for line in lines)
+
+
+def test_korean_wraps_between_words_only() -> None:
+    text = "청구서에 기재된 송금 정보로 계좌 이체해 주십시오. 결제 시 반드시 청구서 번호를 기재해 주십시오. " * 3
+    lines = wrap_text(text.strip()).split("\n")
+    assert len(lines) > 1 and " ".join(lines) == text.strip()
