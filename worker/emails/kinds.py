@@ -227,7 +227,8 @@ def payment_received_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _reminder_fixture(data: dict[str, Any]) -> dict[str, Any]:
+def _with_invoice_fixture(data: dict[str, Any]) -> dict[str, Any]:
+    """A fixture whose `invoice` (a reminder's, or the credit note itself) is an `Invoice`."""
     return {**data, "invoice": TypeAdapter(Invoice).validate_python(data["invoice"])}
 
 
@@ -246,7 +247,7 @@ def _reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     recipients=addressee_only,
     who="billing contact alone (To), before the due date, with the invoice's documents",
     loads=Loads.INVOICE,
-    preview_fields=_reminder_fixture,
+    preview_fields=_with_invoice_fixture,
     documents=True,
 )
 def payment_reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -258,15 +259,11 @@ def payment_reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     recipients=resolve_dunning_recipients,
     who="billing contact (To), the account's dunning contact (Cc), once overdue, with the invoice's documents",
     loads=Loads.INVOICE,
-    preview_fields=_reminder_fixture,
+    preview_fields=_with_invoice_fixture,
     documents=True,
 )
 def overdue_reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     return _reminder_fields(fields)
-
-
-def _credit_note_fixture(data: dict[str, Any]) -> dict[str, Any]:
-    return {**data, "invoice": TypeAdapter(Invoice).validate_python(data["invoice"])}
 
 
 @_email(
@@ -274,7 +271,7 @@ def _credit_note_fixture(data: dict[str, Any]) -> dict[str, Any]:
     recipients=resolve_recipients,
     who="billing contact (To); the account's dunning and account-relationship contacts (Cc); with its documents",
     loads=Loads.INVOICE,
-    preview_fields=_credit_note_fixture,
+    preview_fields=_with_invoice_fixture,
     documents=True,
 )
 def credit_note_fields(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from worker.contract.events import Event
 from worker.data.business_days import business_days
 from worker.domain.ledger import Entry, Ledger
-from worker.domain.model import Invoice
+from worker.domain.model import Account, Invoice
 from worker.domain.notices import PaymentNotice, ReminderNotice, to_jsonable
 from worker.domain.reminders import plan_reminders, schedule
 from worker.emails.kinds import OVERDUE_REMINDER, PAYMENT_RECEIVED, PAYMENT_REMINDER, kind
@@ -61,6 +61,30 @@ async def issued_invoice(app: ServiceContext, event: Event) -> Invoice:
     return invoice
 
 
+async def _mail_about(
+    app: ServiceContext,
+    invoice: Invoice,
+    account: Account | None,
+    name: str,
+    delivery_id: str,
+    notice: PaymentNotice | ReminderNotice,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Create an email of kind `name` about `invoice` to its billing contact (once, by its id)."""
+    return await create_delivery(
+        app,
+        name,
+        delivery_id,
+        key=invoice.number,
+        to=invoice.billing_contact,
+        account=account,
+        fallback_country=invoice.country,
+        context={"notice": to_jsonable(notice), "recipient": to_jsonable(invoice.billing_contact)},
+        now=now,
+    )
+
+
 async def apply_payment_received(app: ServiceContext, event: Event) -> list[str]:
     """Record the payment on its invoice's ledger (once) and confirm it to the billing contact:
     the invoice closed, or the balance left, and an overpayment noted."""
@@ -81,16 +105,7 @@ async def apply_payment_received(app: ServiceContext, event: Event) -> list[str]
         account_name=account.name if account else invoice.account_name,
     )
     delivery_id = kind(PAYMENT_RECEIVED).delivery_id(event.id)
-    await create_delivery(
-        app,
-        PAYMENT_RECEIVED,
-        delivery_id,
-        key=invoice.number,
-        to=invoice.billing_contact,
-        account=account,
-        fallback_country=invoice.country,
-        context={"notice": to_jsonable(notice), "recipient": to_jsonable(invoice.billing_contact)},
-    )
+    await _mail_about(app, invoice, account, PAYMENT_RECEIVED, delivery_id, notice)
     log.info(
         "event %s: payment of %s %s on invoice %s; %s, balance %s",
         event.id,
@@ -161,17 +176,7 @@ async def _send_reminder(
     )
     # One delivery per (invoice, step): a redelivered or re-run member creates it once.
     delivery_id = kind(name).delivery_id(invoice.number, str(offset))
-    created = await create_delivery(
-        app,
-        name,
-        delivery_id,
-        key=invoice.number,
-        to=invoice.billing_contact,
-        account=account,
-        fallback_country=invoice.country,
-        context={"notice": to_jsonable(notice), "recipient": to_jsonable(invoice.billing_contact)},
-        now=now,
-    )
+    created = await _mail_about(app, invoice, account, name, delivery_id, notice, now=now)
     if created:
         await app.store.ledgers.note(invoice.number, now, "reminder", step=offset, balance=str(ledger.balance))
         log.info("invoice %s: reminder at %+d days (balance %s)", invoice.number, offset, ledger.balance)
