@@ -144,6 +144,24 @@ def test_dead_letters_lists_each_rejected_event_with_its_field_and_reason(env):
     assert [(e["event_id"], e["field"]) for e in entries] == [("bad-act", "data.activated_at")]
 
 
+def test_dead_letters_replay_and_purge_take_ids_or_all_and_say_what_they_did(env):
+    # Given a rejected activation (no activated_at) among the dead letters
+    bad = dict(contract_example()[2], id="bad-act")
+    bad["data"] = {k: v for k, v in bad["data"].items() if k != "activated_at"}
+    invoke(["ingest", "-"], env, stdin=jsonl([contract_example()[0], bad]))
+    # A replay or purge that names nothing is refused, naming what to give
+    refused = invoke(["dead-letters", "replay"], env)
+    assert refused.returncode == 2 and "name the event ids, or --all" in refused.stderr
+    # Replaying it as it was rejects it again (the producer has not fixed it): it is kept again
+    replayed = invoke(["dead-letters", "replay", "bad-act"], env)
+    assert replayed.returncode == 0 and "replayed bad-act (service.activated)" in replayed.stdout
+    assert [e["event_id"] for e in json.loads(invoke(["dead-letters", "--json"], env).stdout)] == ["bad-act"]
+    # And a purge of its type takes it away
+    purged = invoke(["dead-letters", "purge", "--all", "--type", "service.activated"], env)
+    assert purged.returncode == 0 and purged.stdout.strip().endswith("1 dead letter(s) purged, 0 kept")
+    assert json.loads(invoke(["dead-letters", "--json"], env).stdout) == []
+
+
 def test_a_value_an_operator_passes_in_cannot_forge_a_line_of_the_output(env):
     # Given an invoice number holding CR LF and what looks like a line of output
     forged = "1999-12-31 23:59:59,000 INFO invoice-worker: sent INV-0000001"

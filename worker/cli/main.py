@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from worker.cli.log_format import LOG_FORMAT, OneLineFormatter
 from worker.cli.redis_faults import REDIS_FAULT_EXIT, REDIS_FAULTS, RedisUnavailable, describe
@@ -215,11 +216,42 @@ def cmd_resend(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     from worker.services.status import collect_dead_letters
 
+    if args.action in ("replay", "purge"):
+        return _act_on_dead_letters(args, settings)
     with _environment(settings, need_smtp=False) as resolved:
         entries = asyncio.run(collect_dead_letters(resolved.redis_url or "", resolved.redis_prefix))
     return _print_entries(
         entries, as_json=args.json, line="{at}  {event_id}  {type}  {field}: {reason}", noun="dead-lettered event(s)"
     )
+
+
+def _act_on_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    """`dead-letters replay|purge ID...|--all [--type T]`."""
+    from worker.runtime.runner import make_pipeline
+    from worker.services.dead_letters import Selection, purge, replay
+    from worker.store.store import Store
+
+    if not args.ids and not args.all:
+        _err(f"invoice-worker dead-letters {args.action}: name the event ids, or --all (with --type to narrow it)")
+        return 2
+    selection = Selection(ids=frozenset(args.ids), all=args.all, type=args.type)
+    with _environment(settings, writes=True) as resolved:
+        if args.action == "replay":
+            outcome = replay(make_pipeline(resolved), selection)
+        else:
+
+            async def purge_chosen() -> Any:
+                async with Store.open(resolved.redis_url or "", prefix=resolved.redis_prefix) as store:
+                    return await purge(store, selection)
+
+            outcome = asyncio.run(purge_chosen())
+    verb = "replayed" if args.action == "replay" else "purged"
+    for entry in outcome.done:
+        print(printable(f"{verb} {entry['event_id']} ({entry['type']})"))
+    for entry, why in outcome.kept:
+        print(printable(f"kept {entry['event_id']} ({entry['type']}): {why}"))
+    print(f"{len(outcome.done)} dead letter(s) {verb}, {len(outcome.kept)} kept")
+    return 1 if outcome.kept else 0
 
 
 def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
@@ -362,7 +394,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", metavar="ADDRESS", help="to this address alone (default: the original's To and Cc)")
     p.set_defaults(func=cmd_resend)
 
-    p = sub.add_parser("dead-letters", help="events rejected, with the reason")
+    p = sub.add_parser(
+        "dead-letters",
+        help="events rejected, with the reason; `replay` them once their data is fixed, or `purge` them",
+    )
+    p.add_argument("action", nargs="?", choices=("list", "replay", "purge"), default="list")
+    p.add_argument("ids", nargs="*", metavar="EVENT_ID")
+    p.add_argument("--all", action="store_true", help="every dead letter (of --type, when given)")
+    p.add_argument("--type", metavar="EVENT_TYPE", help="only dead letters of this event type")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dead_letters)
     p = sub.add_parser("bounces", help="receive bounce reports on BOUNCES_HOST:BOUNCES_PORT (default 2525)")

@@ -78,6 +78,18 @@ class Events:
     async def dead_letters(self) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in await self.db.command("lrange", self.keys.dead_letters, 0, -1)]
 
+    async def stored_dead_letters(self) -> list[tuple[bytes, dict[str, Any]]]:
+        """Each dead letter as stored (to remove it by its bytes) and decoded, oldest first."""
+        return [(raw, json.loads(raw)) for raw in await self.db.command("lrange", self.keys.dead_letters, 0, -1)]
+
+    async def remove_dead_letters(self, stored: list[bytes], keys: list[str]) -> None:
+        """Take dead letters away (replayed or purged): their entries, and the keys that kept
+        each once, so that the same event rejected again is kept again."""
+        for raw in stored:
+            await self.db.command("lrem", self.keys.dead_letters, 1, raw)
+        if keys:
+            await self.db.command("srem", self.keys.dead_letter_ids, *keys)
+
     async def record_skipped(self, *, event_id: str, event_type: str, reason: str, at: datetime) -> bool:
         """Keep a valid event that had no effect by rule, with why (once per event id)."""
         if not await self.db.command("sadd", self.keys.skipped_ids, event_id):
