@@ -162,6 +162,17 @@ def test_dead_letters_replay_and_purge_take_ids_or_all_and_say_what_they_did(env
     assert json.loads(invoke(["dead-letters", "--json"], env).stdout) == []
 
 
+def test_status_filters_by_state_kind_and_time_and_refuses_a_bad_timestamp(env):
+    invoke(["ingest", "-"], env, stdin=jsonl(contract_example()))
+    assert invoke(["run", "--burst"], env).returncode == 0
+    rows = json.loads(invoke(["status", "--kind", "invoice", "--state", "accepted", "--json"], env).stdout)
+    assert rows and {r["kind"] for r in rows} == {"invoice"}
+    assert json.loads(invoke(["status", "--state", "deferred", "--json"], env).stdout) == []
+    assert json.loads(invoke(["status", "--since", "2999-01-01T00:00:00Z", "--json"], env).stdout) == []
+    bad = invoke(["status", "--since", "yesterday"], env)
+    assert bad.returncode == 2 and "not an ISO 8601 timestamp" in bad.stderr
+
+
 def test_a_value_an_operator_passes_in_cannot_forge_a_line_of_the_output(env):
     # Given an invoice number holding CR LF and what looks like a line of output
     forged = "1999-12-31 23:59:59,000 INFO invoice-worker: sent INV-0000001"

@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +110,25 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, out_dir=Path(args.out) if args.out else None)
 
 
+def _moment(text: str) -> datetime:
+    """An ISO 8601 timestamp (UTC when it names no offset), for `--since`."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 timestamp: {text!r} (such as 2026-12-01T09:00:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from worker.services.alerts import collect_alerts, format_alerts
-    from worker.services.status import collect_status, format_status
+    from worker.services.status import collect_status, filter_rows, format_status
 
     with _environment(settings, need_smtp=False) as resolved:
         rows = asyncio.run(collect_status(resolved.redis_url or "", resolved.redis_prefix, invoice=args.invoice))
         alerts = [] if args.json else asyncio.run(collect_alerts(resolved.redis_url or "", resolved.redis_prefix))
+    rows = filter_rows(rows, state=args.state, since=args.since, kind=args.kind)
     if args.json:
         print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
     else:
@@ -374,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="what was sent, to whom, and how each delivery went")
     p.add_argument("--invoice", help="only this invoice number")
+    p.add_argument("--state", help="only deliveries with a recipient in this state (deferred, rejected, ...)")
+    p.add_argument("--since", type=_moment, metavar="TIMESTAMP", help="only deliveries created since (ISO 8601)")
+    p.add_argument("--kind", help="only deliveries of this email kind (invoice, overdue_reminder, ...)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 

@@ -124,6 +124,20 @@ def _ledger_lines(ledger: dict[str, Any] | None, currency: str, *, history: bool
     return lines
 
 
+def filter_rows(
+    rows: list[dict[str, Any]], *, state: str | None = None, since: datetime | None = None, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """The deliveries an operator asked for: of `kind`, created at or after `since`, with at
+    least one recipient in `state` (`deferred`, `rejected`, ...)."""
+    return [
+        row
+        for row in rows
+        if (kind is None or row["kind"] == kind)
+        and (since is None or datetime.fromisoformat(row["created_at"]) >= since)
+        and (state is None or any(r["state"] == state for r in row["recipients"]))
+    ]
+
+
 def _in_envelope_order(payload: dict[str, list[dict[str, str]]], states: dict) -> list:
     """Recipients as addressed (To first, then Cc), whatever order Redis keeps them in."""
     order = [c["email"] for role in ("to", "cc") for c in payload.get(role, [])]
