@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     redis_recovery_grace_s: float = 3.0
 
     log_level: str = Field(default="INFO")
+    #: `text` (one readable line per record) or `json` (one JSON object per line, with the
+    #: event id and delivery id of what the record is about, for a log pipeline).
+    log_format: Literal["text", "json"] = "text"
 
 
 def load_settings(**overrides) -> Settings:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from worker.cli.log_format import LOG_FORMAT, OneLineFormatter
+from worker.cli.log_format import LOG_FORMAT, JsonFormatter, OneLineFormatter
 from worker.cli.redis_faults import REDIS_FAULT_EXIT, REDIS_FAULTS, RedisUnavailable, describe
 from worker.errors import InvoiceWorkerError
 from worker.services.printable import printable
@@ -29,7 +29,7 @@ log = logging.getLogger("invoice-worker")
 def _setup_logging(settings: Settings) -> None:
     # One record, one line: no value in a record (an event id, a reply) can forge another.
     handler = logging.StreamHandler()
-    handler.setFormatter(OneLineFormatter(LOG_FORMAT))
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else OneLineFormatter(LOG_FORMAT))
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     # dramatiq logs every worker thread's start and stop at INFO: noise for operators.
     logging.getLogger("dramatiq").setLevel(max(logging.WARNING, logging.getLogger().level))

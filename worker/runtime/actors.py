@@ -27,6 +27,7 @@ from worker.services import apply_events as ingestion
 from worker.services import failures, invoicing, ledger, sending
 from worker.services.context import ServiceContext
 from worker.services.leases import Leases
+from worker.services.log_context import about, member_ids
 from worker.store.due_members import deliver_member, event_member, parse_member
 
 log = logging.getLogger(__name__)
@@ -105,17 +106,18 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
           Exception: recording an unforeseen error failed (Redis away): transient itself.
         """
         hold = leases.hold_claim(member, lease)
-        try:
-            await run_one(member, lease)
-            return None
-        except Exception as exc:
-            leases.release(hold)  # before fail_due holds it back under another lease
-            if failures.is_transient(exc):
-                return exc
-            await failures.member_failed(app, member, lease, exc)
-            return None
-        finally:
-            leases.release(hold)
+        with about(**member_ids(member)):
+            try:
+                await run_one(member, lease)
+                return None
+            except Exception as exc:
+                leases.release(hold)  # before fail_due holds it back under another lease
+                if failures.is_transient(exc):
+                    return exc
+                await failures.member_failed(app, member, lease, exc)
+                return None
+            finally:
+                leases.release(hold)
 
     async def send_deliveries(settled: list[invoicing.Settled]) -> None:
         # Fast path: each new delivery's due member was created claimed by us (see the settle
@@ -133,6 +135,11 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
         parks those that wait for something: see `park`). An unforeseen error parks it for a
         retry, or dead-letters it (`failures.event_failed`); a transient one is raised (the
         chunk is tried again: its events are idempotent)."""
+        event_id = raw.get("id") if isinstance(raw, dict) else None
+        with about(event_id=event_id if isinstance(event_id, str) else None):
+            return await _apply_one(raw)
+
+    async def _apply_one(raw: dict[str, Any]) -> list[str]:
         try:
             members = await ingestion.apply_event(app, raw)
         except InvalidEvent as exc:

@@ -1,0 +1,44 @@
+"""What a log record is about: the event or the delivery being worked on, set by the actors
+around each piece of work (a context variable: each asyncio task has its own)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_ABOUT: ContextVar[dict[str, str] | None] = ContextVar("log_about", default=None)
+
+
+@contextmanager
+def about(**ids: str | None) -> Iterator[None]:
+    """Records logged inside name these ids (`event_id`, `delivery_id`, ...), on top of any outer ones."""
+    token = _ABOUT.set({**(_ABOUT.get() or {}), **{k: v for k, v in ids.items() if v}})
+    try:
+        yield
+    finally:
+        _ABOUT.reset(token)
+
+
+def about_delivery(delivery_id: str) -> dict[str, str]:
+    """A delivery's ids: the id, its kind (its first part) and the business key (an invoice number
+    for an invoice, a reminder or a credit note)."""
+    kind, _, rest = delivery_id.partition(":")
+    ids = {"delivery_id": delivery_id, "kind": kind}
+    key = rest.split(":", 1)[0]
+    if key.startswith(("INV-", "CN-")):
+        ids["invoice_number"] = key
+    return ids
+
+
+def member_ids(member: str) -> dict[str, str]:
+    """The ids of a due member's work: a delivery's, an order's, an invoice's, an event's."""
+    kind, _, ident = member.partition(":")
+    if kind == "deliver":
+        return about_delivery(ident)
+    field = {"window": "order_id", "period": "subscription_id", "remind": "invoice_number", "event": "event_id"}
+    return {field[kind]: ident} if kind in field else {}
+
+
+def log_context() -> dict[str, str]:
+    return dict(_ABOUT.get() or {})
