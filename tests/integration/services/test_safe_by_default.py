@@ -15,6 +15,7 @@ from tests.support.contract_events import contract_example
 from tests.support.harness import Harness, make_settings
 from tests.support.redis_dump import everything_in_redis
 from tests.support.smtp_doubles import ScriptedSmtpServer
+from worker.cli.log_format import LOG_FORMAT, JsonFormatter, OneLineFormatter
 from worker.domain.delivery import Outcome, RecipientState, classify_reply
 from worker.domain.model import Contact, Recipients, RenderedEmail
 from worker.emails.mime import build_message, envelope_address
@@ -253,6 +254,10 @@ def test_the_smtp_password_and_bounce_secret_appear_in_no_log_line_and_no_redis_
         base64.b64encode(CANARY.encode()).decode(),
     ]
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    # ... nor in the lines either log format writes (LOG_FORMAT=text or json)
+    logged += "\n".join(
+        fmt.format(r) for r in caplog.records for fmt in (OneLineFormatter(LOG_FORMAT), JsonFormatter())
+    )
     assert len(caplog.records) > 20  # DEBUG really was captured
     for form in forms:
         assert form not in logged
