@@ -71,4 +71,10 @@ class UnsafeRedis(PermanentError):
 
 
 class PrerequisiteMissing(TransientError):
-    """An event needs another that has not arrived yet (events may come out of order): retried."""
+    """An event needs another that has not arrived yet (events may come out of order): retried,
+    at `retry_at` (Unix seconds) when the event knows when that will be (a month's end), else
+    every PARKED_RETRY_S."""
+
+    def __init__(self, message: str, *, retry_at: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at

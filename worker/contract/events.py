@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -40,6 +40,7 @@ from worker.contract.values import (
 from worker.domain import model
 from worker.domain.card_numbers import redact_card_numbers
 from worker.domain.money import MINOR_UNITS, minor_unit_exponent
+from worker.domain.usage import UsageLine
 from worker.errors import InvalidEvent
 
 Id = Annotated[str, Text(limits.MAX_ID_LENGTH)]
@@ -55,6 +56,24 @@ Locale = Annotated[str, Code(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$", limits
 
 #: How a payment was made (`payment.received` `method`).
 PAYMENT_METHODS = ("bank_transfer", "credit_card", "paypal", "direct_debit")
+
+
+class _HasLineId(Protocol):
+    @property
+    def line_id(self) -> str: ...
+
+
+_Line = TypeVar("_Line", bound=_HasLineId)
+
+
+def _distinct_line_ids(lines: list[_Line]) -> list[_Line]:
+    """`lines` when no two share a `line_id` (JSON Schema cannot compare two values)."""
+    seen = set()
+    for line in lines:
+        if line.line_id in seen:
+            raise ValueError(f"line_id {line.line_id!r} appears twice")
+        seen.add(line.line_id)
+    return lines
 
 
 def _at_most(items: Any, limit: int, what: str) -> Any:
@@ -258,12 +277,7 @@ class OrderBooked(ContractModel):
     @field_validator("lines")
     @classmethod
     def _unique_line_ids(cls, lines: list[OrderLineIn]) -> list[OrderLineIn]:
-        seen = set()
-        for line in lines:
-            if line.line_id in seen:
-                raise ValueError(f"line_id {line.line_id!r} appears twice")
-            seen.add(line.line_id)
-        return lines
+        return _distinct_line_ids(lines)
 
     def to_model(self) -> model.Order:
         return model.Order(
@@ -343,6 +357,19 @@ class UsageLineIn(ContractModel):
     #: The subscribed capacity (a bursting line may use at most twice it, every hour of the month).
     subscribed_quantity: Quantity | None = None
 
+    def to_model(self) -> UsageLine:
+        return UsageLine(
+            self.line_id,
+            self.product,
+            self.kind,
+            self.quantity,
+            self.unit,
+            self.unit_price,
+            self.amount,
+            self.tax_rate,
+            self.subscribed_quantity,
+        )
+
 
 class UsageRated(ContractModel):
     CURRENCY_AMOUNTS = ("lines.*.amount",)
@@ -362,12 +389,7 @@ class UsageRated(ContractModel):
     @field_validator("lines")
     @classmethod
     def _unique_line_ids(cls, lines: list[UsageLineIn]) -> list[UsageLineIn]:
-        seen = set()
-        for usage_line in lines:
-            if usage_line.line_id in seen:
-                raise ValueError(f"line_id {usage_line.line_id!r} appears twice")
-            seen.add(usage_line.line_id)
-        return lines
+        return _distinct_line_ids(lines)
 
 
 class UsageIn(ContractModel):

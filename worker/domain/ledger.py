@@ -81,6 +81,13 @@ class Ledger:
         return any(entry.ref == ref for entry in self.entries)
 
 
+def carry_over(paid: Decimal, replacement_total: Decimal | None) -> tuple[Decimal, Decimal]:
+    """What was paid on a credited invoice, split into what pays its replacement (none when it
+    was not re-invoiced) and what is left as the account's credit (DOMAIN.md section 8)."""
+    carried = min(paid, replacement_total) if replacement_total is not None else Decimal(0)
+    return carried, paid - carried
+
+
 def record(ledger: Ledger, entry: Entry) -> tuple[Ledger, bool]:
     """The ledger with `entry`, and whether it is new (an entry already recorded by its
     reference changes nothing)."""

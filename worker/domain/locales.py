@@ -146,11 +146,10 @@ def _same_language(asked: str | None, chosen: str) -> bool:
     return asked is not None and _written_language(asked) == _written_language(chosen)
 
 
-@cache
 def _known(locale: str) -> bool:
     try:
-        babel.Locale.parse(locale, sep="-")
-    except (ValueError, babel.UnknownLocaleError):
+        babel_locale(locale)
+    except ValueError:
         return False
     return True
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from worker.domain.model import Account, Contact, Invoice, InvoiceLine
 from worker.domain.money import round_money
 
 #: Bursting may reach at most this multiple of the subscribed capacity (DOMAIN.md section 8).
@@ -69,3 +70,51 @@ def usage_error(lines: tuple[UsageLine, ...], month: str, currency: str) -> tupl
 
 def line_tax(line: UsageLine, currency: str) -> Decimal:
     return round_money(line.amount * line.tax_rate, currency)
+
+
+def usage_invoice(
+    *,
+    subscription_id: str,
+    month: str,
+    currency: str,
+    lines: tuple[UsageLine, ...],
+    billing_contact: Contact,
+    account_id: str,
+    account: Account | None,
+    issued_on: date,
+    payment_term_days: int,
+) -> Invoice:
+    """The month's usage invoice (unnumbered), issued on `issued_on`, due `payment_term_days` later."""
+    start, end = month_bounds(month)
+    return Invoice(
+        number="",
+        # A usage invoice belongs to a subscription, not an order: its reference is the subscription.
+        order_id=subscription_id,
+        account_id=account_id,
+        subscription_id=subscription_id,
+        currency=currency,
+        issued_on=issued_on,
+        due_on=issued_on + timedelta(days=payment_term_days),
+        po_number=None,
+        lines=tuple(
+            InvoiceLine(
+                line_id=line.line_id,
+                order_id=subscription_id,
+                product=line.product,
+                kind=line.kind,
+                period_start=start,
+                period_end=end,
+                amount=line.amount,
+                tax_rate=line.tax_rate,
+                tax=line_tax(line, currency),
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+            )
+            for line in lines
+        ),
+        billing_contact=billing_contact,
+        account_name=account.name if account else "",
+        country=account.country if account else None,
+        split_reason=f"usage of {month}",
+    )

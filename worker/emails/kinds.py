@@ -232,7 +232,8 @@ def _with_invoice_fixture(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "invoice": TypeAdapter(Invoice).validate_python(data["invoice"])}
 
 
-def _reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+def reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Both reminders' context (registered below for each: they differ in recipients only)."""
     invoice: Invoice = fields["invoice"]
     return {
         "notice": from_jsonable(ReminderNotice, fields["notice"]),
@@ -242,28 +243,18 @@ def _reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-@_email(
-    PAYMENT_REMINDER,
-    recipients=addressee_only,
-    who="billing contact alone (To), before the due date, with the invoice's documents",
-    loads=Loads.INVOICE,
-    preview_fields=_with_invoice_fixture,
-    documents=True,
-)
-def payment_reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return _reminder_fields(fields)
-
-
-@_email(
-    OVERDUE_REMINDER,
-    recipients=resolve_dunning_recipients,
-    who="billing contact (To), the account's dunning contact (Cc), once overdue, with the invoice's documents",
-    loads=Loads.INVOICE,
-    preview_fields=_with_invoice_fixture,
-    documents=True,
-)
-def overdue_reminder_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return _reminder_fields(fields)
+for _name, _rule, _who in (
+    (PAYMENT_REMINDER, addressee_only, "billing contact alone (To), before the due date"),
+    (OVERDUE_REMINDER, resolve_dunning_recipients, "billing contact (To), the dunning contact (Cc), once overdue"),
+):
+    _email(
+        _name,
+        recipients=_rule,
+        who=f"{_who}, with the invoice's documents",
+        loads=Loads.INVOICE,
+        preview_fields=_with_invoice_fixture,
+        documents=True,
+    )(reminder_fields)
 
 
 @_email(

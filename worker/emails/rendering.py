@@ -205,7 +205,7 @@ def locale_values(locale: str) -> dict[str, str]:
         "align_start": "right" if right_to_left else "left",
         "align_end": "left" if right_to_left else "right",
         # Chinese and Japanese put no space between sentences ("。" ends one), others one space.
-        "sentence_gap": "" if _language(locale) in UNSPACED_LANGUAGES else " ",
+        "sentence_gap": "" if babel_locale(locale).language in UNSPACED_LANGUAGES else " ",
         # The core's marker for a card number taken out of a producer's text; templates translate it.
         "redacted_card": REDACTED_CARD,
     }
@@ -248,10 +248,6 @@ def locale_filters(locale: str) -> dict[str, Any]:
         return format_percent(rate, locale=cldr, decimal_quantization=False)
 
     return {"money": money, "date": date_, "month": month, "number": number, "percent": percent}
-
-
-def _language(locale: str) -> str:
-    return locale.split("-", 1)[0]
 
 
 def _right_to_left(locale: str) -> bool:

@@ -158,11 +158,14 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
             members += await app.store.events.wake_parked(account_id, app.clock().timestamp())
         return members
 
+    def parked_until(exc: PrerequisiteMissing) -> float:
+        return exc.retry_at or app.clock().timestamp() + app.policy.parked_retry_s
+
     async def park(raw: dict[str, Any], exc: PrerequisiteMissing) -> None:
         # Expected with out-of-order events. A long wait is data in the due index, not a
         # delayed message held in a worker's memory.
         log.info("%s", exc)
-        retry_at = app.clock().timestamp() + app.policy.parked_retry_s
+        retry_at = parked_until(exc)
         await app.store.events.park_event(str(raw.get("id")), ingestion.account_of(raw), raw, retry_at)
 
     async def run_members(members: list[str]) -> None:
@@ -221,7 +224,7 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
             await ingestion.dead_letter(app, raw, exc)
         except PrerequisiteMissing as exc:
             log.info("%s", exc)
-            await app.store.due.finish_due(member, lease, app.clock().timestamp() + app.policy.parked_retry_s)
+            await app.store.due.finish_due(member, lease, parked_until(exc))
             return
         await app.store.events.unpark_event(event_id, ingestion.account_of(raw))
         await app.store.due.finish_due(member, lease, None)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import partial
 
 from worker.contract.events import Event
-from worker.domain.ledger import Entry
+from worker.domain.ledger import Entry, carry_over
 from worker.domain.model import Account, Invoice
 from worker.domain.notices import CreditNotice, to_jsonable
 from worker.emails.kinds import CREDIT_NOTE, INVOICE, kind
@@ -42,17 +42,14 @@ async def apply_invoice_credited(app: ServiceContext, event: Event) -> list[str]
     account = await store.orders.load_account(invoice.account_id)
     paid = (await store.ledgers.load(invoice)).covered
     members: list[str] = []
-    replacement: str | None = None
-    if data.reissue:
-        replacement, total = await _reissue(app, invoice, account)
+    replacement, total = await _reissue(app, invoice, account) if data.reissue else (None, None)
+    carried, credit = carry_over(paid, total)
+    if replacement is not None:
         members.append(deliver_member(kind(INVOICE).delivery_id(replacement)))
-        carried = min(paid, total)
         if carried > 0:  # what was paid on the credited invoice pays its replacement
             await store.ledgers.record(replacement, Entry("carried", invoice.number, carried, data.credited_at))
-        if paid > carried:
-            await store.ledgers.keep_account_credit(invoice.account_id, invoice.number, paid - carried)
-    elif paid > 0:
-        await store.ledgers.keep_account_credit(invoice.account_id, invoice.number, paid)
+    if credit > 0:
+        await store.ledgers.keep_account_credit(invoice.account_id, invoice.number, credit)
     notice = CreditNotice(
         credit_note="",
         credited=invoice.number,

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from worker.emails.kinds import KINDS, Loads
+
 _ABOUT: ContextVar[dict[str, str] | None] = ContextVar("log_about", default=None)
 
 
@@ -25,9 +27,9 @@ def about_delivery(delivery_id: str) -> dict[str, str]:
     for an invoice, a reminder or a credit note)."""
     kind, _, rest = delivery_id.partition(":")
     ids = {"delivery_id": delivery_id, "kind": kind}
-    key = rest.split(":", 1)[0]
-    if key.startswith(("INV-", "CN-")):
-        ids["invoice_number"] = key
+    email = KINDS.get(kind)
+    if email is not None and email.loads is Loads.INVOICE:  # its id's first part is the invoice number
+        ids["invoice_number"] = rest.split(":", 1)[0]
     return ids
 
 

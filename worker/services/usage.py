@@ -5,12 +5,10 @@ reminders as every other invoice (DOMAIN.md section 8). The rules are `worker.do
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from functools import partial
 
 from worker.contract.events import Event
-from worker.domain.model import Invoice, InvoiceLine
-from worker.domain.usage import UsageLine, line_tax, month_bounds, month_end, usage_error
+from worker.domain.usage import month_end, usage_error, usage_invoice
 from worker.emails.kinds import INVOICE
 from worker.errors import InvalidEvent, PrerequisiteMissing
 from worker.services.context import ServiceContext
@@ -31,21 +29,11 @@ async def apply_usage_rated(app: ServiceContext, event: Event) -> list[str]:
     """
     data, store, now = event.data, app.store, app.clock()
     if now < month_end(data.month):
-        raise PrerequisiteMissing(f"event {event.id}: usage of {data.month} is invoiced once the month has ended")
-    lines = tuple(
-        UsageLine(
-            line.line_id,
-            line.product,
-            line.kind,
-            line.quantity,
-            line.unit,
-            line.unit_price,
-            line.amount,
-            line.tax_rate,
-            line.subscribed_quantity,
+        raise PrerequisiteMissing(
+            f"event {event.id}: usage of {data.month} is invoiced once the month has ended",
+            retry_at=month_end(data.month).timestamp(),  # not polled every minute for weeks
         )
-        for line in data.lines
-    )
+    lines = tuple(line.to_model() for line in data.lines)
     broken = usage_error(lines, data.month, data.currency)
     if broken is not None:
         raise InvalidEvent(event.id, f"data.{broken[0]}", broken[1])
@@ -57,39 +45,16 @@ async def apply_usage_rated(app: ServiceContext, event: Event) -> list[str]:
             f"subscription {data.subscription_id}'s usage of {data.month} was invoiced from event {first}",
         )
     account = await store.orders.load_account(data.account_id)
-    start, end = month_bounds(data.month)
-    issued_on = now.date()
-    invoice = Invoice(
-        number="",
-        # A usage invoice belongs to a subscription, not an order: its reference is the subscription.
-        order_id=data.subscription_id,
-        account_id=data.account_id,
+    invoice = usage_invoice(
         subscription_id=data.subscription_id,
+        month=data.month,
         currency=data.currency,
-        issued_on=issued_on,
-        due_on=issued_on + timedelta(days=app.policy.payment_term_days),
-        po_number=None,
-        lines=tuple(
-            InvoiceLine(
-                line_id=line.line_id,
-                order_id=data.subscription_id,
-                product=line.product,
-                kind=line.kind,
-                period_start=start,
-                period_end=end,
-                amount=line.amount,
-                tax_rate=line.tax_rate,
-                tax=line_tax(line, data.currency),
-                quantity=line.quantity,
-                unit=line.unit,
-                unit_price=line.unit_price,
-            )
-            for line in lines
-        ),
+        lines=lines,
         billing_contact=data.billing_contact.to_model(),
-        account_name=account.name if account else "",
-        country=account.country if account else None,
-        split_reason=f"usage of {data.month}",
+        account_id=data.account_id,
+        account=account,
+        issued_on=now.date(),
+        payment_term_days=app.policy.payment_term_days,
     )
     settle = partial(store.deliveries.settle_usage, data.subscription_id, data.month, kind=INVOICE)
     # Lease 0: the new delivery is due at once, and this event's caller sends it next.
