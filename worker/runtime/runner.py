@@ -173,16 +173,18 @@ def run(
         if settings.bounces_port is not None
         else None
     )
-    if not burst:
-        # A long-running worker compiles every template once before it takes work, so the
-        # first emails of each (kind, locale) do not pay for it.
-        default_renderer().warm()
     # A burst run drains and exits: it looks at its quiet queues often, to notice the end soon.
     poll_ms = min(settings.queue_idle_poll_ms, BURST_IDLE_POLL_MS) if burst else settings.queue_idle_poll_ms
     worker = dramatiq.Worker(pipeline.broker, worker_threads=settings.worker_threads, worker_timeout=poll_ms)
     scheduler = Scheduler(pipeline.app, pipeline.actors)
     watch = RedisWatch(pipeline.app, settings.redis_check_interval_s)
     worker.start()
+    if not burst:
+        # A long-running worker compiles every template (9 kinds x 37 locales: ~8 s of CPU) in
+        # the background once it takes work, so that the first emails of each (kind, locale)
+        # do not pay for it and start-up does not wait for it (the renderer's lock makes a
+        # render that needs a template wait for one compile at most).
+        threading.Thread(target=default_renderer().warm, name="warm-templates", daemon=True).start()
     outage_filter = OutageLogFilter(pipeline.app.outcomes, mask_url(settings.redis_url or ""))
     filtered = outage_filter.install()
     watch.start()
