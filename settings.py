@@ -137,6 +137,14 @@ class Settings(BaseSettings):
     #: other workers held land first (s).
     redis_recovery_grace_s: float = 3.0
 
+    #: Prometheus metrics and health probes of a `run` process on http://<METRICS_HOST>:<port>/metrics,
+    #: /healthz and /readyz. Unset: none. Several `run` processes on one machine: one port each.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "0.0.0.0"
+    #: /healthz says the process is stalled when its scheduler or Redis watch has not gone round
+    #: for this long (s): far longer than a Redis command's timeout, so an outage is not a stall.
+    health_stall_s: float = 60.0
+
     log_level: str = Field(default="INFO")
     #: `text` (one readable line per record) or `json` (one JSON object per line, with the
     #: event id and delivery id of what the record is about, for a log pipeline).

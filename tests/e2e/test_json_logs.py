@@ -1,5 +1,6 @@
-"""`LOG_FORMAT=json`: one JSON object a line, naming the event or delivery each record is about,
-with control characters escaped (an event id with CR LF forges no line)."""
+"""`LOG_FORMAT=json`: one JSON object a line, naming the event or delivery each record is about
+(a recipient by its domain, never its address), with control characters escaped (an event id
+with CR LF forges no line)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def test_json_logs_are_one_object_a_line_with_the_ids_of_what_they_are_about(red
     assert {"INV-0000001", "INV-0000002"} <= about_invoices
     assert any(r.get("event_id") == "pay-x" and r["level"] == "ERROR" for r in records)
     assert any(r.get("order_id") == "O-1" and "INV-0000001" in r["message"] for r in records)
+    # Each recipient's outcome carries its domain, state and the relay's reply, not its address
+    outcomes = [r for r in records if "recipient_domain" in r]
+    assert outcomes and all(r["state"] == "accepted" and r["smtp_reply"].startswith("250") for r in outcomes)
+    assert {r["recipient_domain"] for r in outcomes} >= {"acme.example"}
+    sent_to = {rcpt for m in smtp_server.messages for rcpt in m.rcpt_tos}
+    assert sent_to and not any(address in line for address in sent_to for line in result.stderr.splitlines())
     # And no line was forged by the id with CR LF: every line of the ingest's log is one object
     ingest_lines = [line for line in ingested.stderr.splitlines() if line.strip()]
     assert ingest_lines and all(isinstance(json.loads(line), dict) for line in ingest_lines if line.startswith("{"))

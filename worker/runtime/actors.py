@@ -28,6 +28,7 @@ from worker.services import failures, invoicing, ledger, sending
 from worker.services.context import ServiceContext
 from worker.services.leases import Leases
 from worker.services.log_context import about, member_ids
+from worker.services.metrics import event_type_label
 from worker.store.due_members import deliver_member, event_member, parse_member
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
                 raise
             await failures.event_failed(app, raw, ingestion.account_of(raw), exc)
             return []
+        app.metrics.events.labels(event_type_label(raw.get("type")), "applied").inc()
         account_id = ingestion.account_of(raw)
         if account_id and raw.get("type") in WAKES_PARKED:
             members += await app.store.events.wake_parked(account_id, app.clock().timestamp())
@@ -165,6 +167,7 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
         # Expected with out-of-order events. A long wait is data in the due index, not a
         # delayed message held in a worker's memory.
         log.info("%s", exc)
+        app.metrics.events.labels(event_type_label(raw.get("type")), "parked").inc()
         retry_at = parked_until(exc)
         await app.store.events.park_event(str(raw.get("id")), ingestion.account_of(raw), raw, retry_at)
 
@@ -209,6 +212,7 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
             return [member for event in events for member in await apply_one(event.raw)]
         for event, error in rejected:
             await ingestion.dead_letter(app, event.raw, error)
+        app.metrics.events.labels(ingestion.ACTIVATED, "applied").inc(len(events) - len(rejected))
         return members
 
     async def retry_parked(event_id: str, lease: float) -> None:
@@ -226,6 +230,7 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
             log.info("%s", exc)
             await app.store.due.finish_due(member, lease, parked_until(exc))
             return
+        app.metrics.events.labels(event_type_label(raw.get("type")), "applied").inc()
         await app.store.events.unpark_event(event_id, ingestion.account_of(raw))
         await app.store.due.finish_due(member, lease, None)
         await run_members(members)

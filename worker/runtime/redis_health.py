@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 import dramatiq
@@ -58,11 +59,14 @@ class RedisWatch:
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: When the loop last went round (time.monotonic()), for /healthz.
+        self.last_round: float | None = None
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         try:
             while not self._stop.is_set():
+                self.last_round = time.monotonic()
                 try:
                     loop.run_until_complete(self._check())
                 except Exception:  # a bug, not a Redis fault (check() takes those): keep watching
@@ -73,7 +77,17 @@ class RedisWatch:
             loop.close()
 
     async def _check(self) -> None:
-        await self.app.outcomes.check(self.app.store)  # the store of this thread's loop
+        app, journal = self.app, self.app.outcomes
+        await journal.check(app.store)  # the store of this thread's loop
+        app.metrics.redis_up.set(0 if journal.unreachable or journal.evicting else 1)
+        if journal.unreachable:
+            return
+        try:
+            backlog = await app.store.backlog(app.clock().timestamp())
+        except REDIS_UNAVAILABLE as exc:
+            journal.report_unreachable(app.store.where, exc)
+            return
+        app.metrics.record_backlog(backlog, at=time.time())
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="invoice-worker-redis-watch", daemon=True)

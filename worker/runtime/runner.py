@@ -18,6 +18,8 @@ from worker.emails.rendering import default_renderer
 from worker.inbound.listener import BounceListener
 from worker.runtime.actors import Actors, declare_actors
 from worker.runtime.broker import make_broker, queued_messages
+from worker.runtime.dramatiq_metrics import DramatiqMetrics
+from worker.runtime.probes import Probes, ProbeServer
 from worker.runtime.redis_health import HoldWhilePaused, OutageLogFilter, RedisWatch
 from worker.runtime.scheduler import Scheduler
 from worker.services.bounce_settings import check_bounce_settings
@@ -63,6 +65,7 @@ class CloseClients(dramatiq.Middleware):
 def make_pipeline(settings: Settings, app: ServiceContext | None = None) -> Pipeline:
     app = app or ServiceContext.from_settings(settings)
     broker = make_broker(settings)
+    broker.add_middleware(DramatiqMetrics(app.metrics.registry))
     broker.add_middleware(CloseClients(app))
     # Added last, so that its after-hook runs before dramatiq's Retries re-enqueues a message.
     broker.add_middleware(HoldWhilePaused(app.outcomes, mask_url(settings.redis_url or "")))
@@ -118,6 +121,33 @@ def is_idle(pipeline: Pipeline) -> bool:
     except REDIS_UNAVAILABLE as exc:
         journal.report_unreachable(where, exc)
         return False
+
+
+def start_probes(app: ServiceContext, settings: Settings, *, scheduler: Scheduler, watch: RedisWatch) -> ProbeServer:
+    """Serve /metrics, /healthz and /readyz on METRICS_PORT (worker.runtime.probes).
+
+    Raises:
+      MetricsPortInUse: the port is taken.
+    """
+    assert settings.metrics_port is not None
+    idle, busy = app.metrics.smtp_connections.labels("idle"), app.metrics.smtp_connections.labels("busy")
+
+    def before_scrape() -> None:  # what only this process knows, read when scraped
+        pool = app.smtp_connections()
+        idle.set(pool[0])
+        busy.set(pool[1])
+        app.metrics.held_outcomes.set(app.outcomes.held)
+
+    loops = {"scheduler": lambda: scheduler.last_round, "redis_watch": lambda: watch.last_round}
+    server = ProbeServer(
+        app,
+        Probes(app, loops, stall_s=settings.health_stall_s),
+        host=settings.metrics_host,
+        port=settings.metrics_port,
+        before_scrape=before_scrape,
+    )
+    server.start()
+    return server
 
 
 def _write_held_before_exit(app: ServiceContext) -> None:
@@ -178,6 +208,11 @@ def run(
     worker = dramatiq.Worker(pipeline.broker, worker_threads=settings.worker_threads, worker_timeout=poll_ms)
     scheduler = Scheduler(pipeline.app, pipeline.actors)
     watch = RedisWatch(pipeline.app, settings.redis_check_interval_s)
+    probes = (
+        start_probes(pipeline.app, settings, scheduler=scheduler, watch=watch)
+        if settings.metrics_port is not None
+        else None
+    )
     worker.start()
     if not burst:
         # A long-running worker compiles every template (9 kinds x 37 locales: ~8 s of CPU) in
@@ -205,6 +240,8 @@ def run(
                 raise TimeoutError(f"burst run not idle after {timeout_s} s")
             stop.wait(IDLE_POLL_S)
     finally:
+        if probes is not None:
+            probes.stop()
         if listener is not None:
             listener.stop()
         scheduler.stop()

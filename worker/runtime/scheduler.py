@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 
 from worker.runtime.actors import Actors
 from worker.services.context import ServiceContext
@@ -32,6 +33,8 @@ class Scheduler:
         self.actors = actors
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: When the loop last went round (time.monotonic()), for /healthz.
+        self.last_round: float | None = None
 
     async def tick(self) -> int:
         """Claim what is due and enqueue it; returns how many members were claimed. Claims
@@ -71,6 +74,7 @@ class Scheduler:
         loop = asyncio.new_event_loop()
         try:
             while not self._stop.is_set():
+                self.last_round = time.monotonic()
                 try:
                     claimed = loop.run_until_complete(self.tick())
                 except Exception:  # a bug (tick() takes Redis faults): keep looking, the work is safe in Redis

@@ -21,6 +21,7 @@ from worker.services.card_failures import apply_card_failed
 from worker.services.context import ServiceContext
 from worker.services.credits import apply_invoice_credited
 from worker.services.ledger import apply_invoice_disputed, apply_payment_received
+from worker.services.metrics import event_type_label
 from worker.services.rewards import apply_rewards_accrued, apply_rewards_redeemed, forget_unused_code
 from worker.services.usage import apply_usage_rated
 from worker.store.due_members import period_member, window_member
@@ -231,6 +232,7 @@ async def dead_letter(app: ServiceContext, raw: Any, error: InvalidEvent, *, key
     once per `key` (default: its content, `content_key`)."""
     event_type = raw.get("type", "?") if isinstance(raw, dict) else "?"
     log.error("rejected %s", error)
+    app.metrics.events.labels(event_type_label(event_type), "dead_lettered").inc()
     await app.store.events.dead_letter(
         key=key or content_key(raw),
         event_id=error.event_id,

@@ -27,6 +27,7 @@ from worker.domain.verp import (
 from worker.emails.kinds import BOUNCE_NOTICE, INVOICE, kind
 from worker.services.context import ServiceContext
 from worker.services.deliveries import create_delivery
+from worker.services.log_context import about, mask_addresses, recipient_domain
 from worker.store.due_members import deliver_member
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ async def apply_bounce(app: ServiceContext, rcpt: str, raw: bytes) -> BounceResu
     store = app.store
     digest = hashlib.sha256(rcpt.lower().encode() + b"\0" + raw).hexdigest()
     if not await store.deliveries.first_sight_of_bounce(digest, BOUNCE_SEEN_TTL_S):
-        log.info("bounce for %s (%s) seen before: no effect", target.delivery_id, target.recipient)
+        log.info("bounce for %s (at %s) seen before: no effect", target.delivery_id, recipient_domain(target.recipient))
         return BounceResult(target, None, None, duplicate=True)
     # compat32 Message: what flufl.bounce's detectors expect.
     report = classify_bounce(email.message_from_bytes(raw, policy=email.policy.compat32))
@@ -116,13 +117,22 @@ async def apply_bounce(app: ServiceContext, rcpt: str, raw: bytes) -> BounceResu
             await store.deliveries.save_recipient_states(
                 target.delivery_id, {target.recipient: decision.new_state}, log=log_entry
             )
+            delivery = await store.deliveries.load_delivery(target.delivery_id)
+            kind = delivery["kind"] if delivery is not None else "unknown"
+            app.metrics.count_outcomes(kind, {target.recipient: decision.new_state})
         else:
             await store.deliveries.append_delivery_log(target.delivery_id, log_entry)
         if decision.resend_at is not None:
             await store.due.mark_due(deliver_member(target.delivery_id), decision.resend_at)
     finally:
         await store.due.release_lock(f"delivery:{target.delivery_id}", token)
-    log.info("bounce for %s -> %s: %s", target.delivery_id, target.recipient, decision.summary)
+    with about(recipient_domain=recipient_domain(target.recipient)):
+        log.info(
+            "bounce for %s -> %s: %s",
+            target.delivery_id,
+            recipient_domain(target.recipient),
+            mask_addresses(decision.summary),
+        )
     notices: tuple[str, ...] = ()
     if decision.suppress:
         until = now + app.policy.suppression_ttl_s
@@ -185,5 +195,10 @@ async def _notify_account_contacts(
         )
         if made:
             created.append(notice_id)
-    log.info("billing address %s bounces: notice to %s", target.recipient, ", ".join(c.email for c in cc))
+    log.info(
+        "billing address at %s bounces: notice to %d contact(s) at %s",
+        recipient_domain(target.recipient),
+        len(cc),
+        ", ".join(sorted({recipient_domain(c.email) for c in cc})),
+    )
     return tuple(created)

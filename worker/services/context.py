@@ -16,11 +16,13 @@ from worker.services.alert_log import AlertLog
 from worker.services.bounce_settings import bounce_domain, bounce_secret
 from worker.services.dkim_settings import dkim_signer
 from worker.services.leases import Leases
+from worker.services.metrics import Metrics
 from worker.services.outcomes import OutcomeJournal
 from worker.settings import Settings
 from worker.store.cipher import SealingKeys
 from worker.store.keys import Keys
 from worker.store.store import Store
+from worker.transport.relay_health import RelayHealth
 from worker.transport.smtp import SmtpConfig, SmtpSender
 
 
@@ -151,6 +153,10 @@ class ServiceContext:
     outcomes: OutcomeJournal = field(default_factory=OutcomeJournal, repr=False)
     #: How often each alert is logged (services/alert_log.py).
     alert_log: AlertLog = field(default_factory=AlertLog, repr=False)
+    #: This process's Prometheus metrics (served by worker.runtime.probes when METRICS_PORT is set).
+    metrics: Metrics = field(default_factory=Metrics, repr=False)
+    #: What the relay last said to a session set-up, shared by the senders of every loop.
+    relay_health: RelayHealth = field(default_factory=RelayHealth, repr=False)
     _stores: dict[int, Store] = field(default_factory=dict, repr=False)
     _senders: dict[int, SmtpSender] = field(default_factory=dict, repr=False)
     _leases: Leases | None = field(default=None, repr=False)
@@ -196,8 +202,13 @@ class ServiceContext:
         loop_id = id(asyncio.get_running_loop())
         sender = self._senders.get(loop_id)
         if sender is None:
-            sender = self._senders[loop_id] = SmtpSender(self.smtp)
+            sender = self._senders[loop_id] = SmtpSender(self.smtp, self.relay_health)
         return sender
+
+    def smtp_connections(self) -> tuple[int, int]:
+        """(idle, busy) SMTP connections of every loop's sender, for the metrics."""
+        pools = [sender.connections for sender in list(self._senders.values())]
+        return sum(idle for idle, _ in pools), sum(busy for _, busy in pools)
 
     async def aclose(self) -> None:
         """Close the clients of the running loop."""

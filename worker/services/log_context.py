@@ -3,6 +3,7 @@ around each piece of work (a context variable: each asyncio task has its own).""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -40,6 +41,21 @@ def member_ids(member: str) -> dict[str, str]:
         return about_delivery(ident)
     field = {"window": "order_id", "period": "subscription_id", "remind": "invoice_number", "event": "event_id"}
     return {field[kind]: ident} if kind in field else {}
+
+
+def recipient_domain(address: str) -> str:
+    """What logs say of a recipient: its domain, never the whole address (a log pipeline keeps
+    what it is sent; `status` shows the addresses to whoever may see them)."""
+    return address.rpartition("@")[2].lower()
+
+
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"@]+@(?=[^\s@])")
+
+
+def mask_addresses(text: str) -> str:
+    """`text` (an SMTP reply, a bounce's diagnostic) with each address's local part masked:
+    ``550 5.1.1 <jan@acme.example> unknown`` -> ``550 5.1.1 <*@acme.example> unknown``."""
+    return _ADDRESS.sub("*@", text)
 
 
 def log_context() -> dict[str, str]:

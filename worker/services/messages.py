@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parseaddr
@@ -110,18 +111,24 @@ async def build_delivery_message(app: ServiceContext, delivery_id: str, delivery
       TemplateMissing, MissingBusinessRecord, HeaderInjection: as `template_context`, `build_message`.
       DocumentHeld: the invoice's e-invoice broke a rule (`worker.services.documents`).
     """
+    kind, metrics = delivery["kind"], app.metrics
     context = await template_context(app.store, delivery_id, delivery)
-    rendered = render(delivery["kind"], context, delivery["locale"])
+    started = time.perf_counter()
+    rendered = render(kind, context, delivery["locale"])
+    rendering_s = time.perf_counter() - started
     attachments: tuple[Attachment, ...] = ()
-    if KINDS[delivery["kind"]].documents:
+    if KINDS[kind].documents:
+        started = time.perf_counter()
         documents = await invoice_documents(
             app.store, context["invoice"], locale=delivery["locale"], now=app.clock().timestamp()
         )
+        metrics.document_seconds.labels(kind).observe(time.perf_counter() - started)
         attachments = documents.attachments
+    message_id = await message_id_for(app, delivery_id, delivery)
+    started = time.perf_counter()
     copy_of = delivery["context"].get("copy_of")
     if delivery["context"].get("copy"):  # a re-sent copy (`resend`): marked, a reply to the original
         rendered = replace(rendered, subject=copy_subject(rendered.subject, delivery["locale"]))
-    message_id = await message_id_for(app, delivery_id, delivery)
     data = build_message(
         rendered,
         recipients_from(delivery["recipients"]),
@@ -133,6 +140,8 @@ async def build_delivery_message(app: ServiceContext, delivery_id: str, delivery
     )
     if app.policy.dkim is not None:
         data = app.policy.dkim.sign(data)
+    metrics.render_seconds.labels(kind).observe(rendering_s + time.perf_counter() - started)
+    metrics.emails_built.labels(kind, delivery["locale"]).inc()
     return BuiltMessage(data, message_id)
 
 

@@ -115,6 +115,12 @@ class OutcomeJournal:
         with self._lock:
             return self._unreachable
 
+    @property
+    def evicting(self) -> str | None:
+        """The unsafe eviction policy Redis was last seen with, or None."""
+        with self._lock:
+            return self._evicting
+
     # -- writing -----------------------------------------------------------------------------
 
     async def write(self, store: Store, outcome: HeldOutcome) -> bool:

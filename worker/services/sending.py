@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +27,9 @@ from worker.errors import PermanentError
 from worker.services.alerts import alert_on_setup_replies
 from worker.services.bounces import issue_return_paths
 from worker.services.context import ServiceContext
+from worker.services.log_context import about, mask_addresses, recipient_domain
 from worker.services.messages import build_delivery_message, envelope_sender
+from worker.services.metrics import reply_class
 from worker.services.outcomes import HeldOutcome
 from worker.store.connection import REDIS_UNAVAILABLE
 from worker.store.deliveries import OpenDelivery
@@ -66,7 +69,7 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
             return {}
         now = app.clock().timestamp()
         states = {a: interrupted(s) if s.state == Outcome.SENDING else s for a, s in states.items()}
-        due = await _skip_suppressed(app, delivery_id, states, due_recipients(states, now), now)
+        due = await _skip_suppressed(app, delivery_id, delivery["kind"], states, due_recipients(states, now), now)
         finished: dict[str, RecipientState] = {}
         attempt_log = None
         if due:
@@ -78,7 +81,7 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
                         raise PermanentError(unreadable)  # never rebuilt (it may hold a secret gone since)
                     built = await build_delivery_message(app, delivery_id, delivery)
                 except PermanentError as exc:
-                    await _fail_permanently(app, delivery_id, states, due, str(exc))
+                    await _fail_permanently(app, delivery_id, delivery["kind"], states, due, str(exc))
                     await store.due.finish_due(member, lease, None)
                     await forget_secrets(store, delivery_id, delivery, final=True)
                     return {a: s.state for a, s in (await store.deliveries.recipient_states(delivery_id)).items()}
@@ -105,8 +108,12 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
                 "at": done_at,
                 "attempt": {a: {"state": s.state, "reply": s.reply} for a, s in finished.items()},
             }
+            app.metrics.count_outcomes(delivery["kind"], finished)
             for address, st in finished.items():
-                log.info("delivery %s -> %s: %s (%s)", delivery_id, address, st.state, st.reply)
+                domain = recipient_domain(address)
+                reply = mask_addresses(st.reply or "")
+                with about(recipient_domain=domain, smtp_reply=reply, state=str(st.state)):
+                    log.info("delivery %s -> %s at %s: %s (%s)", delivery_id, st.role, domain, st.state, reply)
         next_at = next_attempt_at(states)
 
         # Until the outcome is written the heartbeat keeps the claim and the lock ours, so that no
@@ -161,18 +168,31 @@ async def _send(
     each with its own signed return path so that a later bounce names delivery and recipient."""
     secret = app.policy.bounce_secret
     if secret is None:
-        return (await app.sender.send(envelope_sender(app), list(envelope), message)).replies
+        return await _timed_send(app, envelope_sender(app), list(envelope), message)
     # Every return path is kept in Redis before the first copy goes out: a Redis fault now stops
     # the attempt before anything is sent, never between two copies.
     senders = await issue_return_paths(app, delivery_id, list(envelope.values()))
     replies: dict[str, SmtpReply | None] = {}
     for smtp_address, address in envelope.items():
-        replies.update((await app.sender.send(senders[address], [smtp_address], message)).replies)
+        replies.update(await _timed_send(app, senders[address], [smtp_address], message))
+    return replies
+
+
+async def _timed_send(
+    app: ServiceContext, mail_from: str, recipients: list[str], message: bytes
+) -> dict[str, SmtpReply | None]:
+    started = time.perf_counter()
+    replies = (await app.sender.send(mail_from, recipients, message)).replies
+    metrics = app.metrics
+    metrics.send_seconds.observe(time.perf_counter() - started)
+    for reply in replies.values():
+        stage = str(reply.stage) if reply is not None and reply.stage is not None else "none"
+        metrics.smtp_replies.labels(stage, reply_class(reply)).inc()
     return replies
 
 
 async def _skip_suppressed(
-    app: ServiceContext, delivery_id: str, states: dict, due: list[str], now: float
+    app: ServiceContext, delivery_id: str, kind: str, states: dict, due: list[str], now: float
 ) -> list[str]:
     """Record suppressed addresses as such (never sent to) and return the others."""
     skipped = {}
@@ -184,16 +204,21 @@ async def _skip_suppressed(
                 states[address], state=Outcome.SUPPRESSED, reply=reply, updated_at=now, next_attempt_at=None
             )
     if skipped:
+        app.metrics.count_outcomes(kind, skipped)
         states.update(skipped)
         await app.store.deliveries.save_recipient_states(
             delivery_id, skipped, log={"at": now, "suppressed": {a: s.reply for a, s in skipped.items()}}
         )
-        log.info("delivery %s: not sent to suppressed %s", delivery_id, ", ".join(skipped))
+        domains = ", ".join(sorted({recipient_domain(a) for a in skipped}))
+        log.info("delivery %s: not sent to %d suppressed address(es) at %s", delivery_id, len(skipped), domains)
     return [a for a in due if a not in skipped]
 
 
-async def _fail_permanently(app: ServiceContext, delivery_id: str, states: dict, due: list[str], reason: str) -> None:
+async def _fail_permanently(
+    app: ServiceContext, delivery_id: str, kind: str, states: dict, due: list[str], reason: str
+) -> None:
     log.error("delivery %s failed permanently: %s", delivery_id, reason)
     now = app.clock().timestamp()
     failed = {a: give_up(states[a], reason, now=now) for a in due}
+    app.metrics.count_outcomes(kind, failed)
     await app.store.deliveries.save_recipient_states(delivery_id, failed, log={"at": now, "error": reason})

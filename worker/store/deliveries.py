@@ -315,6 +315,10 @@ class Deliveries:
                 keys=[self.keys.due, self.keys.leased, self.keys.lease_renewals, self.keys.due_failures],
                 args=[deliver_member(delivery_id), repr(lease), "" if next_at is None else repr(next_at)],
             ),
+            # A next attempt is a retry (a recipient deferred or unknown): counted while it waits.
+            self.db.command("zrem", self.keys.retrying, delivery_id)
+            if next_at is None
+            else self.db.command("zadd", self.keys.retrying, {delivery_id: next_at}),
         )
 
     async def store_message(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 from datetime import datetime
 from typing import Any
 
@@ -106,6 +107,7 @@ class Events:
     async def park_event(self, event_id: str, account_id: str | None, raw: dict[str, Any], due_at: float) -> None:
         pipe = self.db.transaction()
         pipe.set(self.keys.parked(event_id), json.dumps(raw, default=str))
+        pipe.sadd(self.keys.parked_ids, event_id)
         if account_id:
             pipe.sadd(self.keys.parked_by_account(account_id), event_id)
         pipe.zadd(self.keys.due, {event_member(event_id): due_at}, lt=True)
@@ -118,6 +120,7 @@ class Events:
     async def unpark_event(self, event_id: str, account_id: str | None) -> None:
         pipe = self.db.transaction()
         pipe.delete(self.keys.parked(event_id))
+        pipe.srem(self.keys.parked_ids, event_id)
         if account_id:
             pipe.srem(self.keys.parked_by_account(account_id), event_id)
         await pipe.execute()
@@ -143,6 +146,13 @@ class Events:
         token = secrets.token_urlsafe(18)
         key = self.keys.sealed(token)
         await self.db.command("set", key, sealing.seal(secret.encode(), bound_to=key), px=int(ttl_s * 1000))
+        # Indexed by expiry (the real clock: Redis expires the key by it) for the backlog gauge;
+        # what has expired is dropped from the index as new ones come.
+        now = time.time()
+        await asyncio.gather(
+            self.db.command("zadd", self.keys.sealed_index, {token: now + ttl_s}),
+            self.db.command("zremrangebyscore", self.keys.sealed_index, "-inf", now),
+        )
         return token
 
     async def unseal(self, token: str) -> str | None:
@@ -159,4 +169,6 @@ class Events:
         return required(self.sealing, "reading a sealed redemption code").open(raw, bound_to=key).decode()
 
     async def forget_sealed(self, token: str) -> None:
-        await self.db.command("delete", self.keys.sealed(token))
+        await asyncio.gather(
+            self.db.command("delete", self.keys.sealed(token)), self.db.command("zrem", self.keys.sealed_index, token)
+        )

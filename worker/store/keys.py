@@ -150,6 +150,22 @@ class Keys:
         return f"{self.prefix}:due"
 
     @property
+    def retrying(self) -> str:
+        """Deliveries waiting for a retry (a recipient deferred or unknown): id -> next attempt
+        (Unix seconds). Kept for the backlog gauge; the due index is what runs them."""
+        return f"{self.prefix}:deliveries-retrying"
+
+    @property
+    def parked_ids(self) -> str:
+        """Ids of the events parked now (for the backlog gauge)."""
+        return f"{self.prefix}:parked-ids"
+
+    @property
+    def sealed_index(self) -> str:
+        """Sealed secrets' tokens -> when each expires (Unix seconds), for the backlog gauge."""
+        return f"{self.prefix}:sealed-index"
+
+    @property
     def leased(self) -> str:
         """Due members claimed and not yet finished: member -> lease expiry (Unix seconds)."""
         return f"{self.prefix}:due:leased"

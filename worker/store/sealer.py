@@ -4,6 +4,8 @@ token in Redis, synchronously (ingest is not async), with the TTL of `SEALED_SEC
 
 from __future__ import annotations
 
+import time
+
 import redis
 
 from worker.contract.sealed import new_token
@@ -32,7 +34,12 @@ class Sealer:
             self.client = redis.Redis.from_url(self.redis_url)
         token = new_token()
         key = self.keys.sealed(token)
-        self.client.set(key, sealing.seal(secret.encode(), bound_to=key), px=self.ttl_ms)
+        now = time.time()
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(key, sealing.seal(secret.encode(), bound_to=key), px=self.ttl_ms)
+        pipe.zadd(self.keys.sealed_index, {token: now + self.ttl_ms / 1000})  # see Events.seal
+        pipe.zremrangebyscore(self.keys.sealed_index, "-inf", now)
+        pipe.execute()
         return token
 
     def close(self) -> None:

@@ -37,6 +37,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from worker.errors import UnsafeRedis
 from worker.store.alerts import Alerts
+from worker.store.backlog import Backlog, sample_backlog
 from worker.store.cipher import SealingKeys
 from worker.store.connection import Connection
 from worker.store.deliveries import Deliveries
@@ -118,6 +119,10 @@ class Store:
         """The server's `maxmemory-policy` (one cheap round trip: it also tells Redis answers)."""
         policy = (await self.redis.config_get("maxmemory-policy")).get("maxmemory-policy")
         return policy.decode() if isinstance(policy, bytes) else str(policy)
+
+    async def backlog(self, now: float) -> Backlog:
+        """What is waiting (due, retrying, parked, dead letters, sealed secrets): see `sample_backlog`."""
+        return await sample_backlog(self.db, now)
 
     async def check_server(self) -> None:
         """Refuse a Redis that may evict keys.

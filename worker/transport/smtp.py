@@ -27,6 +27,7 @@ import aiosmtplib
 from worker.domain.delivery import NO_REPLY, SmtpReply, SmtpStage
 from worker.emails.mime import ascii_domain, needs_smtputf8
 from worker.errors import UnsafeSmtpConfiguration
+from worker.transport.relay_health import RelayHealth
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +144,36 @@ class _Transaction:
 class SmtpSender:
     """A small pool of open SMTP connections on the running event loop."""
 
-    def __init__(self, config: SmtpConfig) -> None:
+    def __init__(self, config: SmtpConfig, health: RelayHealth | None = None) -> None:
         config.check()
         self.config = config
+        #: What the relay last said to a session set-up (shared by the process's senders).
+        self.health = health or RelayHealth()
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots: asyncio.Semaphore | None = None
+        self._busy = 0
+
+    @property
+    def connections(self) -> tuple[int, int]:
+        """(idle, busy) connections of the pool, for the metrics."""
+        return len(self._idle), self._busy
+
+    async def probe(self) -> None:
+        """Set up a session (greeting, EHLO, TLS, AUTH as configured) and quit, recording the
+        result in `health`: what `/readyz` does when no email went out lately."""
+        try:
+            client = await self._connect()
+        except _SetupRefused as exc:
+            self.health.failed(f"{exc.reply} at {exc.reply.stage}")
+            return
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            self.health.failed(str(_failure_reply(exc)))
+            return
+        self.health.succeeded()
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
 
     @property
     def relay(self) -> str:
@@ -208,50 +234,61 @@ class SmtpSender:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.config.connections)
         async with self._slots:
-            client = self._idle.pop() if self._idle else None
-            # Each at most once: a reused connection found closed before anything was sent, and
-            # a 421 before the message was taken, are both tried again at once on a fresh one.
-            retry_stale, retry_closing = True, True
-            while True:
-                reused = client is not None and client.is_connected
-                try:
-                    if client is None or not reused:
-                        if client is not None:
-                            client.close()
-                        client = None
-                        client = await self._connect()
-                    step = await self._transaction(client, mail_from, recipients, message)
-                except _SetupRefused as exc:
-                    client = None  # _connect closed it
-                    if exc.reply.code == SERVICE_CLOSING and retry_closing:
-                        retry_closing = False
-                        log.info("relay %s: %s at %s; reconnecting at once", self.relay, exc.reply, exc.reply.stage)
-                        continue
-                    return SendResult(dict.fromkeys(recipients, exc.reply))
-                except aiosmtplib.SMTPServerDisconnected as exc:
-                    # Raised before DATA (DATA handles its own): nothing was sent.
+            self._busy += 1
+            try:
+                return await self._send(mail_from, recipients, message)
+            finally:
+                self._busy -= 1
+
+    async def _send(self, mail_from: str, recipients: list[str], message: bytes) -> SendResult:
+        client = self._idle.pop() if self._idle else None
+        # Each at most once: a reused connection found closed before anything was sent, and
+        # a 421 before the message was taken, are both tried again at once on a fresh one.
+        retry_stale, retry_closing = True, True
+        while True:
+            reused = client is not None and client.is_connected
+            try:
+                if client is None or not reused:
                     if client is not None:
                         client.close()
                     client = None
-                    if reused and retry_stale:
-                        retry_stale = False
-                        continue
-                    return SendResult(dict.fromkeys(recipients, _failure_reply(exc)))
-                except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-                    if client is not None:
-                        client.close()
-                    return SendResult(dict.fromkeys(recipients, _failure_reply(exc)))
-                if step.closing and retry_closing:
+                    client = await self._connect()
+                    self.health.succeeded()
+                step = await self._transaction(client, mail_from, recipients, message)
+            except _SetupRefused as exc:
+                client = None  # _connect closed it
+                self.health.failed(f"{exc.reply} at {exc.reply.stage}")
+                if exc.reply.code == SERVICE_CLOSING and retry_closing:
                     retry_closing = False
-                    client.close()
-                    client = None
-                    log.info("relay %s: 421 before the message was taken; reconnecting at once", self.relay)
+                    log.info("relay %s: %s at %s; reconnecting at once", self.relay, exc.reply, exc.reply.stage)
                     continue
-                if step.reusable and client.is_connected:
-                    self._idle.append(client)
+                return SendResult(dict.fromkeys(recipients, exc.reply))
+            except aiosmtplib.SMTPServerDisconnected as exc:
+                # Raised before DATA (DATA handles its own): nothing was sent.
+                if client is not None:
+                    client.close()
+                client = None
+                if reused and retry_stale:
+                    retry_stale = False
+                    continue
+                return SendResult(dict.fromkeys(recipients, _failure_reply(exc)))
+            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+                if client is None:  # the connection itself failed
+                    self.health.failed(str(_failure_reply(exc)))
                 else:
                     client.close()
-                return step.result
+                return SendResult(dict.fromkeys(recipients, _failure_reply(exc)))
+            if step.closing and retry_closing:
+                retry_closing = False
+                client.close()
+                client = None
+                log.info("relay %s: 421 before the message was taken; reconnecting at once", self.relay)
+                continue
+            if step.reusable and client.is_connected:
+                self._idle.append(client)
+            else:
+                client.close()
+            return step.result
 
     async def _transaction(
         self, client: aiosmtplib.SMTP, mail_from: str, recipients: list[str], message: bytes
