@@ -24,6 +24,8 @@ def main_from_args(args: argparse.Namespace) -> int:
         smtp=parse_smtp(args.smtp) if args.smtp else None,
         json_out=Path(args.json) if args.json else None,
         window_sizes=tuple(int(n) for n in args.windows.split(",") if n),
+        scale=tuple(int(n) for n in args.scale.split(",") if n),
+        sinks=tuple(args.sinks.split(",")) if args.sinks else None,
     )
     try:
         report = run_bench(options)
@@ -41,6 +43,16 @@ def main() -> int:
     parser.add_argument("--smtp", help="HOST:PORT of the SMTP server (default: a local sink in its own process)")
     parser.add_argument("--json", help="write the report as JSON to this file")
     parser.add_argument("--windows", default="1000,100000", help="open-window counts to measure Redis memory at")
+    parser.add_argument(
+        "--scale",
+        default="1",
+        help="worker counts also run against the first SMTP server (default 1: 1 then 2 workers)",
+    )
+    parser.add_argument(
+        "--sinks",
+        help="SMTP servers to run against: `smtp-sink`, `aiosmtpd sink`, comma-separated "
+        "(default: both when smtp-sink is installed, else the aiosmtpd sink)",
+    )
     return main_from_args(parser.parse_args())
 
 

@@ -29,9 +29,9 @@ from pydantic import SecretStr
 
 from bench.load import generate_orders
 from bench.measures import cpu_s, machine, peak_rss_mb, percentile, redis_command_calls
-from bench.processes import BenchFailed, start_sink, start_workers, stop_process, wait_for
+from bench.processes import BenchFailed, start_workers, stop_process, wait_for
 from bench.raw import Envelope, measure_raw_send
-from bench.sink import read_log
+from bench.sinks import C_SINK, PYTHON_SINK, Sink, find_smtp_sink, start_named
 from bench.windows import measure_windows
 from worker.dev.embedded_redis import start_embedded_redis
 from worker.emails.kinds import INVOICE, KINDS
@@ -64,6 +64,11 @@ class BenchOptions:
     smtp: tuple[str, int] | None = None
     json_out: Path | None = None
     window_sizes: tuple[int, ...] = DEFAULT_WINDOW_SIZES
+    #: Worker counts also run against the first SMTP server, to see how the pipeline scales.
+    scale: tuple[int, ...] = ()
+    #: SMTP servers to run against (`smtp-sink`, `aiosmtpd sink`); None: both when smtp-sink is
+    #: installed, else the aiosmtpd sink alone.
+    sinks: tuple[str, ...] | None = None
 
 
 def _ingest(ingestor: Ingestor, events: list[dict[str, Any]]) -> None:
@@ -228,46 +233,135 @@ def _raw_envelopes(settings: Settings, deliveries: list[dict[str, Any]]) -> list
 def run_bench(options: BenchOptions) -> dict[str, Any]:
     """Run the benchmark; returns the report (also written to `options.json_out`).
 
+    One timed run per (SMTP server, worker count): against `smtp-sink` when it is installed, at
+    each of `options.scale` worker counts and at `options.workers`; against the aiosmtpd sink at
+    `options.workers`; or, with `options.smtp`, against that server alone. Each run sends new
+    orders under its own key prefix, and each is followed by the raw send of its own messages
+    to the same server from as many processes and connections. The report's top-level figures
+    are the first run's at `options.workers` (smtp-sink's when there is one).
+
     Raises:
       BenchFailed: the emails that arrived are not exactly the expected ones, once each.
     """
-    tag = uuid.uuid4().hex[:8]
     with ExitStack() as stack:
         work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="iw-bench-")))
         base = load_settings()
         redis_url = base.redis_url
-        processes: dict[str, int] = {"bench (ingest)": os.getpid()}
+        redis_pid = None
         if not redis_url:
             server = start_embedded_redis(work_dir / "redis")
             stack.callback(server.stop)
-            if server.pid:
-                processes["redis"] = server.pid
-            redis_url = server.url
-        sink_log = None
-        if options.smtp is None:
-            sink_log = work_dir / "sink.log"
-            sink_log.touch()
-            smtp_port, processes["smtp sink"] = start_sink(stack, sink_log)
-            smtp_host = "127.0.0.1"
+            redis_pid, redis_url = server.pid, server.url
+        smtp_sink = find_smtp_sink()
+        plan = plan_runs(options, smtp_sink is not None)
+        runs, sinks = [], {}
+        for sink_name, workers in plan:
+            if sink_name not in sinks:
+                sinks[sink_name] = start_named(stack, sink_name, work_dir) if sink_name != "external" else None
+            runs.append(_timed_run(stack, base, redis_url, redis_pid, sinks[sink_name], options, workers, work_dir))
+        primary = next(r for r in runs if r["workers"] == options.workers)
+        settings, deliveries = primary.pop("_settings"), primary.pop("_deliveries")
+        for run in runs:
+            run.pop("_settings", None)
+            run.pop("_deliveries", None)
+        rendering = asyncio.run(_render_cost(settings, deliveries))
+        documents = asyncio.run(_document_cost(settings, deliveries))
+        windows = [
+            asdict(asyncio.run(measure_windows(settings, n, tag=uuid.uuid4().hex[:8]))) for n in options.window_sizes
+        ]
+        worker_cpu = sum(v for k, v in primary["cpu_ms_per_email"].items() if k.startswith("worker"))
+        report = {
+            "machine": machine(),
+            "options": {
+                "orders": options.orders,
+                "workers": options.workers,
+                "scale": list(options.scale),
+                "smtp": primary["smtp"],
+                "smtp_connections_per_worker": settings.smtp_connections,
+                "worker_threads": settings.worker_threads,
+                "event_gather_s": getattr(settings, "event_gather_s", 0.0),
+            },
+            "smtp_sink": smtp_sink or "not installed (Debian: apt-get install postfix); the aiosmtpd sink only",
+            **{k: v for k, v in primary.items() if k not in ("smtp", "workers")},
+            "ratios": {f"{r['smtp']}, {r['workers']} worker(s)": r["pipeline_to_raw_ratio"] for r in runs},
+            "runs": runs,
+            "rendering": rendering,
+            "documents": {
+                **documents,
+                # What building the documents takes of the workers' CPU per email, from the median
+                # build measured apart (the first build of each email; a retry re-reads them).
+                "share_of_worker_cpu": (documents["median_ms"] / worker_cpu)
+                if worker_cpu and documents["median_ms"]
+                else None,
+            },
+            "windows": windows,
+        }
+        if base.redis_url:  # a shared Redis: leave it as it was found
+            for prefix in {r["redis_prefix"] for r in runs}:
+                stack.callback(_drop_prefix, settings.model_copy(update={"redis_prefix": prefix}))
+    if options.json_out:
+        options.json_out.parent.mkdir(parents=True, exist_ok=True)
+        options.json_out.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def plan_runs(options: BenchOptions, have_smtp_sink: bool) -> list[tuple[str, int]]:
+    """(SMTP server, worker count) of each timed run, in order."""
+    if options.smtp is not None:
+        return [("external", options.workers)]
+    if options.sinks is not None:
+        names = list(options.sinks)
+    else:
+        names = [C_SINK, PYTHON_SINK] if have_smtp_sink else [PYTHON_SINK]
+    plan = []
+    for n, name in enumerate(names):
+        counts = sorted({*options.scale, options.workers}) if n == 0 else [options.workers]
+        plan += [(name, workers) for workers in counts]
+    return plan
+
+
+def _timed_run(
+    stack: ExitStack,
+    base: Settings,
+    redis_url: str,
+    redis_pid: int | None,
+    sink: Sink | None,
+    options: BenchOptions,
+    workers_count: int,
+    work_dir: Path,
+) -> dict[str, Any]:
+    """One timed run of `options.orders` new orders through `workers_count` workers, then the raw
+    send of the same messages to the same server."""
+    tag = uuid.uuid4().hex[:8]
+    with ExitStack() as run_stack:
+        if sink is not None:
+            smtp_host, smtp_port, smtp_name = sink.host, sink.port, sink.name
+            sink.clear()
         else:
-            smtp_host, smtp_port = options.smtp
+            assert options.smtp is not None
+            (smtp_host, smtp_port), smtp_name = options.smtp, ":".join(map(str, options.smtp))
         settings = base.model_copy(
             update={
                 "redis_url": redis_url,
                 "smtp_host": smtp_host,
                 "smtp_port": smtp_port,
-                "smtp_tls": "none" if options.smtp is None else base.smtp_tls,
+                "smtp_tls": "none" if sink is not None else base.smtp_tls,
                 "redis_prefix": f"iwbench-{tag}",
                 # Built messages are stored sealed: a key for the run unless one is configured.
                 **({} if base.sealing_key or base.sealing_key_file else {"sealing_key": SecretStr(new_sealing_key())}),
             }
         )
+        processes: dict[str, int] = {"bench (ingest)": os.getpid()}
+        if redis_pid:
+            processes["redis"] = redis_pid
+        if sink is not None:
+            processes[sink.name] = sink.pid
         pipeline = make_pipeline(settings)
-        workers = start_workers(stack, settings, options.workers, work_dir)
+        workers = start_workers(run_stack, settings, workers_count, work_dir)
         orders = generate_orders(options.orders, run_tag=tag, now=datetime.now(UTC))
 
         # Accounts and orders first, untimed: a window whose account is missing waits for it.
-        ingestor = stack.enter_context(Ingestor(pipeline))
+        ingestor = run_stack.enter_context(Ingestor(pipeline))
         _ingest(ingestor, [e for o in orders for e in o.setup])
         wait_for(lambda: is_idle(pipeline), SETUP_TIMEOUT_S, "accounts and orders to be applied")
 
@@ -280,9 +374,8 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             _ingest(ingestor, order.activations)
             ingested_at[order.order_id] = time.time()
         ingest_s = time.time() - started
-        sink_lines = lambda: len(read_log(sink_log)) if sink_log else 0  # noqa: E731
-        if sink_log is not None:
-            wait_for(lambda: sink_lines() >= options.orders, DELIVERY_TIMEOUT_S, "every email to reach the sink")
+        if sink is not None:
+            wait_for(lambda: sink.count() >= options.orders, DELIVERY_TIMEOUT_S, "every email to reach the sink")
         wait_for(lambda: is_idle(pipeline), DELIVERY_TIMEOUT_S, "the pipeline to finish")
         rss = [peak_rss_mb(w.pid) for w in workers]
         # CPU per email of each process over the timed phase: where the machine's time went.
@@ -292,16 +385,15 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             if (before := cpu_before[name]) is not None and (after := cpu_s(pid)) is not None
         }
         calls = redis_command_calls(redis_url) - calls_before
-        arrivals = read_log(sink_log) if sink_log else None
+        arrivals = sink.arrivals() if sink is not None else None
 
         expected = asyncio.run(_deliveries(settings, {o.order_id for o in orders}))
         checked = verify(expected, options.orders, arrivals)
-        by_message = dict(expected.items())
         if arrivals is not None:
             accepted_at = {mid: at for at, mid, _ in arrivals}
         else:
-            accepted_at = {mid: d["accepted_at"] for mid, d in by_message.items()}
-        latencies = [accepted_at[mid] - ingested_at[d["order_id"]] for mid, d in by_message.items()]
+            accepted_at = {mid: d["accepted_at"] for mid, d in expected.items()}
+        latencies = [accepted_at[mid] - ingested_at[d["order_id"]] for mid, d in expected.items()]
         elapsed_s = max(accepted_at.values()) - started
         throughput = options.orders / elapsed_s
         # Once emails flow: from the first acceptance to the last. The end-to-end figure above
@@ -311,55 +403,49 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         for process in workers:
             stop_process(process)
 
-        deliveries = list(by_message.values())
-        before_raw = sink_lines()
-        raw = measure_raw_send(smtp_config(settings), _raw_envelopes(settings, deliveries), options.workers)
-        if sink_log is not None and sink_lines() - before_raw != raw.messages:
-            raise BenchFailed(f"raw send: {sink_lines() - before_raw} of {raw.messages} messages arrived")
-        rendering = asyncio.run(_render_cost(settings, deliveries))
-        documents = asyncio.run(_document_cost(settings, deliveries))
-        windows = [asdict(asyncio.run(measure_windows(settings, n, tag=tag))) for n in options.window_sizes]
-
-        report = {
-            "machine": machine(),
-            "options": {
-                "orders": options.orders,
-                "workers": options.workers,
-                "smtp": "bench sink" if options.smtp is None else f"{smtp_host}:{smtp_port}",
-                "smtp_connections_per_worker": settings.smtp_connections,
-                "worker_threads": settings.worker_threads,
-                "event_gather_s": getattr(settings, "event_gather_s", 0.0),
-            },
-            "verification": checked,
-            "pipeline": {
-                "emails": options.orders,
-                "elapsed_s": elapsed_s,
-                "emails_per_s": throughput,
-                "flowing_emails_per_s": flowing,
-                "ingest_s": ingest_s,
-                "latency_p50_s": percentile(latencies, 0.5),
-                "latency_p99_s": percentile(latencies, 0.99),
-            },
-            "raw_send": {**asdict(raw), "emails_per_s": raw.emails_per_s},
-            "pipeline_to_raw_ratio": throughput / raw.emails_per_s if raw.emails_per_s else None,
-            "worker_peak_rss_mb": rss,
-            "cpu_ms_per_email": cpu_ms,
-            # Every client of the server counts (the bench's own ingest included): exact on the
-            # embedded Redis, an upper bound on a shared one.
-            "redis": {
-                "commands_per_email": sum(calls.values()) / options.orders,
-                "top_commands_per_email": {k: v / options.orders for k, v in calls.most_common(8)},
-            },
-            "rendering": rendering,
-            "documents": documents,
-            "windows": windows,
-        }
-        if base.redis_url:  # a shared Redis: leave it as it was found
-            stack.callback(_drop_prefix, settings)
-    if options.json_out:
-        options.json_out.parent.mkdir(parents=True, exist_ok=True)
-        options.json_out.write_text(json.dumps(report, indent=2))
-    return report
+        deliveries = list(expected.values())
+        if sink is not None:
+            sink.clear()
+        raw_cpu_before = cpu_s(sink.pid) if sink is not None else None
+        raw = measure_raw_send(smtp_config(settings), _raw_envelopes(settings, deliveries), workers_count)
+        raw_sink_cpu = cpu_s(sink.pid) if sink is not None else None
+        if sink is not None and sink.count() != raw.messages:
+            raise BenchFailed(f"raw send: {sink.count()} of {raw.messages} messages arrived")
+    return {
+        "smtp": smtp_name,
+        "workers": workers_count,
+        "redis_prefix": settings.redis_prefix,
+        "verification": checked,
+        "pipeline": {
+            "emails": options.orders,
+            "elapsed_s": elapsed_s,
+            "emails_per_s": throughput,
+            "flowing_emails_per_s": flowing,
+            "ingest_s": ingest_s,
+            "latency_p50_s": percentile(latencies, 0.5),
+            "latency_p99_s": percentile(latencies, 0.99),
+        },
+        "raw_send": {
+            **asdict(raw),
+            "emails_per_s": raw.emails_per_s,
+            "sink_cpu_ms_per_email": (
+                round((raw_sink_cpu - raw_cpu_before) * 1000 / raw.messages, 2)
+                if raw_sink_cpu is not None and raw_cpu_before is not None and raw.messages
+                else None
+            ),
+        },
+        "pipeline_to_raw_ratio": throughput / raw.emails_per_s if raw.emails_per_s else None,
+        "worker_peak_rss_mb": rss,
+        "cpu_ms_per_email": cpu_ms,
+        # Every client of the server counts (the bench's own ingest included): exact on the
+        # embedded Redis, an upper bound on a shared one.
+        "redis": {
+            "commands_per_email": sum(calls.values()) / options.orders,
+            "top_commands_per_email": {k: v / options.orders for k, v in calls.most_common(8)},
+        },
+        "_settings": settings,
+        "_deliveries": deliveries,
+    }
 
 
 def _drop_prefix(settings: Settings) -> None:

@@ -15,6 +15,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"{report['options']['orders']} invoice emails, {report['options']['workers']} worker(s), "
             f"{report['options']['smtp']}",
         ),
+        ("smtp-sink", report["smtp_sink"]),
         ("exactly once", f"{report['verification']['invoices']} invoices, all accepted, none missing or duplicated"),
         ("pipeline throughput", f"{p['emails_per_s']:.1f} emails/s ({p['elapsed_s']:.1f} s)"),
         ("  once flowing", f"{p['flowing_emails_per_s']:.1f} emails/s (first to last acceptance)"),
@@ -35,6 +36,20 @@ def format_report(report: dict[str, Any]) -> str:
         ("CPU ms / email", ", ".join(f"{k} {v:.1f}" for k, v in report["cpu_ms_per_email"].items())),
         ("worker peak RSS", ", ".join(f"{v:.0f} MB" if v else "?" for v in report["worker_peak_rss_mb"])),
     ]
+    for run in report["runs"]:
+        rp, rr = run["pipeline"], run["raw_send"]
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in run["cpu_ms_per_email"].items())
+        rows.append(
+            (
+                f"run: {run['smtp']}, {run['workers']} worker(s)",
+                f"{rp['emails_per_s']:.1f} emails/s vs raw {rr['emails_per_s']:.1f} "
+                f"({run['pipeline_to_raw_ratio']:.0%}); CPU ms/email {cpu}; "
+                f"sink CPU in the raw send {rr['sink_cpu_ms_per_email']} ms/email",
+            )
+        )
+    share = report["documents"].get("share_of_worker_cpu")
+    if share is not None:
+        rows.append(("documents / worker CPU", f"{share:.0%} of the workers' CPU per email"))
     for w in report["windows"]:
         rows.append(
             (

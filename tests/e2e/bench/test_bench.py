@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from bench.pipeline import BenchFailed, BenchOptions, run_bench, verify
+from bench.pipeline import BenchFailed, BenchOptions, plan_runs, run_bench, verify
 from bench.sink import message_id_of
+from bench.sinks import C_SINK, PYTHON_SINK
 
 
 def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_once(redis_url, tmp_path, monkeypatch):
@@ -15,8 +16,9 @@ def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_on
     monkeypatch.setenv("REDIS_URL", redis_url)
     out = tmp_path / "bench.json"
 
-    # When the benchmark runs 20 orders through one worker
-    run_bench(BenchOptions(orders=20, workers=1, json_out=out, window_sizes=(30,)))
+    # When the benchmark runs 20 orders through one worker (smtp-sink, when installed, is
+    # exercised by the README's runs: a machine's packages are not the tests' to assume)
+    run_bench(BenchOptions(orders=20, workers=1, json_out=out, window_sizes=(30,), sinks=(PYTHON_SINK,)))
 
     # Then the JSON report holds every figure, and the sink got exactly the expected emails, once each
     report = json.loads(out.read_text())
@@ -62,6 +64,16 @@ def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_on
     (windows,) = report["windows"]
     assert windows["windows"] == 30 and windows["bytes_per_window"] > 0
     assert report["machine"]["nproc"] >= 1
+    (run,) = report["runs"]
+    assert run["smtp"] == PYTHON_SINK and run["workers"] == 1 and run["raw_send"]["sink_cpu_ms_per_email"] > 0
+    assert report["documents"]["share_of_worker_cpu"] > 0
+
+
+def test_the_plan_scales_the_workers_on_the_c_sink_and_compares_the_python_sink_at_the_full_count():
+    options = BenchOptions(workers=2, scale=(1,))
+    assert plan_runs(options, have_smtp_sink=True) == [(C_SINK, 1), (C_SINK, 2), (PYTHON_SINK, 2)]
+    assert plan_runs(options, have_smtp_sink=False) == [(PYTHON_SINK, 1), (PYTHON_SINK, 2)]
+    assert plan_runs(BenchOptions(workers=2, smtp=("relay.example", 25)), have_smtp_sink=True) == [("external", 2)]
 
 
 def delivery(order_id: str) -> dict:
