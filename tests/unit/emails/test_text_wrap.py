@@ -6,12 +6,21 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from worker.domain.locales import SUPPORTED_LOCALES
 from worker.emails.bidi import RLM
 from worker.emails.preview import preview_context
 from worker.emails.rendering import DEFAULT_TEMPLATES_DIR, default_renderer, render
-from worker.emails.text_wrap import TEXT_WIDTH, display_width, wrap_text
+from worker.emails.text_wrap import (
+    TEXT_WIDTH,
+    _breaks_at_spaces_only,
+    _split_at_spaces,
+    _split_chars,
+    display_width,
+    wrap_text,
+)
 from worker.settings import Settings
 
 KINDS = sorted(p.name for p in DEFAULT_TEMPLATES_DIR.iterdir() if p.is_dir() and p.name[0] != "_")
@@ -80,3 +89,16 @@ def test_korean_wraps_between_words_only() -> None:
     text = "청구서에 기재된 송금 정보로 계좌 이체해 주십시오. 결제 시 반드시 청구서 번호를 기재해 주십시오. " * 3
     lines = wrap_text(text.strip()).split("\n")
     assert len(lines) > 1 and " ".join(lines) == text.strip()
+
+
+@given(st.text(alphabet="ab  c.,(-éßжά\u00a0", max_size=60), st.integers(min_value=1, max_value=30))
+def test_text_that_breaks_at_spaces_only_splits_where_the_character_rule_splits_it(text: str, room: int) -> None:
+    # The fast path (Latin, Cyrillic, Greek ... lines) gives exactly what the general rule gives.
+    assert _breaks_at_spaces_only(text)
+    assert _split_at_spaces(text, room) == _split_chars(text, room)
+
+
+def test_wide_hangul_and_isolated_text_takes_the_character_rule() -> None:
+    assert not _breaks_at_spaces_only("請求書 INV-1")
+    assert not _breaks_at_spaces_only("청구서 INV-1")
+    assert not _breaks_at_spaces_only("\u200fفاتورة \u2068INV-1\u2069")
