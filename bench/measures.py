@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,20 @@ def redis_command_calls(url: str) -> Counter:
         )
     finally:
         client.close()
+
+
+#: A process is quiet when it used less than this share of a core over `QUIET_WINDOW_S`.
+QUIET_SHARE = 0.05
+QUIET_WINDOW_S = 1.0
+
+
+def wait_until_quiet(pids: list[int], timeout_s: float) -> None:
+    """Return once every process in `pids` has been (nearly) idle for `QUIET_WINDOW_S`, or after
+    `timeout_s` (the figures then include what it was still doing)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before = [cpu_s(pid) or 0.0 for pid in pids]
+        time.sleep(QUIET_WINDOW_S)
+        after = [cpu_s(pid) or 0.0 for pid in pids]
+        if all(b - a < QUIET_SHARE * QUIET_WINDOW_S for a, b in zip(before, after, strict=True)):
+            return
