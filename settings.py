@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     #: other workers held land first (s).
     redis_recovery_grace_s: float = 3.0
 
+    #: Once every recipient of a delivery is final, its built message and its invoice's PDF and
+    #: XML are dropped from Redis this many days later (0: kept for ever); `resend`, `document`
+    #: and a later send build them again, byte for byte (worker/services/retention.py).
+    message_retention_days: float = Field(default=30.0, ge=0)
+
     #: Prometheus metrics and health probes of a `run` process on http://<METRICS_HOST>:<port>/metrics,
     #: /healthz and /readyz. Unset: none. Several `run` processes on one machine: one port each.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)

@@ -24,7 +24,7 @@ from worker.contract.events import parse_event
 from worker.errors import InvalidEvent, PermanentError, PrerequisiteMissing
 from worker.runtime.broker import EVENTS_QUEUE, WINDOWS_QUEUE
 from worker.services import apply_events as ingestion
-from worker.services import failures, invoicing, ledger, sending
+from worker.services import failures, invoicing, ledger, retention, sending
 from worker.services.context import ServiceContext
 from worker.services.leases import Leases
 from worker.services.log_context import about, member_ids
@@ -245,6 +245,8 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
             await retry_parked(ident, lease)
         elif kind == "remind":
             await run_members(await ledger.remind(app, ident, lease))
+        elif kind == "retain":
+            await retention.expire(app, ident, lease)
         else:
             await sending.deliver(app, ident, lease)
 

@@ -92,6 +92,8 @@ class Policy:
     suppression_ttl_s: float
     #: The account contacts are told about a bouncing billing address at most once per this (s).
     bounce_notice_period_s: float
+    #: A final delivery's message and documents are dropped this long after (s); None: never.
+    message_retention_s: float | None
     #: Signs every built message (DKIM_*), or None: unsigned.
     dkim: DkimSigner | None = field(default=None, repr=False)
     #: MESSAGE_ID_SECRET, or None: Message-IDs keyed by the installation id alone.
@@ -121,6 +123,7 @@ class Policy:
             bounce_resend_max=settings.bounce_resend_max,
             suppression_ttl_s=settings.suppression_ttl_s,
             bounce_notice_period_s=settings.bounce_notice_period_s,
+            message_retention_s=settings.message_retention_days * 86400 or None,
             dkim=dkim_signer(settings),
             message_id_secret=(
                 settings.message_id_secret.get_secret_value().encode() if settings.message_id_secret else None

@@ -138,7 +138,12 @@ async def invoice_documents(store: Store, invoice: Invoice, *, locale: str, now:
     kept = await store.documents.load(invoice.number)
     if kept is not None:
         return kept
-    account = await store.orders.load_account(invoice.account_id) or stand_in_account(invoice)
+    # Dropped by retention: built again from what they were first built from, the same bytes.
+    source = await store.documents.source(invoice.number)
+    if source is not None:
+        account, locale = source
+    else:
+        account = await store.orders.load_account(invoice.account_id) or stand_in_account(invoice)
     try:
         # In a thread: Typst releases the GIL while it lays the PDF out (~14 ms), so this worker's
         # event loop goes on sending other deliveries meanwhile.
@@ -147,7 +152,7 @@ async def invoice_documents(store: Store, invoice: Invoice, *, locale: str, now:
         await store.documents.hold(invoice.number, held.as_record(now))
         log.error("%s", held)
         raise
-    return await store.documents.keep(invoice.number, built)
+    return await store.documents.keep(invoice.number, built, account=account, locale=locale)
 
 
 def preview_documents(

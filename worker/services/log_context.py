@@ -37,7 +37,7 @@ def about_delivery(delivery_id: str) -> dict[str, str]:
 def member_ids(member: str) -> dict[str, str]:
     """The ids of a due member's work: a delivery's, an order's, an invoice's, an event's."""
     kind, _, ident = member.partition(":")
-    if kind == "deliver":
+    if kind in ("deliver", "retain"):
         return about_delivery(ident)
     field = {"window": "order_id", "period": "subscription_id", "remind": "invoice_number", "event": "event_id"}
     return {field[kind]: ident} if kind in field else {}

@@ -138,7 +138,11 @@ async def build_delivery_message(app: ServiceContext, delivery_id: str, delivery
         attachments=attachments,
         in_reply_to=copy_of or None,
     )
-    if app.policy.dkim is not None:
+    if signature := delivery.get("dkim_signature"):
+        # Built again after retention dropped it: the very bytes that were signed, so the
+        # signature kept then still holds (signing again would stamp another time, t=).
+        data = signature + data
+    elif app.policy.dkim is not None:
         data = app.policy.dkim.sign(data)
     metrics.render_seconds.labels(kind).observe(rendering_s + time.perf_counter() - started)
     metrics.emails_built.labels(kind, delivery["locale"]).inc()

@@ -25,6 +25,7 @@ from worker.emails.kinds import INVOICE, kind
 from worker.emails.mime import refuse_line_breaks
 from worker.errors import PermanentError
 from worker.services.deliveries import initial_states, recipients_payload
+from worker.services.documents import build_documents
 from worker.services.messages import recipients_from
 from worker.store.documents import InvoiceDocuments
 from worker.store.due_members import deliver_member
@@ -126,8 +127,13 @@ async def documents_as_sent(store: Store, number: str) -> InvoiceDocuments:
     documents = await store.documents.load(number)
     if documents is not None:
         return documents
-    if await store.deliveries.load_invoice(number) is None:
+    invoice = await store.deliveries.load_invoice(number)
+    if invoice is None:
         raise NoSuchInvoice(f"no invoice {number}")
+    source = await store.documents.source(number)
+    if source is not None:  # dropped by retention: the same files, built again (not kept again)
+        account, locale = source
+        return build_documents(invoice, account, locale=locale)
     held = await store.documents.held(number)
     if held is not None:
         rules = ", ".join(rule["rule_id"] for rule in held["rules"])

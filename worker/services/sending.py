@@ -24,6 +24,7 @@ from worker.domain.delivery import (
 from worker.emails.kinds import KINDS
 from worker.emails.mime import envelope_address
 from worker.errors import PermanentError
+from worker.services import retention
 from worker.services.alerts import alert_on_setup_replies
 from worker.services.bounces import issue_return_paths
 from worker.services.context import ServiceContext
@@ -124,6 +125,9 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
             app.leases.release(lock_hold, claim_hold)
             if next_at is None:
                 await forget_secrets(written_to, delivery_id, delivery, final=True)
+                await retention.schedule(
+                    written_to, delivery_id, app.clock().timestamp(), app.policy.message_retention_s
+                )
 
         # From here the lock is released by the outcome's write, now or, if Redis does not take
         # it, once it does (the journal holds it, and this process sends nothing new meanwhile).

@@ -66,10 +66,23 @@ def _delivery_from(raw: dict[bytes, bytes]) -> dict[str, Any] | None:
     for name in ("kind", "key", "locale", "message_id"):
         if name in out:
             out[name] = out[name].decode()
+    if "message_dropped_at" in out:
+        out["message_dropped_at"] = float(out["message_dropped_at"])
     out["recipients"] = json.loads(out["recipients"])
     out["context"] = json.loads(out["context"]) if "context" in out else {}
     out["created_at"] = float(out["created_at"])
     return out
+
+
+def dkim_signature_of(message: bytes) -> bytes | None:
+    """The DKIM-Signature header (its folded lines and their CRLF) the signer put first, if any."""
+    if not message.startswith(b"DKIM-Signature:"):
+        return None
+    end = 0
+    while True:
+        end = message.index(b"\r\n", end) + 2
+        if message[end : end + 1] not in (b" ", b"\t"):
+            return message[:end]
 
 
 def _state_json(state: RecipientState) -> str:
@@ -344,6 +357,24 @@ class Deliveries:
             ],
         )
         return message if stored is None else sealing.open(stored, bound_to=bound_to)
+
+    async def drop_message(self, delivery_id: str, *, at: float) -> int:
+        """Retention: drop a delivery's built message, keeping what rebuilds the very same bytes
+        (worker.services.retention): its DKIM-Signature header, if it was signed (a signature
+        made again would carry another time), and when it was dropped. Returns the bytes freed
+        (0: nothing was kept, or it was dropped before)."""
+        message = (await self.load_delivery(delivery_id) or {}).get("message")
+        if message is None:
+            return 0
+        signature = dkim_signature_of(message)
+        key = self.keys.delivery(delivery_id)
+        pipe = self.db.transaction()
+        pipe.hset(key, "message_dropped_at", repr(at))
+        if signature is not None:
+            pipe.hset(key, "dkim_signature", signature)
+        pipe.hdel(key, "message")
+        await pipe.execute()
+        return len(message)
 
     async def forget_message(self, delivery_id: str) -> None:
         """Drop a delivery's built message bytes (they may hold a secret once it is sent)."""

@@ -12,9 +12,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from worker.domain.model import Attachment
+from pydantic import TypeAdapter
+
+from worker.domain.model import Account, Attachment
 from worker.store.cipher import SealingKeys, required
 from worker.store.connection import Connection
+
+_ACCOUNT = TypeAdapter(Account)
 
 PDF_TYPE = "application/pdf"
 XML_TYPE = "application/xml"
@@ -53,9 +57,13 @@ class Documents:
     def _bound_to(self, number: str, field: str) -> str:
         return f"{self.keys.invoice_documents(number)}#{field}"
 
-    async def keep(self, number: str, documents: InvoiceDocuments) -> InvoiceDocuments:
-        """Keep the invoice's first documents; returns those kept (another worker's, if it kept
-        them first: builds are deterministic, so they are the same files).
+    async def keep(
+        self, number: str, documents: InvoiceDocuments, *, account: Account, locale: str
+    ) -> InvoiceDocuments:
+        """Keep the invoice's first documents, with what they were built from (the account as it
+        was then, the locale): after retention drops the files, they are built again from that,
+        byte for byte. Returns those kept (another worker's, if it kept them first: builds are
+        deterministic, so they are the same files).
 
         Raises:
           SealingKeyMissing: no SEALING_KEY is set.
@@ -68,19 +76,47 @@ class Documents:
             "pdf": documents.pdf.filename,
             "xml": documents.xml.filename if documents.xml else None,
         }
+        source = json.dumps({"account": _ACCOUNT.dump_python(account, mode="json"), "locale": locale}).encode()
         pipe = self.db.transaction()
         # All or nothing in one MULTI: a second writer's HSETNX finds every field taken.
         pipe.hsetnx(key, "meta", json.dumps(meta))
+        pipe.hsetnx(key, "source", sealing.seal(source, bound_to=self._bound_to(number, "source")))
         pipe.hsetnx(key, "pdf", sealing.seal(documents.pdf.data, bound_to=self._bound_to(number, "pdf")))
         if documents.xml is not None:
             pipe.hsetnx(key, "xml", sealing.seal(documents.xml.data, bound_to=self._bound_to(number, "xml")))
-        pipe.hdel(key, "held")
-        first, *_ = await pipe.execute()
+        pipe.hdel(key, "held", "dropped_at")
+        _, _, first, *_ = await pipe.execute()
         if first:  # ours are kept: no need to read ~45 KB back and unseal it
             return documents
         kept = await self.load(number)
         assert kept is not None
         return kept
+
+    async def source(self, number: str) -> tuple[Account, str] | None:
+        """What the kept documents were first built from: the account then, and the locale.
+
+        Raises:
+          SealingKeyMissing, SealedValueUnreadable: as `load`.
+        """
+        raw = await self.db.command("hget", self.keys.invoice_documents(number), "source")
+        if raw is None:
+            return None
+        sealing = required(self.sealing, "reading an invoice's documents")
+        source = json.loads(sealing.open(raw, bound_to=self._bound_to(number, "source")))
+        return _ACCOUNT.validate_python(source["account"]), source["locale"]
+
+    async def drop(self, number: str, *, at: float) -> int:
+        """Retention: drop the files, keeping their description and what builds them again.
+        Returns the bytes freed (0: none were kept)."""
+        key = self.keys.invoice_documents(number)
+        pipe = self.db.transaction()
+        pipe.hstrlen(key, "pdf")
+        pipe.hstrlen(key, "xml")
+        pipe.hdel(key, "pdf", "xml")
+        freed_pdf, freed_xml, removed = await pipe.execute()
+        if removed:
+            await self.db.command("hset", key, "dropped_at", repr(at))
+        return int(freed_pdf) + int(freed_xml)
 
     async def load(self, number: str) -> InvoiceDocuments | None:
         """The invoice's documents as kept, or None (not built yet, or held).
@@ -121,7 +157,7 @@ class Documents:
         return json.loads(raw) if raw is not None else None
 
     def _documents(self, number: str, raw: dict[bytes, bytes]) -> InvoiceDocuments | None:
-        if b"meta" not in raw:
+        if b"meta" not in raw or b"pdf" not in raw:  # not built yet, held, or dropped (retention)
             return None
         sealing = required(self.sealing, "reading an invoice's documents")
         meta = json.loads(raw[b"meta"])

@@ -3,7 +3,8 @@
 `window:<order>`: an order's invoice window closes; `deliver:<delivery>`: a delivery's next
 attempt; `period:<subscription>`: a later billing period of a subscription falls due;
 `event:<event id>`: a parked event is tried again; `remind:<invoice>`: an invoice's next payment
-reminder step falls due.
+reminder step falls due; `retain:<delivery>`: a delivery's built message (and its invoice's
+documents) may be dropped, its retention over.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ DELIVER = "deliver:"
 PERIOD = "period:"
 EVENT = "event:"
 REMIND = "remind:"
+RETAIN = "retain:"
 #: Every kind of member, as `parse_member` names it.
-MEMBER_KINDS = ("window", "deliver", "period", "event", "remind")
+MEMBER_KINDS = ("window", "deliver", "period", "event", "remind", "retain")
 
 
 def window_member(order_id: str) -> str:
@@ -37,6 +39,11 @@ def event_member(event_id: str) -> str:
 def remind_member(invoice_number: str) -> str:
     """An invoice's next payment reminder (one member per invoice: its next step's time)."""
     return REMIND + invoice_number
+
+
+def retain_member(delivery_id: str) -> str:
+    """A finished delivery whose message bytes go once its retention is over (MESSAGE_RETENTION_DAYS)."""
+    return RETAIN + delivery_id
 
 
 def parse_member(member: str) -> tuple[str, str]:

@@ -5,13 +5,32 @@ from __future__ import annotations
 
 import asyncio
 
-from worker.domain.model import Attachment
+from pydantic import TypeAdapter
+
+from worker.domain.model import Account, Attachment
 from worker.store.cipher import SealingKeys
 from worker.store.documents import PDF_TYPE, XML_TYPE, InvoiceDocuments
 from worker.store.store import Store
 
 PREFIX = "docs-test"
 KEY = SealingKeys(bytes(range(32)))
+#: The account the documents were built from, kept with them (sealed) for a rebuild.
+ACCOUNT = TypeAdapter(Account).validate_python(
+    {
+        "account_id": "A-100",
+        "name": "Acme B.V.",
+        "country": "NL",
+        "sector": "commercial",
+        "ula": False,
+        "pay_as_you_go": False,
+        "dunning": {"name": "Debiteuren", "email": "ar@acme.example", "locale": None},
+        "account_relationship": None,
+    }
+)
+
+
+def keep(store: Store, kept: InvoiceDocuments):
+    return store.documents.keep("INV-1", kept, account=ACCOUNT, locale="nl-NL")
 
 
 def documents(pdf: bytes) -> InvoiceDocuments:
@@ -33,8 +52,8 @@ def run(redis_url: str, action):
 
 def test_the_first_documents_kept_are_the_ones_every_later_reader_gets(redis_client, redis_url) -> None:
     # Given documents kept for an invoice, and a second build kept after them
-    first = run(redis_url, lambda store: store.documents.keep("INV-1", documents(b"%PDF first")))
-    second = run(redis_url, lambda store: store.documents.keep("INV-1", documents(b"%PDF second")))
+    first = run(redis_url, lambda store: keep(store, documents(b"%PDF first")))
+    second = run(redis_url, lambda store: keep(store, documents(b"%PDF second")))
     # Then the second keep returns the first documents, and so does every load
     assert first.pdf.data == second.pdf.data == b"%PDF first"
     loaded = run(redis_url, lambda store: store.documents.load("INV-1"))
@@ -42,7 +61,7 @@ def test_the_first_documents_kept_are_the_ones_every_later_reader_gets(redis_cli
 
 
 def test_documents_are_sealed_at_rest(redis_client, redis_url) -> None:
-    run(redis_url, lambda store: store.documents.keep("INV-1", documents(b"%PDF Acme B.V.")))
+    run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
     stored = redis_client.hgetall(f"{PREFIX}:invoice:INV-1:documents")
     assert b"Acme B.V." not in stored[b"pdf"] and b"Acme B.V." not in stored[b"xml"]
 
@@ -52,7 +71,7 @@ def test_a_hold_shows_in_the_summary_until_documents_are_kept(redis_client, redi
     run(redis_url, lambda store: store.documents.hold("INV-1", held))
     assert run(redis_url, lambda store: store.documents.summary("INV-1")) == {"held": held}
     assert run(redis_url, lambda store: store.documents.load("INV-1")) is None
-    run(redis_url, lambda store: store.documents.keep("INV-1", documents(b"%PDF")))
+    run(redis_url, lambda store: keep(store, documents(b"%PDF")))
     summary = run(redis_url, lambda store: store.documents.summary("INV-1"))
     assert summary == {
         "einvoice": "ubl",
@@ -60,3 +79,21 @@ def test_a_hold_shows_in_the_summary_until_documents_are_kept(redis_client, redi
         "files": ["INV-1.pdf", "INV-1.xml"],
         "embedded": None,
     }
+
+
+def test_retention_drops_the_files_and_keeps_what_builds_them_again(redis_client, redis_url) -> None:
+    # Given documents kept
+    run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
+    # When retention drops them
+    freed = run(redis_url, lambda store: store.documents.drop("INV-1", at=1.0))
+    # Then their bytes are gone, the summary stays, and what they were built from is kept, sealed
+    assert freed > len(b"%PDF Acme B.V.")
+    assert run(redis_url, lambda store: store.documents.load("INV-1")) is None
+    assert run(redis_url, lambda store: store.documents.summary("INV-1"))["files"] == ["INV-1.pdf", "INV-1.xml"]
+    assert run(redis_url, lambda store: store.documents.source("INV-1")) == (ACCOUNT, "nl-NL")
+    stored = redis_client.hgetall(f"{PREFIX}:invoice:INV-1:documents")
+    assert b"pdf" not in stored and b"Acme B.V." not in stored[b"source"]
+    # And dropping again frees nothing; keeping them again (a rebuild) brings them back
+    assert run(redis_url, lambda store: store.documents.drop("INV-1", at=2.0)) == 0
+    run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
+    assert run(redis_url, lambda store: store.documents.load("INV-1")) == documents(b"%PDF Acme B.V.")

@@ -1,0 +1,164 @@
+"""Redis holds state, not an archive (real Redis, real SMTP server on loopback): a month after
+every recipient of an invoice email is final, its built message and the invoice's PDF and XML are
+gone from Redis; what the operator and a later send need comes back byte for byte: `document`
+gives the same files (even after the account changed), the message built again is the one the
+relay received, and its DKIM signature still verifies."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email
+from datetime import UTC, datetime
+from email import policy
+from pathlib import Path
+from typing import Any
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.support.contract_events import account_updated, contract_example
+from tests.support.harness import Harness, make_settings
+from worker.services.messages import build_delivery_message
+from worker.services.resend import documents_as_sent
+from worker.store.documents import InvoiceDocuments
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SELECTOR, DOMAIN = "mail2026", "invoice-worker.example"
+NUMBER, DELIVERY = "INV-0000001", "invoice:INV-0000001"
+
+
+@pytest.fixture(scope="module")
+def dkim_key(tmp_path_factory) -> tuple[Path, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path_factory.mktemp("dkim") / "dkim.pem"
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return path, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+def verifies(data: bytes, record: bytes) -> bool:
+    def dns(name: bytes, timeout: int = 5) -> bytes | None:
+        return record if name == f"{SELECTOR}._domainkey.{DOMAIN}.".encode() else None
+
+    return bool(dkim.verify(data, dnsfunc=dns))
+
+
+def on_loop(harness: Harness, work: Any) -> Any:
+    async def run() -> Any:
+        try:
+            return await work(harness.pipeline.app)
+        finally:
+            await harness.pipeline.app.aclose()
+
+    return asyncio.run(run())
+
+
+def documents(harness: Harness) -> InvoiceDocuments:
+    return on_loop(harness, lambda app: documents_as_sent(app.store, NUMBER))
+
+
+def rebuilt_message(harness: Harness) -> bytes:
+    async def build(app: Any) -> bytes:
+        delivery = await app.store.deliveries.load_delivery(DELIVERY)
+        assert "message" not in delivery  # dropped: what follows builds it again
+        return (await build_delivery_message(app, DELIVERY, delivery)).data
+
+    return on_loop(harness, build)
+
+
+def test_a_month_after_delivery_the_bytes_leave_redis_and_come_back_byte_for_byte(
+    redis_client, redis_url, smtp_server, dkim_key
+) -> None:
+    path, record = dkim_key
+    settings = make_settings(
+        redis_url,
+        smtp_server.port,
+        dkim_domain=DOMAIN,
+        dkim_selector=SELECTOR,
+        dkim_private_key_file=path,
+        message_retention_days=30,
+        reminder_days="",  # a reminder would build the documents again (and keep them): see below
+    )
+    harness = Harness.build(settings, NOW)
+    # Given an invoice email delivered to all three recipients, signed, with its PDF
+    harness.ingest(contract_example()[:3])
+    harness.drain()
+    (sent,) = smtp_server.messages
+    assert verifies(sent.data, record)
+    then = documents(harness)
+    delivery_key, documents_key = f"iw:delivery:{DELIVERY}", f"iw:invoice:{NUMBER}:documents"
+    held_before = redis_client.memory_usage(delivery_key) + redis_client.memory_usage(documents_key)
+    # and the account renamed since (the documents must not be built from today's account)
+    harness.ingest([account_updated(name="Acme Holding B.V.", occurred_at="2026-03-10T08:00:00Z", event_id="e9")])
+    harness.drain()
+
+    # When 29 days pass, nothing is dropped yet
+    harness.clock.advance(days=29)
+    harness.drain()
+    assert b"message" in redis_client.hgetall(delivery_key)
+
+    # When the 30 days after the last recipient became final have passed
+    harness.clock.advance(days=2)
+    harness.drain()
+
+    # Then Redis holds neither the message nor the files, only what builds them again
+    delivery = redis_client.hgetall(delivery_key)
+    assert b"message" not in delivery and delivery[b"dkim_signature"].startswith(b"DKIM-Signature:")
+    assert b"message_id" in delivery and b"message_dropped_at" in delivery
+    kept = redis_client.hgetall(documents_key)
+    assert b"pdf" not in kept and b"xml" not in kept and b"source" in kept and b"meta" in kept
+    held_after = redis_client.memory_usage(delivery_key) + redis_client.memory_usage(documents_key)
+    assert held_after < held_before / 10
+
+    # And `document` gives the very files that were sent, built from the account as it was
+    now = documents(harness)
+    assert now.pdf.data == then.pdf.data and now.pdf.filename == then.pdf.filename
+    assert (now.xml.data if now.xml else None) == (then.xml.data if then.xml else None)
+    # And the message built again is the one the relay received, and its signature still holds
+    again = rebuilt_message(harness)
+    assert again == sent.data
+    assert verifies(again, record)
+
+
+def test_a_retention_of_zero_keeps_everything(redis_client, redis_url, smtp_server) -> None:
+    settings = make_settings(redis_url, smtp_server.port, message_retention_days=0)
+    harness = Harness.build(settings, NOW)
+    harness.ingest(contract_example()[:3])
+    harness.drain()
+    harness.clock.advance(days=400)
+    harness.drain()
+    assert b"message" in redis_client.hgetall(f"iw:delivery:{DELIVERY}")
+    assert b"pdf" in redis_client.hgetall(f"iw:invoice:{NUMBER}:documents")
+    assert not [m for m in redis_client.zrange("iw:due", 0, -1) if m.startswith(b"retain:")]
+
+
+def pdf_attachment(data: bytes) -> bytes:
+    message = email.message_from_bytes(data, policy=policy.default)
+    (pdf,) = [part for part in message.iter_attachments() if part.get_content_type() == "application/pdf"]
+    return pdf.get_content()
+
+
+def test_a_reminder_after_retention_carries_the_same_pdf_as_the_invoice_email(
+    redis_client, redis_url, smtp_server
+) -> None:
+    # Given an invoice email sent, a 1-day retention, and a reminder the day after the due date
+    settings = make_settings(redis_url, smtp_server.port, message_retention_days=1, reminder_days="1")
+    harness = Harness.build(settings, NOW)
+    harness.ingest(contract_example()[:3])
+    harness.drain()
+    (invoice_email,) = smtp_server.messages
+    # When the documents are dropped (a day later) and the reminder falls due (a month later)
+    harness.clock.advance(days=2)
+    harness.drain()
+    assert b"pdf" not in redis_client.hgetall(f"iw:invoice:{NUMBER}:documents")
+    harness.clock.advance(days=30)
+    harness.drain()
+    # Then the reminder carries the PDF built again: the same file as the invoice email's
+    reminder = smtp_server.messages[-1]
+    assert reminder.message["Message-ID"] != invoice_email.message["Message-ID"]
+    assert pdf_attachment(reminder.data) == pdf_attachment(invoice_email.data)

@@ -1,0 +1,62 @@
+"""Redis holds state, not an archive: once every recipient of a delivery is final, and
+MESSAGE_RETENTION_DAYS have passed since the last of them became so, the delivery's built message
+and its invoice's PDF and XML are dropped. What the delivery was (recipients, states, history,
+the Message-ID) stays, and so does what builds the bytes again: the invoice, the account as the
+documents were first built from, the locale, and the DKIM-Signature header. A later need (a
+bounce's resend, `resend`, `document`, a reminder) builds them again, byte for byte the same
+(deterministic builds: the Message-ID, the Date and the MIME boundaries come from the stored
+delivery, the PDF's timestamps from the invoice date); the signature kept still verifies.
+
+Within one release of this worker: a change to a template, a catalog or a data file changes
+what is built again (README, "Operations").
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from worker.domain.delivery import FINAL
+from worker.emails.kinds import KINDS, Loads
+from worker.services.context import ServiceContext
+from worker.store.due_members import retain_member
+from worker.store.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    delivery_id: str
+    #: Bytes freed: the message, and the invoice's documents for a kind that carries them.
+    freed: int
+
+
+async def schedule(store: Store, delivery_id: str, final_at: float, retention_s: float | None) -> None:
+    """Once a delivery is final: drop its bytes `retention_s` after `final_at` (None: never)."""
+    if retention_s is not None:
+        await store.due.mark_due(retain_member(delivery_id), final_at + retention_s)
+
+
+async def expire(app: ServiceContext, delivery_id: str, lease: float) -> Dropped | None:
+    """Drop the delivery's bytes if its retention is over; else look again when it will be (a
+    bounce report may have changed a recipient since), or never while one is not final (the
+    next attempt schedules it again). Returns what was dropped, or None."""
+    store, member, retention_s = app.store, retain_member(delivery_id), app.policy.message_retention_s
+    delivery = await store.deliveries.load_delivery(delivery_id)
+    states = await store.deliveries.recipient_states(delivery_id)
+    if delivery is None or retention_s is None or any(s.state not in FINAL for s in states.values()):
+        await store.due.finish_due(member, lease, None)
+        return None
+    final_at = max((s.updated_at or delivery["created_at"] for s in states.values()), default=delivery["created_at"])
+    now = app.clock().timestamp()
+    if final_at + retention_s > now:
+        await store.due.finish_due(member, lease, final_at + retention_s)
+        return None
+    freed = await store.deliveries.drop_message(delivery_id, at=now)
+    kind = KINDS.get(delivery["kind"])
+    if kind is not None and kind.documents and kind.loads is Loads.INVOICE:
+        freed += await store.documents.drop(delivery["key"], at=now)
+    await store.due.finish_due(member, lease, None)
+    log.info("delivery %s: message and documents dropped after retention (%d bytes)", delivery_id, freed)
+    return Dropped(delivery_id, freed)
