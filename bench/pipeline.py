@@ -20,11 +20,12 @@ import uuid
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
 from typing import Any
 
+import redis
 from pydantic import SecretStr
 
 from bench.load import generate_orders
@@ -38,12 +39,14 @@ from worker.emails.kinds import INVOICE, KINDS
 from worker.emails.mime import build_message, envelope_address
 from worker.emails.rendering import render
 from worker.runtime.runner import is_idle, make_pipeline
+from worker.services import retention
 from worker.services.context import ServiceContext, smtp_config
 from worker.services.documents import build_documents, stand_in_account
 from worker.services.ingest import Ingestor
 from worker.services.messages import envelope_sender, recipients_from, template_context
 from worker.settings import Settings, load_settings
 from worker.store.cipher import new_sealing_key
+from worker.store.due_members import retain_member
 
 #: Defaults sized so that one run takes under about three minutes on a 2-core machine.
 DEFAULT_ORDERS = 2000
@@ -264,6 +267,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         for run in runs:
             run.pop("_settings", None)
             run.pop("_deliveries", None)
+        retention = _retention_bytes(settings, deliveries)
         rendering = asyncio.run(_render_cost(settings, deliveries))
         documents = asyncio.run(_document_cost(settings, deliveries))
         windows = [
@@ -285,6 +289,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             **{k: v for k, v in primary.items() if k not in ("smtp", "workers")},
             "ratios": {f"{r['smtp']}, {r['workers']} worker(s)": r["pipeline_to_raw_ratio"] for r in runs},
             "runs": runs,
+            "redis_bytes_per_invoice": retention,
             "rendering": rendering,
             "documents": {
                 **documents,
@@ -303,6 +308,51 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         options.json_out.parent.mkdir(parents=True, exist_ok=True)
         options.json_out.write_text(json.dumps(report, indent=2))
     return report
+
+
+def _prefix_bytes(settings: Settings) -> int:
+    """What the run's keys take in Redis (MEMORY USAGE of each, exact: SAMPLES 0)."""
+    client = redis.Redis.from_url(settings.redis_url or "")
+    try:
+        keys = list(client.scan_iter(match=f"{settings.redis_prefix}:*", count=5000))
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.memory_usage(key, samples=0)
+        return sum(int(n or 0) for n in pipe.execute())
+    finally:
+        client.close()
+
+
+def _retention_bytes(settings: Settings, deliveries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Redis bytes per delivered invoice as the run left them, and once retention has run for
+    each of its deliveries (through the worker's own path: its due member claimed at a clock
+    MESSAGE_RETENTION_DAYS and a day later)."""
+    before = _prefix_bytes(settings)
+    later = datetime.now(UTC) + timedelta(days=settings.message_retention_days + 1)
+    app = ServiceContext.from_settings(settings, clock=lambda: later)
+
+    async def expire_all() -> int:
+        dropped = 0
+        try:
+            for d in deliveries:
+                member = retain_member(d["delivery_id"])
+                lease = await app.store.due.claim_member(member, later.timestamp(), settings.due_lease_s)
+                if lease is not None and await retention.expire(app, d["delivery_id"], lease) is not None:
+                    dropped += 1
+        finally:
+            await app.aclose()
+        return dropped
+
+    dropped = asyncio.run(expire_all())
+    after = _prefix_bytes(settings)
+    count = len(deliveries) or 1
+    return {
+        "invoices": len(deliveries),
+        "dropped": dropped,
+        "delivered": before / count,
+        "after_retention": after / count,
+        "retention_days": settings.message_retention_days,
+    }
 
 
 def plan_runs(options: BenchOptions, have_smtp_sink: bool) -> list[tuple[str, int]]:
@@ -453,8 +503,6 @@ def _timed_run(
 
 def _drop_prefix(settings: Settings) -> None:
     """Remove the run's keys from an external Redis."""
-    import redis
-
     client = redis.Redis.from_url(settings.redis_url or "")
     try:
         for key in client.scan_iter(match=f"{settings.redis_prefix}:*", count=5000):

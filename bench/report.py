@@ -47,6 +47,15 @@ def format_report(report: dict[str, Any]) -> str:
                 f"sink CPU in the raw send {rr['sink_cpu_ms_per_email']} ms/email",
             )
         )
+    kept = report.get("redis_bytes_per_invoice")
+    if kept:
+        rows.append(
+            (
+                "Redis per delivered invoice",
+                f"{kept['delivered'] / 1024:.1f} KB as delivered; {kept['after_retention'] / 1024:.2f} KB after "
+                f"retention ({kept['dropped']} of {kept['invoices']} dropped, {kept['retention_days']:g} days)",
+            )
+        )
     share = report["documents"].get("share_of_worker_cpu")
     if share is not None:
         rows.append(("documents / worker CPU", f"{share:.0%} of the workers' CPU per email"))

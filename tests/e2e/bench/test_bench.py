@@ -67,6 +67,10 @@ def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_on
     (run,) = report["runs"]
     assert run["smtp"] == PYTHON_SINK and run["workers"] == 1 and run["raw_send"]["sink_cpu_ms_per_email"] > 0
     assert report["documents"]["share_of_worker_cpu"] > 0
+    # and retention, run on every delivery of the run, leaves a small part of what was held
+    kept = report["redis_bytes_per_invoice"]
+    assert kept["dropped"] == kept["invoices"] == 20
+    assert 0 < kept["after_retention"] < kept["delivered"] / 5
 
 
 def test_the_plan_scales_the_workers_on_the_c_sink_and_compares_the_python_sink_at_the_full_count():
