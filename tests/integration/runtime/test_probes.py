@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.cli import wait_for
 from tests.support.contract_events import account_updated, contact, line, order_booked, service_activated
 from tests.support.durable_redis import DurableRedis
 from tests.support.harness import Harness, make_settings
@@ -97,14 +97,6 @@ class Running:
     def down(self) -> None:
         self.stop.set()
         self._thread.join(30)
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def value(metrics: dict, name: str, **labels: str) -> float:

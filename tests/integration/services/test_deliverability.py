@@ -6,18 +6,15 @@ within RFC 5321's 64 octets; and mailbox full, as a DSN, resent instead of suppr
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import smtplib
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.contract_events import account_updated, contact, contract_example, order_booked
+from tests.support.dkim_keys import DOMAIN, SELECTOR, make_dkim_key, verify
 from tests.support.harness import Harness, make_settings
 from tests.support.paths import FIXTURES
 from tests.support.redis_dump import everything_in_redis
@@ -30,28 +27,11 @@ from worker.services.context import ServiceContext
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 BILLING, DUNNING, RELATIONSHIP = "els@acme.example", "ar@acme.example", "jan@acme.example"
-SELECTOR, DOMAIN = "mail2026", "invoice-worker.example"
 
 
 @pytest.fixture(scope="module")
 def dkim_key(tmp_path_factory) -> tuple[Path, bytes]:
-    """A fresh RSA key in a PEM file, and the TXT record its public half is published as."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp_path_factory.mktemp("dkim") / "dkim.pem"
-    path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return path, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
-
-
-def verify(data: bytes, record: bytes) -> bool:
-    """dkimpy's verification, the DNS answered with `record` for our selector only."""
-
-    def dns(name: bytes, timeout: int = 5) -> bytes | None:
-        return record if name == f"{SELECTOR}._domainkey.{DOMAIN}.".encode() else None
-
-    return bool(dkim.verify(data, dnsfunc=dns))
+    return make_dkim_key(tmp_path_factory.mktemp("dkim"))
 
 
 def header_lines(data: bytes) -> list[bytes]:

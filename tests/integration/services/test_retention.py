@@ -7,45 +7,28 @@ relay received, and its DKIM signature still verifies."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import email
 from datetime import UTC, datetime
 from email import policy
 from pathlib import Path
 from typing import Any
 
-import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.contract_events import account_updated, contract_example
+from tests.support.dkim_keys import DOMAIN, SELECTOR, make_dkim_key, verify
 from tests.support.harness import Harness, make_settings
 from worker.services.messages import build_delivery_message
 from worker.services.resend import documents_as_sent
 from worker.store.documents import InvoiceDocuments
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-SELECTOR, DOMAIN = "mail2026", "invoice-worker.example"
 NUMBER, DELIVERY = "INV-0000001", "invoice:INV-0000001"
 
 
 @pytest.fixture(scope="module")
 def dkim_key(tmp_path_factory) -> tuple[Path, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp_path_factory.mktemp("dkim") / "dkim.pem"
-    path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return path, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
-
-
-def verifies(data: bytes, record: bytes) -> bool:
-    def dns(name: bytes, timeout: int = 5) -> bytes | None:
-        return record if name == f"{SELECTOR}._domainkey.{DOMAIN}.".encode() else None
-
-    return bool(dkim.verify(data, dnsfunc=dns))
+    return make_dkim_key(tmp_path_factory.mktemp("dkim"))
 
 
 def on_loop(harness: Harness, work: Any) -> Any:
@@ -89,7 +72,7 @@ def test_a_month_after_delivery_the_bytes_leave_redis_and_come_back_byte_for_byt
     harness.ingest(contract_example()[:3])
     harness.drain()
     (sent,) = smtp_server.messages
-    assert verifies(sent.data, record)
+    assert verify(sent.data, record)
     then = documents(harness)
     delivery_key, documents_key = f"iw:delivery:{DELIVERY}", f"iw:invoice:{NUMBER}:documents"
     held_before = redis_client.memory_usage(delivery_key) + redis_client.memory_usage(documents_key)
@@ -122,7 +105,7 @@ def test_a_month_after_delivery_the_bytes_leave_redis_and_come_back_byte_for_byt
     # And the message built again is the one the relay received, and its signature still holds
     again = rebuilt_message(harness)
     assert again == sent.data
-    assert verifies(again, record)
+    assert verify(again, record)
 
 
 def test_a_retention_of_zero_keeps_everything(redis_client, redis_url, smtp_server) -> None:

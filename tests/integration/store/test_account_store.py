@@ -8,6 +8,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
+from tests.support.accounts import ACME_BEFORE_DOCUMENT_FIELDS
 from tests.support.billing_examples import three_year_order
 from tests.support.contract_events import account_updated
 from worker.contract.events import parse_event
@@ -19,16 +20,7 @@ PREFIX = "acct-test"
 NOW = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
 #: An account as `account.updated` stored it before issue 13: no document fields at all.
-OLD_SHAPE = {
-    "account_id": "A-100",
-    "name": "Acme B.V.",
-    "country": "NL",
-    "sector": "commercial",
-    "ula": False,
-    "pay_as_you_go": False,
-    "dunning": {"name": "Debiteuren", "email": "ar@acme.example", "locale": None},
-    "account_relationship": None,
-}
+OLD_SHAPE = ACME_BEFORE_DOCUMENT_FIELDS
 
 
 def document_account() -> Account:

@@ -7,6 +7,7 @@ import asyncio
 
 from pydantic import TypeAdapter
 
+from tests.support.accounts import ACME_BEFORE_DOCUMENT_FIELDS
 from worker.domain.model import Account, Attachment
 from worker.store.cipher import SealingKeys
 from worker.store.documents import PDF_TYPE, XML_TYPE, InvoiceDocuments
@@ -15,18 +16,7 @@ from worker.store.store import Store
 PREFIX = "docs-test"
 KEY = SealingKeys(bytes(range(32)))
 #: The account the documents were built from, kept with them (sealed) for a rebuild.
-ACCOUNT = TypeAdapter(Account).validate_python(
-    {
-        "account_id": "A-100",
-        "name": "Acme B.V.",
-        "country": "NL",
-        "sector": "commercial",
-        "ula": False,
-        "pay_as_you_go": False,
-        "dunning": {"name": "Debiteuren", "email": "ar@acme.example", "locale": None},
-        "account_relationship": None,
-    }
-)
+ACCOUNT = TypeAdapter(Account).validate_python(ACME_BEFORE_DOCUMENT_FIELDS)
 
 
 def keep(store: Store, kept: InvoiceDocuments):
