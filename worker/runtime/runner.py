@@ -22,6 +22,7 @@ from worker.runtime.dramatiq_metrics import DramatiqMetrics
 from worker.runtime.probes import Probes, ProbeServer
 from worker.runtime.redis_health import HoldWhilePaused, OutageLogFilter, RedisWatch
 from worker.runtime.scheduler import Scheduler
+from worker.services import retention
 from worker.services.bounce_settings import check_bounce_settings
 from worker.services.context import ServiceContext
 from worker.services.outcomes import OutcomeJournal
@@ -150,6 +151,21 @@ def start_probes(app: ServiceContext, settings: Settings, *, scheduler: Schedule
     return server
 
 
+def _sweep_retention(app: ServiceContext, stop: threading.Event) -> None:
+    async def sweep() -> None:
+        try:
+            await retention.sweep(app, stop)
+        finally:
+            await app.aclose()
+
+    try:
+        asyncio.run(sweep())
+    except REDIS_UNAVAILABLE as exc:  # the next start sweeps (the marker is set at the end)
+        log.warning("retention sweep stopped: Redis unavailable (%s); the next start goes on", type(exc).__name__)
+    except Exception:
+        log.exception("retention sweep failed; the next start tries again")
+
+
 def _write_held_before_exit(app: ServiceContext) -> None:
     """Give outcomes held through an outage a last chance to land; name those that do not (their
     recipients stay `sending`, and are sent again when their lease runs out)."""
@@ -214,12 +230,18 @@ def run(
         else None
     )
     worker.start()
+    sweeper = None
     if not burst:
         # A long-running worker compiles every template (9 kinds x 37 locales: ~8 s of CPU) in
         # the background once it takes work, so that the first emails of each (kind, locale)
         # do not pay for it and start-up does not wait for it (the renderer's lock makes a
         # render that needs a template wait for one compile at most).
         threading.Thread(target=default_renderer().warm, name="warm-templates", daemon=True).start()
+        # Once per installation: deliveries that finished before retention existed get theirs.
+        sweeper = threading.Thread(
+            target=_sweep_retention, args=(pipeline.app, stop), name="retention-sweep", daemon=True
+        )
+        sweeper.start()
     outage_filter = OutageLogFilter(pipeline.app.outcomes, mask_url(settings.redis_url or ""))
     filtered = outage_filter.install()
     watch.start()
@@ -240,6 +262,8 @@ def run(
                 raise TimeoutError(f"burst run not idle after {timeout_s} s")
             stop.wait(IDLE_POLL_S)
     finally:
+        if sweeper is not None:
+            sweeper.join(timeout=10)  # it stops at its next page once `stop` is set
         if probes is not None:
             probes.stop()
         if listener is not None:

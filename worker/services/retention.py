@@ -14,6 +14,7 @@ what is built again (README, "Operations").
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from worker.domain.delivery import FINAL
@@ -60,3 +61,34 @@ async def expire(app: ServiceContext, delivery_id: str, lease: float) -> Dropped
     await store.due.finish_due(member, lease, None)
     log.info("delivery %s: message and documents dropped after retention (%d bytes)", delivery_id, freed)
     return Dropped(delivery_id, freed)
+
+
+#: Deliveries looked at per round trip by `sweep`.
+SWEEP_PAGE = 500
+
+
+async def sweep(app: ServiceContext, stop: threading.Event | None = None) -> int:
+    """Once per installation: give every finished delivery that still holds its message, and has
+    no `retain:` member (it finished before retention existed), its member. Idempotent (a member
+    due earlier is kept), so several workers sweeping at once do no harm; the marker is set once
+    the whole index was read (not when `stop` is set first). Returns how many were scheduled."""
+    store, retention_s = app.store, app.policy.message_retention_s
+    if retention_s is None or await store.db.command("exists", store.keys.retention_swept):
+        return 0
+    scheduled, start = 0, 0
+    while page := await store.deliveries.delivery_page(start, SWEEP_PAGE):
+        if stop is not None and stop.is_set():
+            return scheduled  # the next start sweeps again (idempotent)
+        start += len(page)
+        for delivery_id, kept in zip(page, await store.deliveries.kept_messages(page), strict=True):
+            if not kept:
+                continue
+            states = await store.deliveries.recipient_states(delivery_id)
+            if states and all(s.state in FINAL for s in states.values()):
+                final_at = max(s.updated_at or 0.0 for s in states.values())
+                await schedule(store, delivery_id, final_at, retention_s)
+                scheduled += 1
+    await store.db.command("set", store.keys.retention_swept, repr(app.clock().timestamp()))
+    if scheduled:
+        log.info("retention: %d deliveries that finished before it existed will drop their bytes", scheduled)
+    return scheduled

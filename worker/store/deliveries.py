@@ -401,6 +401,17 @@ class Deliveries:
     async def delivery_log(self, delivery_id: str) -> list[dict[str, Any]]:
         return [json.loads(r) for r in await self.db.command("lrange", self.keys.delivery_log(delivery_id), 0, -1)]
 
+    async def delivery_page(self, start: int, count: int) -> list[str]:
+        """Delivery ids by creation time, `count` of them from position `start`."""
+        return [m.decode() for m in await self.db.command("zrange", self.keys.deliveries, start, start + count - 1)]
+
+    async def kept_messages(self, delivery_ids: list[str]) -> list[bool]:
+        """Whether each delivery still holds its built message (one round trip)."""
+        pipe = self.db.redis.pipeline(transaction=False)
+        for delivery_id in delivery_ids:
+            pipe.hexists(self.keys.delivery(delivery_id), "message")
+        return [bool(kept) for kept in await pipe.execute()]
+
     async def delivery_ids(self) -> list[str]:
         return [m.decode() for m in await self.db.command("zrange", self.keys.deliveries, 0, -1)]
 

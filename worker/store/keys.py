@@ -150,6 +150,11 @@ class Keys:
         return f"{self.prefix}:due"
 
     @property
+    def retention_swept(self) -> str:
+        """Set once every delivery finished before retention existed has its `retain:` member."""
+        return f"{self.prefix}:retention-swept"
+
+    @property
     def retrying(self) -> str:
         """Deliveries waiting for a retry (a recipient deferred or unknown): id -> next attempt
         (Unix seconds). Kept for the backlog gauge; the due index is what runs them."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import email
+import json
+import threading
 from datetime import UTC, datetime
 from email import policy
 from pathlib import Path
@@ -15,9 +17,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli import wait_for
 from tests.support.contract_events import account_updated, contract_example
 from tests.support.dkim_keys import DOMAIN, SELECTOR, make_dkim_key, verify
 from tests.support.harness import Harness, make_settings
+from worker.runtime.runner import run
 from worker.services.messages import build_delivery_message
 from worker.services.resend import documents_as_sent
 from worker.store.documents import InvoiceDocuments
@@ -145,3 +149,32 @@ def test_a_reminder_after_retention_carries_the_same_pdf_as_the_invoice_email(
     reminder = smtp_server.messages[-1]
     assert reminder.message["Message-ID"] != invoice_email.message["Message-ID"]
     assert pdf_attachment(reminder.data) == pdf_attachment(invoice_email.data)
+
+
+def test_deliveries_finished_before_retention_existed_are_swept_once_by_a_worker(
+    redis_client, redis_url, smtp_server
+) -> None:
+    # Given an invoice delivered while nothing was dropped (as before retention existed)
+    keep_all = make_settings(redis_url, smtp_server.port, message_retention_days=0, reminder_days="")
+    harness = Harness.build(keep_all, NOW)
+    harness.ingest(contract_example()[:3])
+    harness.drain()
+    assert not redis_client.zscore("iw:due", f"retain:{DELIVERY}")
+    # When a long-running worker with a 30-day retention starts
+    settings = make_settings(redis_url, smtp_server.port, message_retention_days=30, reminder_days="")
+    later = Harness.build(settings, NOW)
+    stop = threading.Event()
+    worker = threading.Thread(target=run, args=(later.pipeline,), kwargs={"stop": stop}, daemon=True)
+    worker.start()
+    try:
+        wait_for(lambda: redis_client.exists("iw:retention-swept"))
+    finally:
+        stop.set()
+        worker.join(30)
+    # Then the old delivery is scheduled 30 days after its recipients became final, once
+    final_at = max(json.loads(v)["updated_at"] for v in redis_client.hvals(f"iw:delivery:{DELIVERY}:rcpt"))
+    assert redis_client.zscore("iw:due", f"retain:{DELIVERY}") == pytest.approx(final_at + 30 * 86400)
+    # And when those days have passed its bytes leave Redis like any other's
+    later.clock.advance(days=31)
+    later.drain()
+    assert b"message" not in redis_client.hgetall(f"iw:delivery:{DELIVERY}")
