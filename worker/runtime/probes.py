@@ -201,6 +201,9 @@ class ProbeServer:
 
 def _handler(server: ProbeServer, before_scrape: Callable[[], None]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        #: A client that connects and says nothing holds its thread this long at most (s).
+        timeout = 10
+
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
