@@ -152,7 +152,14 @@ class EmbeddedRedis:
         # server runs, and the file is what a start-up error quotes.
         with self.log_path.open("ab") as log:
             self._log_offset = log.tell()
-            self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            # In a process group of its own: a Ctrl-C (or `timeout`, or a supervisor signalling the
+            # worker's group) reaches the worker alone, which writes what it holds and then stops
+            # this server; sharing the signal, Redis would go first and the worker would log an
+            # outage on every stop. A worker killed outright leaves the server running, and the
+            # next command finds it by its state file and uses it (worker/dev/environment.py).
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, process_group=0
+            )
         _running.add(self)
         try:
             self._wait_until_ready()
