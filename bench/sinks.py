@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bench.processes import BenchFailed, start_sink, stop_process, wait_for
 from bench.sink import message_id_of, read_log
+from worker.dev.local_smtp import find_free_port
 
 C_SINK = "smtp-sink"
 PYTHON_SINK = "aiosmtpd sink"
@@ -53,17 +54,11 @@ def find_smtp_sink() -> str | None:
     return shutil.which(C_SINK) or shutil.which(C_SINK, path="/usr/sbin:/usr/local/sbin")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start_c_sink(stack: ExitStack, executable: str) -> Sink:
     dump_dir = Path(tempfile.mkdtemp(prefix="iw-bench-sink-", dir=SHM if SHM.is_dir() else None))
     stack.callback(shutil.rmtree, dump_dir, True)
     os.chmod(dump_dir, 0o777)  # run as root, smtp-sink drops to `nobody` (-u), who writes the dumps
-    port = _free_port()
+    port = find_free_port()
     # -a: no AUTH offered (as the aiosmtpd sink); dumps named by time plus smtp-sink's random suffix
     command = [executable, "-a", "-d", f"{dump_dir}/%H%M%S.", f"127.0.0.1:{port}", str(C_SINK_BACKLOG)]
     if os.geteuid() == 0:

@@ -296,3 +296,11 @@ def next_attempt_at(states: Mapping[str, RecipientState]) -> float | None:
         st.next_attempt_at if st.next_attempt_at is not None else 0.0 for st in states.values() if st.state not in FINAL
     ]
     return min(times) if times else None
+
+
+def finished_at(states: Mapping[str, RecipientState]) -> float | None:
+    """When the last recipient of a delivery became final (a final state always carries the
+    time it was reached), or None while one is not, or when it has none."""
+    if not states or any(st.state not in FINAL for st in states.values()):
+        return None
+    return max(st.updated_at or 0.0 for st in states.values())

@@ -17,7 +17,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from worker.domain.delivery import FINAL
+from worker.domain.delivery import finished_at
 from worker.emails.kinds import KINDS, Loads
 from worker.services.context import ServiceContext
 from worker.store.due_members import retain_member
@@ -46,10 +46,10 @@ async def expire(app: ServiceContext, delivery_id: str, lease: float) -> Dropped
     store, member, retention_s = app.store, retain_member(delivery_id), app.policy.message_retention_s
     delivery = await store.deliveries.load_delivery(delivery_id)
     states = await store.deliveries.recipient_states(delivery_id)
-    if delivery is None or retention_s is None or any(s.state not in FINAL for s in states.values()):
+    final_at = finished_at(states)
+    if delivery is None or retention_s is None or final_at is None:
         await store.due.finish_due(member, lease, None)
         return None
-    final_at = max((s.updated_at or delivery["created_at"] for s in states.values()), default=delivery["created_at"])
     now = app.clock().timestamp()
     if final_at + retention_s > now:
         await store.due.finish_due(member, lease, final_at + retention_s)
@@ -83,9 +83,8 @@ async def sweep(app: ServiceContext, stop: threading.Event | None = None) -> int
         for delivery_id, kept in zip(page, await store.deliveries.kept_messages(page), strict=True):
             if not kept:
                 continue
-            states = await store.deliveries.recipient_states(delivery_id)
-            if states and all(s.state in FINAL for s in states.values()):
-                final_at = max(s.updated_at or 0.0 for s in states.values())
+            final_at = finished_at(await store.deliveries.recipient_states(delivery_id))
+            if final_at is not None:
                 await schedule(store, delivery_id, final_at, retention_s)
                 scheduled += 1
     await store.db.command("set", store.keys.retention_swept, repr(app.clock().timestamp()))

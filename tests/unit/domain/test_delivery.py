@@ -22,6 +22,7 @@ from worker.domain.delivery import (
     classify_reply,
     due_recipients,
     finish_attempt,
+    finished_at,
     interrupted,
     next_attempt_at,
     start_attempt,
@@ -380,3 +381,12 @@ def test_only_recipients_never_tried_interrupted_or_due_are_tried_now():
     left = {a: states[a] for a in ("later@x.example", "done@x.example")}
     assert due_recipients(left, now=1000.0) == []
     assert next_attempt_at(left) == 2000.0
+
+
+def test_a_delivery_is_finished_when_its_last_recipient_became_final() -> None:
+    accepted = RecipientState("els@acme.example", "to", Outcome.ACCEPTED, updated_at=100.0)
+    bounced = RecipientState("ar@acme.example", "cc", Outcome.BOUNCED, updated_at=250.0)
+    deferred = RecipientState("jan@acme.example", "cc", Outcome.DEFERRED, updated_at=300.0)
+    assert finished_at({"els": accepted, "ar": bounced}) == 250.0
+    assert finished_at({"els": accepted, "jan": deferred}) is None  # one still to try
+    assert finished_at({}) is None
