@@ -83,8 +83,7 @@ async def refuse_reused_id(app: ServiceContext, event: Event) -> None:
     Raises:
       InvalidEvent: the id was first seen with different data (field `id`).
     """
-    first = await app.store.events.first_data(event.id, data_digest(event.raw))
-    if first is not None and first != data_digest(event.raw):
+    if await app.store.events.seen_with_other_data(event.id, data_digest(event.raw)):
         raise reused_id(event.id)
 
 
@@ -146,10 +145,10 @@ async def apply_activations(
     members: list[str] = []
     rejected: list[tuple[Event, InvalidEvent]] = []
     # Each id's first data in the same round trip; one reused with other data is not applied.
-    firsts = await asyncio.gather(*(app.store.events.first_data(e.id, data_digest(e.raw)) for e in events))
+    reused = await asyncio.gather(*(app.store.events.seen_with_other_data(e.id, data_digest(e.raw)) for e in events))
     fresh = []
-    for event, first in zip(events, firsts, strict=True):
-        if first is not None and first != data_digest(event.raw):
+    for event, other_data in zip(events, reused, strict=True):
+        if other_data:
             rejected.append((event, reused_id(event.id)))
         else:
             fresh.append(event)

@@ -192,14 +192,14 @@ async def _send(pipeline, chunk: _Chunk, report: IngestReport, *, next_line: int
     # that a reused id is refused here, in the summary, when its first event came earlier in
     # this file or in another; two with the same id in one chunk go in one round trip, in order.
     digests = [data_digest(queued) for _, queued in events]
-    first_data = app.store.events.first_data
-    firsts = await asyncio.gather(
-        *(first_data(str(queued["id"]), digest) for (_, queued), digest in zip(events, digests, strict=True))
+    seen_with_other_data = app.store.events.seen_with_other_data
+    reused = await asyncio.gather(
+        *(seen_with_other_data(str(queued["id"]), digest) for (_, queued), digest in zip(events, digests, strict=True))
     )
     rejections = list(chunk.rejections)
     kept = []
-    for (number, queued), digest, first in zip(events, digests, firsts, strict=True):
-        if first is not None and first != digest:
+    for (number, queued), other_data in zip(events, reused, strict=True):
+        if other_data:
             rejections.append(Rejection(number, reused_id(str(queued["id"])), queued))
         else:
             kept.append(queued)

@@ -2,7 +2,8 @@
 that client (once), and one auto-pipeline that sends what a turn of the event loop issues together.
 
 The scripts are files, `worker/store/scripts/<name>.lua` (shipped in the wheel as package data),
-each opening with a header that names its KEYS and ARGV. They are read once per process and
+each opening with a header that names its KEYS and ARGV; a helper that several share is in
+`scripts/lib/` and spliced into those that require it. They are read once per process and
 registered once per client: redis-py keeps each one's SHA and `AutoPipeline` loads a script the
 server does not know yet.
 """
@@ -10,9 +11,11 @@ server does not know yet.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any, Literal, get_args
 
 import redis.asyncio as aioredis
@@ -66,7 +69,20 @@ def script_sources() -> Mapping[ScriptName, str]:
     found = {entry.name.removesuffix(".lua") for entry in folder.iterdir() if entry.name.endswith(".lua")}
     if found != set(SCRIPT_NAMES):
         raise RuntimeError(f"worker/store/scripts: expected {sorted(SCRIPT_NAMES)}, found {sorted(found)}")
-    return {name: (folder / f"{name}.lua").read_text(encoding="utf-8") for name in SCRIPT_NAMES}
+    return {
+        name: _with_requirements(folder, (folder / f"{name}.lua").read_text(encoding="utf-8")) for name in SCRIPT_NAMES
+    }
+
+
+def _with_requirements(folder: Traversable, source: str) -> str:
+    """`source` with each of its "-- requires: <name>" lines replaced by `scripts/lib/<name>.lua`
+    (Redis runs one chunk per script, so a helper shared by several is spliced into each)."""
+    return re.sub(
+        r"^-- requires: (\w+)$",
+        lambda found: (folder / "lib" / f"{found[1]}.lua").read_text(encoding="utf-8").rstrip("\n"),
+        source,
+        flags=re.MULTILINE,
+    )
 
 
 class Connection:

@@ -46,11 +46,18 @@ class Keys:
         return f"{self.prefix}:order:{order_id}:settled"
 
     def order_event(self, order_id: str) -> str:
-        """Id of the order.booked event that booked the order (to dead-letter it if rejected later)."""
+        """Id of the order.booked event that booked an order stored before order records (which
+        hold it now: `worker.store.order_records`), to dead-letter it if rejected later."""
         return f"{self.prefix}:order:{order_id}:event"
 
     def subscription_orders(self, subscription_id: str) -> str:
+        """The subscription's order ids as a set: written before 2026-12-02, still read."""
         return f"{self.prefix}:subscription:{subscription_id}:orders"
+
+    def subscription_order_ids(self, subscription_id: str) -> str:
+        """order id -> "" of the subscription's orders: a hash, because Redis keeps a small hash
+        compactly and a set of strings (before Redis 7.2) as a hashtable (~250 bytes for one)."""
+        return f"{self.prefix}:subscription:{subscription_id}:order_ids"
 
     def subscription_periods(self, subscription_id: str) -> str:
         """ "order:line:period start" -> number of the invoice that billed that later period."""

@@ -6,7 +6,10 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
-from tests.support.billing_examples import three_year_order
+from pydantic import TypeAdapter
+
+from tests.support.billing_examples import order_line, three_year_order
+from worker.domain.model import Order
 from worker.store.keys import Keys
 from worker.store.orders import ActivationToApply, activation_from, activation_value
 from worker.store.store import Store
@@ -54,3 +57,98 @@ def test_the_earliest_activation_wins_over_one_stored_in_the_older_json_format(r
     assert datetime.fromisoformat(activations["L1"]["at"]) == NINE_AM_CET
     assert not redis_client.hget(keys.activations("O-1"), "L1").startswith(b"{")
     redis_client.delete(keys.activations("O-1"))
+
+
+def test_orders_kept_as_json_and_as_records_make_one_subscription(redis_url, redis_client):
+    # Given an order booked before 2026-12-02: JSON, its booking event in a key of its own, in
+    # the subscription's set; and a later order of the same subscription, kept as a record
+    keys = Keys("os-mixed")
+    old = three_year_order(order_id="O-1", lines=(order_line("L1"), order_line("L2")))
+    redis_client.set(keys.order("O-1"), TypeAdapter(Order).dump_json(old, exclude_defaults=True))
+    redis_client.set(keys.order_event("O-1"), "e-old")
+    redis_client.sadd(keys.subscription_orders("S-1"), "O-1")
+    new = three_year_order(order_id="O-2")
+
+    async def scenario():
+        async with Store.open(redis_url, prefix="os-mixed") as store:
+            await store.orders.save_order(new, "e-new")
+            # When activations arrive for both, one of them for a line the old order lacks
+            outcomes = await store.orders.apply_activations(
+                [
+                    ActivationToApply("a-1", "O-1", "L2", NINE_AM_CET),
+                    ActivationToApply("a-2", "O-1", "L9", NINE_AM_CET),
+                    ActivationToApply("a-3", "O-2", "L1", NINE_AM_CET),
+                ],
+                due_at=NINE_AM_CET.timestamp(),
+            )
+            return (
+                outcomes,
+                await store.orders.load_window("O-2"),
+                await store.orders.load_window("O-1"),
+                await store.orders.load_subscription("S-1"),
+                [await store.orders.order_event_id(o) for o in ("O-1", "O-2")],
+            )
+
+    try:
+        outcomes, window_new, window_old, subscription, events = asyncio.run(scenario())
+        # Then the old order's lines are read from its JSON, the new one's from its record
+        assert outcomes == ["applied", "unknown_line", "applied"]
+        # Each window sees the other order of its subscription, whichever way it is kept
+        assert window_new.order == new and window_new.other_orders == [old]
+        assert window_old.order == old and window_old.other_orders == [new]
+        assert [o.order_id for o in subscription.orders] == ["O-1", "O-2"]
+        assert set(subscription.activations["O-1"]) == {"L2"}
+        # The subscription's later periods are marked due from either order's subscription id
+        assert redis_client.zscore(keys.due, "period:S-1") == NINE_AM_CET.timestamp()
+        # And each booking event is found where it was kept
+        assert events == ["e-old", "e-new"]
+        # The new order is a record, in the subscription's hash, with no key for its event
+        assert redis_client.get(keys.order("O-2")).startswith(b"o1")
+        assert redis_client.hkeys(keys.subscription_order_ids("S-1")) == [b"O-2"]
+        assert not redis_client.exists(keys.order_event("O-2"))
+    finally:
+        redis_client.delete(*redis_client.keys("os-mixed:*"))
+
+
+def test_a_removed_order_leaves_its_subscription_whichever_way_it_was_kept(redis_url, redis_client):
+    keys = Keys("os-remove")
+    redis_client.sadd(keys.subscription_orders("S-1"), "O-1")
+
+    async def scenario():
+        async with Store.open(redis_url, prefix="os-remove") as store:
+            await store.orders.save_order(three_year_order(order_id="O-1"), "e-1")
+            await store.orders.save_order(three_year_order(order_id="O-2"), "e-2")
+            # When O-1 is removed (its event rejected later)
+            await store.orders.remove_order(three_year_order(order_id="O-1"))
+            return await store.orders.load_subscription("S-1")
+
+    try:
+        subscription = asyncio.run(scenario())
+        # Then the subscription holds O-2 alone, in neither the old set nor the hash
+        assert [o.order_id for o in subscription.orders] == ["O-2"]
+        assert not redis_client.sismember(keys.subscription_orders("S-1"), "O-1")
+        assert redis_client.hkeys(keys.subscription_order_ids("S-1")) == [b"O-2"]
+    finally:
+        redis_client.delete(*redis_client.keys("os-remove:*"))
+
+
+def test_an_open_order_takes_less_redis_memory_than_its_json_did(redis_url, redis_client):
+    keys = Keys("os-memory")
+    booked = three_year_order(lines=tuple(order_line(f"L{n}") for n in (1, 2, 3)), po_number=None)
+    redis_client.set("os-memory:json", TypeAdapter(Order).dump_json(booked, exclude_defaults=True))
+
+    async def scenario():
+        async with Store.open(redis_url, prefix="os-memory") as store:
+            await store.orders.save_order(booked, "e-1")
+
+    try:
+        asyncio.run(scenario())
+        # Then the order and its subscription's index cost under half of the JSON and set before
+        redis_client.sadd("os-memory:set", "O-1")
+        before = redis_client.memory_usage("os-memory:json") + redis_client.memory_usage("os-memory:set")
+        now = redis_client.memory_usage(keys.order("O-1")) + redis_client.memory_usage(
+            keys.subscription_order_ids("S-1")
+        )
+        assert now * 2 < before
+    finally:
+        redis_client.delete(*redis_client.keys("os-memory:*"))

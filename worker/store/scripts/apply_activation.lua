@@ -3,7 +3,7 @@
 -- order's window (and its subscription's later periods) due, and remember the event id.
 --
 -- KEYS[1]: the event's processed marker (Keys.event)
--- KEYS[2]: the order (Keys.order), JSON; may not be booked yet
+-- KEYS[2]: the order (Keys.order), a record (order_records.py); may not be booked yet
 -- KEYS[3]: the order's activations hash (Keys.activations): line id -> activation
 -- KEYS[4]: the due-time index (Keys.due): member -> due time
 -- ARGV[1]: the line id
@@ -16,6 +16,8 @@
 --          one %s): the subscription id is in the order's body, which only this script reads
 --
 -- Returns 'applied', 'seen' (a replay: no effect) or 'unknown_line' (nothing changed).
+--
+-- requires: order_record
 local event, order_key, activations, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local line_id, ts, value, due_at, event_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local window_member, period_member_pattern = ARGV[6], ARGV[7]
@@ -30,13 +32,13 @@ if redis.call('EXISTS', event) == 1 then return 'seen' end
 local order = redis.call('GET', order_key)
 local subscription = nil
 if order then
-  local decoded = cjson.decode(order)
+  local _, order_subscription, lines = order_header(order)
   local found = false
-  for _, line in ipairs(decoded['lines']) do
-    if line['line_id'] == line_id then found = true break end
+  for _, id in ipairs(lines) do
+    if id == line_id then found = true break end
   end
   if not found then return 'unknown_line' end
-  subscription = decoded['subscription_id']
+  subscription = order_subscription
 end
 local current = redis.call('HGET', activations, line_id)
 if not current or activated_ts(current) > tonumber(ts) then

@@ -3,22 +3,25 @@
 --
 -- KEYS[1]: the subscription's order set (Keys.subscription_orders)
 -- KEYS[2]: the subscription's billed periods hash (Keys.subscription_periods)
+-- KEYS[3]: the subscription's order hash (Keys.subscription_order_ids)
 -- ARGV[1]: the pattern of an order's name (pattern_of(Keys.order): one %s)
 -- ARGV[2]: the pattern of an order's activations hash (pattern_of(Keys.activations))
 -- ARGV[3]: the pattern of an account hash's name (pattern_of(Keys.account))
 --
 -- Not in KEYS: the orders, their activations and the account. Their ids are only known from
--- the set's members and the first order's body, read here; reading them first would cost a
+-- the subscription's ids and the first order's body, read here; reading them first would cost a
 -- second round trip. Their names come from the patterns in ARGV, made by worker/store/keys.py
 -- (a single Redis is assumed, not Redis Cluster).
 --
 -- Returns {order bodies, their activations (flat, in the same order), account body or '',
 -- billed periods (flat)}.
-local subscription_orders, periods = KEYS[1], KEYS[2]
+--
+-- requires: order_record
+-- requires: subscription_orders
+local subscription_orders, periods, subscription_order_hash = KEYS[1], KEYS[2], KEYS[3]
 local order_pattern, activations_pattern, account_pattern = ARGV[1], ARGV[2], ARGV[3]
 
-local ids = redis.call('SMEMBERS', subscription_orders)
-table.sort(ids)
+local ids = subscription_order_ids(subscription_orders, subscription_order_hash)
 local orders, activations = {}, {}
 for _, id in ipairs(ids) do
   local body = redis.call('GET', string.format(order_pattern, id))
@@ -29,7 +32,7 @@ for _, id in ipairs(ids) do
 end
 local account = ''
 if #orders > 0 then
-  local account_id = cjson.decode(orders[1])['account_id']
+  local account_id = order_header(orders[1])
   account = redis.call('HGET', string.format(account_pattern, account_id), 'body') or ''
 end
 return {orders, activations, account, redis.call('HGETALL', periods)}

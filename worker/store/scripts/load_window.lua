@@ -1,32 +1,40 @@
 -- Everything closing an order's windows reads, in one round trip: the order, its account's
 -- snapshot, its activations and settled lines, and the other orders of its subscription.
 --
--- KEYS[1]: the order (Keys.order), JSON
+-- KEYS[1]: the order (Keys.order), a record (order_records.py)
 -- KEYS[2]: the order's activations hash (Keys.activations)
 -- KEYS[3]: the order's settled lines hash (Keys.settled)
 -- ARGV[1]: the order id
 -- ARGV[2]: the pattern of an account hash's name (pattern_of(Keys.account): one %s)
 -- ARGV[3]: the pattern of a subscription's order set (pattern_of(Keys.subscription_orders))
 -- ARGV[4]: the pattern of an order's name (pattern_of(Keys.order))
+-- ARGV[5]: the pattern of a subscription's order hash (pattern_of(Keys.subscription_order_ids))
 --
--- Not in KEYS: the account hash, the subscription's order set and the sibling orders. Their
--- ids are only known from the order's body and the set's members, read here; reading the order
+-- Not in KEYS: the account hash, the subscription's order ids and the sibling orders. Their
+-- ids are only known from the order's header and the subscription's ids, read here; reading the order
 -- first would cost every window close a second round trip. Their names come from the patterns
 -- in ARGV, made by worker/store/keys.py (a single Redis is assumed, not Redis Cluster).
 --
 -- Returns false when the order is not booked, else
 -- {order, account body or '', activations (flat), settled (flat), sibling order bodies}.
+--
+-- requires: order_record
+-- requires: subscription_orders
 local order_key, activations, settled = KEYS[1], KEYS[2], KEYS[3]
 local order_id = ARGV[1]
 local account_pattern, subscription_orders_pattern, order_pattern = ARGV[2], ARGV[3], ARGV[4]
+local subscription_order_ids_pattern = ARGV[5]
 
 local order = redis.call('GET', order_key)
 if not order then return false end
-local decoded = cjson.decode(order)
-local account = redis.call('HGET', string.format(account_pattern, decoded['account_id']), 'body') or ''
+local account_id, subscription_id = order_header(order)
+local account = redis.call('HGET', string.format(account_pattern, account_id), 'body') or ''
 local siblings = {}
-local subscription_orders = string.format(subscription_orders_pattern, decoded['subscription_id'])
-for _, id in ipairs(redis.call('SMEMBERS', subscription_orders)) do
+local ids = subscription_order_ids(
+  string.format(subscription_orders_pattern, subscription_id),
+  string.format(subscription_order_ids_pattern, subscription_id)
+)
+for _, id in ipairs(ids) do
   if id ~= order_id then
     local body = redis.call('GET', string.format(order_pattern, id))
     if body then siblings[#siblings + 1] = body end

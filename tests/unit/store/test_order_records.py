@@ -1,0 +1,109 @@
+"""An order as Redis keeps it: a compact record that reads back as the same order, with a header
+the Lua scripts read, and JSON of before still readable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
+
+from tests.support.billing_examples import ELS, order, order_line, three_year_order
+from worker.domain.model import Contact, Order
+from worker.store import order_records
+from worker.store.order_records import OrderRecordUnreadable
+
+ids = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=100)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    order_id=ids,
+    account_id=ids,
+    subscription_id=ids,
+    line_ids=st.lists(ids, min_size=1, max_size=12, unique=True),
+    event_id=st.none() | ids,
+    name=st.text(max_size=200),
+)
+def test_every_order_reads_back_equal_with_its_booking_event(
+    order_id, account_id, subscription_id, line_ids, event_id, name
+):
+    # Given any ids (colons, digits, non-Latin text: the header is length-prefixed) and lines
+    booked = order(
+        *(order_line(line_id, total_contract_value=Decimal("36000.00"), term_months=36) for line_id in line_ids),
+        order_id=order_id,
+        account_id=account_id,
+        subscription_id=subscription_id,
+        billing_contact=Contact(name=name, email="els@acme.example"),
+    )
+    # When it is kept as a record
+    record = order_records.encode(booked, event_id)
+    # Then it decodes to the same order, and the booking event is in it
+    assert order_records.decode(record) == booked
+    assert order_records.booking_event(record) == event_id
+
+
+def test_a_three_line_order_takes_a_third_of_its_json():
+    # Given the benchmark's open-window order: three lines, a billing contact, a term
+    booked = order(
+        *(order_line(f"L{n}", annual_amount=Decimal("12000.00")) for n in (1, 2, 3)),
+        order_id="W-1a2b3c4d-000001",
+        account_id="WA-1a2b3c4d",
+        subscription_id="WS-1a2b3c4d-000001",
+        billing_contact=Contact("Els de Vries", "billing@w000001.example", "nl-NL"),
+        po_number=None,
+        currency="EUR",
+    )
+    as_json = TypeAdapter(Order).dump_json(booked, exclude_defaults=True)
+    # When it is kept as a record
+    record = order_records.encode(booked, "1a2b3c4d-wo-000001")
+    # Then it is under a third of its JSON (~200 bytes of ~640), ids and header included
+    assert len(record) * 3 < len(as_json)
+
+
+def test_the_header_names_the_account_subscription_event_and_lines_in_netstrings():
+    record = order_records.encode(three_year_order(), "e:order 1")
+    # "o1", then account, subscription, event, line count, line ids: each "<bytes>:<text>"
+    assert record.startswith(b"o1" + b"5:A-100" + b"3:S-1" + b"9:e:order 1" + b"1:1" + b"2:L1")
+
+
+def test_an_order_kept_as_json_before_records_reads_back():
+    # Given an order stored as JSON, as before 2026-12-02
+    booked = three_year_order()
+    legacy = TypeAdapter(Order).dump_json(booked, exclude_defaults=True)
+    # Then it reads back, and it names no booking event (that one is in a key of its own)
+    assert order_records.decode(legacy) == booked
+    assert order_records.booking_event(legacy) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b"o2" + b"5:A-100", "neither JSON nor b'o1'"),
+        (b"o1" + b"99:A-100", "runs past the end"),
+        (b"o1" + b"x:A-100", "header is broken"),
+        (order_records.encode(three_year_order())[:-8], "does not inflate"),
+    ],
+)
+def test_a_broken_record_is_refused_saying_what_is_wrong(raw, says):
+    with pytest.raises(OrderRecordUnreadable, match=says):
+        order_records.decode(raw)
+
+
+def test_the_dictionary_of_o1_records_never_changes():
+    # Records written with it must inflate for as long as they live: a better dictionary takes
+    # a new marker, and this one stays readable
+    assert order_records.MARKER == b"o1"
+    assert hashlib.sha256(order_records.DICTIONARY).hexdigest()[:16] == "d9843027ec0e9808"
+
+
+def test_a_record_keeps_every_field_of_an_order_and_its_lines():
+    # A field added to Order later is kept too: the body is the whole order as JSON
+    booked = three_year_order(billing_contact=ELS, po_number="PO-9")
+    body = json.loads(TypeAdapter(Order).dump_json(order_records.decode(order_records.encode(booked))))
+    assert set(body) == set(asdict(booked))
