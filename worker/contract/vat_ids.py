@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import cache
 
 from stdnum.eu import vat as eu_vat
-from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 from stdnum.util import get_cc_module
 
 #: Prefixes `stdnum.eu.vat` checks: the member states, GR as EL too, and XI.
@@ -59,6 +59,11 @@ def vat_id_problem(vat_id: str) -> str | None:
             canonical = validate(number)
         except ValidationError as exc:
             errors.append(exc)
+            continue
+        except ValueError:
+            # A module that parses before it checks (stdnum.gh.tin reads GHC00000000A0's "A" as a
+            # digit) raises a plain ValueError: the number is not in its format.
+            errors.append(InvalidFormat())
             continue
         if canonical == number:
             return None
