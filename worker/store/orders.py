@@ -154,6 +154,7 @@ class Orders:
                         self.db.event_ttl_s,
                         window_member(item.order_id),
                         pattern_of(period_member),
+                        pattern_of(self.keys.event),
                     ],
                 )
                 for item in activations

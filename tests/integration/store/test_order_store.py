@@ -152,3 +152,46 @@ def test_an_open_order_takes_less_redis_memory_than_its_json_did(redis_url, redi
         assert now * 2 < before
     finally:
         redis_client.delete(*redis_client.keys("os-memory:*"))
+
+
+def test_a_replayed_activation_is_known_by_the_line_it_set_and_a_marker_is_kept_only_for_others(
+    redis_url, redis_client
+):
+    keys = Keys("os-replay")
+    jan_5 = NINE_AM_CET + timedelta(days=4)
+    # Given an old marker (as every activation had before 2026-12-02) for "old"
+    redis_client.set(keys.event("old"), "1", ex=3600)
+
+    async def scenario():
+        async with Store.open(redis_url, prefix="os-replay") as store:
+            await store.orders.save_order(three_year_order(order_id="O-1"), "e-order")
+            apply = store.orders.apply_activations
+            # When L1 is activated on 5 January, then the same event comes again
+            first = await apply([ActivationToApply("jan-5", "O-1", "L1", jan_5)], due_at=1.0)
+            replay = await apply([ActivationToApply("jan-5", "O-1", "L1", jan_5)], due_at=1.0)
+            markers_after_one = sorted(redis_client.keys("os-replay:event:*"))
+            # And a later activation of L1, then an earlier one that displaces the 5 January one
+            later = await apply([ActivationToApply("jan-9", "O-1", "L1", jan_5 + timedelta(days=4))], due_at=1.0)
+            earlier = await apply([ActivationToApply("jan-1", "O-1", "L1", NINE_AM_CET)], due_at=1.0)
+            # And all of them come again, with the one only an old marker knows
+            again = await apply(
+                [ActivationToApply(e, "O-1", "L1", jan_5) for e in ("jan-5", "jan-9", "jan-1", "old")], due_at=1.0
+            )
+            return first + replay, markers_after_one, later + earlier, again, await store.orders.load_activations("O-1")
+
+    try:
+        once, markers_after_one, later_earlier, again, activations = asyncio.run(scenario())
+        # Then the replay had no effect, and one activation per line kept no marker
+        assert once == ["applied", "seen"]
+        assert markers_after_one == [keys.event("old").encode()]
+        # The later and the earlier one applied; the earliest is what the line keeps
+        assert later_earlier == ["applied", "applied"]
+        assert activations["L1"]["event_id"] == "jan-1"
+        # Every one of them is a replay now: the line names one, markers the others
+        assert again == ["seen", "seen", "seen", "seen"]
+        assert sorted(redis_client.keys("os-replay:event:*")) == sorted(
+            keys.event(e).encode() for e in ("old", "jan-5", "jan-9")
+        )
+        assert all(redis_client.ttl(keys.event(e)) > 0 for e in ("jan-5", "jan-9"))
+    finally:
+        redis_client.delete(*redis_client.keys("os-replay:*"))

@@ -1,6 +1,11 @@
--- Apply one service.activated event, all or nothing: skip a replay (the event marker), refuse a
--- line that is not on an already booked order, keep the line's earliest activation, mark the
--- order's window (and its subscription's later periods) due, and remember the event id.
+-- Apply one service.activated event, all or nothing: skip a replay, refuse a line that is not
+-- on an already booked order, keep the line's earliest activation, and mark the order's window
+-- (and its subscription's later periods) due.
+--
+-- A replay is known by the state it would change: the line's activation names the event that
+-- set it. An event marker (90 days) is written only for an activation that the line's hash
+-- does not name: one that came later than the line's earliest, or the earlier one it displaces.
+-- One activation per line, the common case, costs no key of its own (~120 bytes each).
 --
 -- KEYS[1]: the event's processed marker (Keys.event)
 -- KEYS[2]: the order (Keys.order), a record (order_records.py); may not be booked yet
@@ -10,25 +15,39 @@
 -- ARGV[2]: the activation time (Unix seconds)
 -- ARGV[3]: the activation as stored (orders.activation_value)
 -- ARGV[4]: when the window falls due (Unix seconds; ZADD LT keeps an earlier one)
--- ARGV[5]: how long the event marker lives (s)
+-- ARGV[5]: how long an event marker lives (s)
 -- ARGV[6]: the order's window member (due_members.window_member)
 -- ARGV[7]: the pattern of a subscription's period member (pattern_of(due_members.period_member),
 --          one %s): the subscription id is in the order's body, which only this script reads
+-- ARGV[8]: the pattern of an event marker's name (pattern_of(Keys.event))
+--
+-- Not in KEYS: the marker of the activation this one displaces. Its event id is only known
+-- from the stored activation, read here; its name comes from the pattern in ARGV[8], made by
+-- worker/store/keys.py (a single Redis is assumed, not Redis Cluster).
 --
 -- Returns 'applied', 'seen' (a replay: no effect) or 'unknown_line' (nothing changed).
 --
 -- requires: order_record
 local event, order_key, activations, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local line_id, ts, value, due_at, event_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local window_member, period_member_pattern = ARGV[6], ARGV[7]
+local line_id, ts, value, due_at, event_ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local window_member, period_member_pattern, event_pattern = ARGV[6], ARGV[7], ARGV[8]
 
--- The time of a stored activation: "<ts> <time> <event id>", or JSON written before 2026-11-22.
-local function activated_ts(stored)
-  if string.sub(stored, 1, 1) == '{' then return tonumber(cjson.decode(stored)['ts']) end
-  return tonumber(string.match(stored, '^%S+'))
+-- The time and event id of a stored activation: "<ts> <time> <event id>", or JSON written
+-- before 2026-11-22.
+local function activation(stored)
+  if string.sub(stored, 1, 1) == '{' then
+    local decoded = cjson.decode(stored)
+    return tonumber(decoded['ts']), decoded['event_id']
+  end
+  local at, id = string.match(stored, '^(%S+) %S+ (.*)$')
+  return tonumber(at), id
 end
 
-if redis.call('EXISTS', event) == 1 then return 'seen' end
+local _, event_id = activation(value)
+local current = redis.call('HGET', activations, line_id)
+local current_ts, current_id = nil, nil
+if current then current_ts, current_id = activation(current) end
+if current_id == event_id or redis.call('EXISTS', event) == 1 then return 'seen' end
 local order = redis.call('GET', order_key)
 local subscription = nil
 if order then
@@ -40,11 +59,12 @@ if order then
   if not found then return 'unknown_line' end
   subscription = order_subscription
 end
-local current = redis.call('HGET', activations, line_id)
-if not current or activated_ts(current) > tonumber(ts) then
+if not current or current_ts > ts then
   redis.call('HSET', activations, line_id, value)
+  if current_id then redis.call('SET', string.format(event_pattern, current_id), '1', 'EX', event_ttl) end
+else
+  redis.call('SET', event, '1', 'EX', event_ttl)
 end
 redis.call('ZADD', due, 'LT', due_at, window_member)
 if subscription then redis.call('ZADD', due, 'LT', due_at, string.format(period_member_pattern, subscription)) end
-redis.call('SET', event, '1', 'EX', event_ttl)
 return 'applied'
