@@ -10,16 +10,13 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from worker.domain.delivery import Outcome, RecipientState
 from worker.domain.model import Invoice
+from worker.store import invoice_records
 from worker.store.cipher import SealedValueUnreadable, SealingKeys, required
 from worker.store.connection import Connection
 from worker.store.due_members import deliver_member, remind_member
 from worker.store.keys import pattern_of
-
-_INVOICE = TypeAdapter(Invoice)
 
 #: Invoice numbers: a prefix and a zero-padded sequence, allocated without gaps.
 INVOICE_NUMBER_FORMAT = "INV-%07d"
@@ -209,7 +206,7 @@ class Deliveries:
             args=[
                 settlement.now.timestamp(),
                 number_format,
-                _INVOICE.dump_json(invoice) if invoice else "",
+                invoice_records.encode(invoice) if invoice else "",
                 json.dumps(settlement.recipients),
                 json.dumps(list(line_ids)),
                 settlement.locale,
@@ -234,7 +231,7 @@ class Deliveries:
         body = await self.db.command("get", self.keys.invoice(number))
         if not body:
             return None
-        return replace(_INVOICE.validate_json(body), number=number)
+        return replace(invoice_records.decode(body), number=number)
 
     async def invoice_numbers(self) -> list[str]:
         return [m.decode() for m in await self.db.command("zrange", self.keys.invoices, 0, -1)]

@@ -17,11 +17,10 @@ An order stored before records existed is JSON (it starts with ``{``) and is rea
 
 from __future__ import annotations
 
-import zlib
-
 from pydantic import TypeAdapter
 
 from worker.domain.model import Order
+from worker.store.packed_json import PackedUnreadable, pack, unpack
 
 _ORDER = TypeAdapter(Order)
 
@@ -41,10 +40,6 @@ DICTIONARY = (
     b'"currency":"EUR","payment_method":"invoice","po_number":null,"locale":"nl-NL","email":"",'
     b'"name":"},"billing_contact":{"subscription_id":"","account_id":"{"order_id":"'
 )
-
-_LEVEL = 9
-#: Raw deflate: no zlib header or checksum (6 bytes an order); Redis keeps the bytes intact.
-_WBITS = -15
 
 
 class OrderRecordUnreadable(ValueError):
@@ -75,8 +70,7 @@ def encode(order: Order, event_id: str | None = None) -> bytes:
     header = _header(order, event_id)
     # Defaults (absent optional fields) are left out: smaller, and read back the same.
     body = _ORDER.dump_json(order, exclude_defaults=True)
-    packer = zlib.compressobj(_LEVEL, zlib.DEFLATED, _WBITS, 9, zlib.Z_DEFAULT_STRATEGY, DICTIONARY + header)
-    return header + packer.compress(body) + packer.flush()
+    return header + pack(body, DICTIONARY + header)
 
 
 def _split(raw: bytes) -> tuple[bytes, list[bytes]]:
@@ -105,13 +99,10 @@ def decode(raw: bytes) -> Order:
     if raw.startswith(b"{"):
         return _ORDER.validate_json(raw)
     header, _ = _split(raw)
-    unpacker = zlib.decompressobj(_WBITS, DICTIONARY + header)
     try:
-        body = unpacker.decompress(raw[len(header) :]) + unpacker.flush()
-    except zlib.error as exc:
-        raise OrderRecordUnreadable(f"a stored order's body does not inflate: {exc}") from None
-    if not unpacker.eof:
-        raise OrderRecordUnreadable("a stored order's body does not inflate: it is cut short")
+        body = unpack(raw[len(header) :], DICTIONARY + header)
+    except PackedUnreadable as exc:
+        raise OrderRecordUnreadable(f"a stored order's body {exc}") from None
     return _ORDER.validate_json(body)
 
 

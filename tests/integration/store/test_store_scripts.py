@@ -79,7 +79,8 @@ def test_settling_puts_the_invoice_its_delivery_and_its_due_member_under_the_kin
     assert number == "INV-0000001"
     assert delivery is not None and (delivery["kind"], delivery["key"]) == ("invoice", number)
     assert recipients == states
-    assert redis_client.exists(keys.invoice(number))
+    # The invoice is kept as a record (deflated JSON), and read back as the invoice settled
+    assert redis_client.get(keys.invoice(number)).startswith(b"i1")
     member = deliver_member(f"invoice:{number}")
     assert redis_client.zscore(keys.due, member) == 1e9 and redis_client.zscore(keys.leased, member) == 1e9
     assert redis_client.zrange(keys.deliveries, 0, -1) == [f"invoice:{number}".encode()]

@@ -11,7 +11,7 @@
 -- KEYS[6]: the leased members (Keys.leased): member -> lease expiry
 -- ARGV[1]: now (Unix seconds)
 -- ARGV[2]: the invoice number format (string.format, e.g. 'INV-%07d')
--- ARGV[3]: the invoice as JSON, or '' when the window billed nothing (its lines are marked '-')
+-- ARGV[3]: the invoice as stored (invoice_records.py), or '' when the window billed nothing (its lines are marked '-')
 -- ARGV[4]: the delivery's recipients (JSON)
 -- ARGV[5]: the line ids (or period keys) settled (JSON list)
 -- ARGV[6]: the delivery's locale
