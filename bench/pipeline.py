@@ -314,15 +314,26 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
     return report
 
 
-def _prefix_bytes(settings: Settings) -> int:
-    """What the run's keys take in Redis (MEMORY USAGE of each, exact: SAMPLES 0)."""
+def _key_kind(key: str, prefix: str) -> str:
+    """A key's name with its ids as `*`: `order:*:activations` (a segment with a digit is an id)."""
+    segments = key.removeprefix(f"{prefix}:").split(":")
+    return ":".join("*" if any(c.isdigit() for c in segment) else segment for segment in segments)
+
+
+def _prefix_bytes(settings: Settings) -> tuple[int, dict[str, int]]:
+    """What the run's keys take in Redis (MEMORY USAGE of each, exact: SAMPLES 0), in all and by
+    the kind of key."""
     client = redis.Redis.from_url(settings.redis_url or "")
     try:
-        keys = list(client.scan_iter(match=f"{settings.redis_prefix}:*", count=5000))
+        keys = [k.decode() for k in client.scan_iter(match=f"{settings.redis_prefix}:*", count=5000)]
         pipe = client.pipeline(transaction=False)
         for key in keys:
             pipe.memory_usage(key, samples=0)
-        return sum(int(n or 0) for n in pipe.execute())
+        by_kind: dict[str, int] = {}
+        for key, used in zip(keys, pipe.execute(), strict=True):
+            kind = _key_kind(key, settings.redis_prefix)
+            by_kind[kind] = by_kind.get(kind, 0) + int(used or 0)
+        return sum(by_kind.values()), by_kind
     finally:
         client.close()
 
@@ -331,7 +342,7 @@ def _retention_bytes(settings: Settings, deliveries: list[dict[str, Any]]) -> di
     """Redis bytes per delivered invoice as the run left them, and once retention has run for
     each of its deliveries (through the worker's own path: its due member claimed at a clock
     MESSAGE_RETENTION_DAYS and a day later)."""
-    before = _prefix_bytes(settings)
+    before, _ = _prefix_bytes(settings)
     later = datetime.now(UTC) + timedelta(days=settings.message_retention_days + 1)
     app = ServiceContext.from_settings(settings, clock=lambda: later)
 
@@ -348,13 +359,17 @@ def _retention_bytes(settings: Settings, deliveries: list[dict[str, Any]]) -> di
         return dropped
 
     dropped = asyncio.run(expire_all())
-    after = _prefix_bytes(settings)
+    after, by_kind = _prefix_bytes(settings)
     count = len(deliveries) or 1
     return {
         "invoices": len(deliveries),
         "dropped": dropped,
         "delivered": before / count,
         "after_retention": after / count,
+        # What is left, per invoice, by kind of key, the largest first.
+        "after_retention_by_key": {
+            kind: used / count for kind, used in sorted(by_kind.items(), key=lambda item: -item[1])
+        },
         "retention_days": settings.message_retention_days,
     }
 

@@ -58,6 +58,9 @@ def format_report(report: dict[str, Any]) -> str:
                 f"retention ({kept['dropped']} of {kept['invoices']} dropped, {kept['retention_days']:g} days)",
             )
         )
+        left = list(kept.get("after_retention_by_key", {}).items())[:8]
+        if left:
+            rows.append(("  left by key (B/invoice)", ", ".join(f"{kind} {used:.0f}" for kind, used in left)))
     share = report["documents"].get("share_of_worker_cpu")
     if share is not None:
         rows.append(("documents / worker CPU", f"{share:.0%} of the workers' CPU per email"))

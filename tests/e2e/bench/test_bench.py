@@ -71,6 +71,11 @@ def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_on
     kept = report["redis_bytes_per_invoice"]
     assert kept["dropped"] == kept["invoices"] == 20
     assert 0 < kept["after_retention"] < kept["delivered"] / 5
+    # and what is left is named by kind of key, the invoice among it, the largest first
+    left = kept["after_retention_by_key"]
+    assert {"invoice:*", "delivery:invoice:*", "order:*"} <= set(left)
+    assert list(left.values()) == sorted(left.values(), reverse=True)
+    assert abs(sum(left.values()) - kept["after_retention"]) < 1
 
 
 def test_the_plan_scales_the_workers_on_the_c_sink_and_compares_the_python_sink_at_the_full_count():
