@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from worker.domain.delivery import Outcome, RecipientState
+from worker.domain.delivery import RecipientState
 from worker.domain.model import Invoice
-from worker.store import invoice_records
+from worker.store import invoice_records, recipient_records
 from worker.store.cipher import SealedValueUnreadable, SealingKeys, required
 from worker.store.connection import Connection
 from worker.store.due_members import deliver_member, remind_member
@@ -80,16 +80,6 @@ def dkim_signature_of(message: bytes) -> bytes | None:
         end = message.index(b"\r\n", end) + 2
         if message[end : end + 1] not in (b" ", b"\t"):
             return message[:end]
-
-
-def _state_json(state: RecipientState) -> str:
-    return json.dumps(asdict(state))
-
-
-def _state_from(raw: bytes | str) -> RecipientState:
-    data = json.loads(raw)
-    data["state"] = Outcome(data["state"])
-    return RecipientState(**data)
 
 
 class Deliveries:
@@ -210,7 +200,7 @@ class Deliveries:
                 json.dumps(settlement.recipients),
                 json.dumps(list(line_ids)),
                 settlement.locale,
-                json.dumps({a: _state_json(s) for a, s in settlement.states.items()}),
+                json.dumps({a: recipient_records.encode(a, s) for a, s in settlement.states.items()}),
                 repr(settlement.lease),
                 kind,
                 delivery_id_pattern(kind),
@@ -264,7 +254,7 @@ class Deliveries:
                     json.dumps(recipients),
                     locale,
                     json.dumps(context, default=str),
-                    json.dumps({a: _state_json(s) for a, s in states.items()}),
+                    json.dumps({a: recipient_records.encode(a, s) for a, s in states.items()}),
                     delivery_id,
                     deliver_member(delivery_id),
                 ],
@@ -288,7 +278,9 @@ class Deliveries:
         if not locked:
             return None
         return OpenDelivery(
-            token, self._delivery_from(delivery_id, delivery), {k.decode(): _state_from(v) for k, v in states.items()}
+            token,
+            self._delivery_from(delivery_id, delivery),
+            {k.decode(): recipient_records.decode(k.decode(), v) for k, v in states.items()},
         )
 
     async def close_delivery(
@@ -316,7 +308,7 @@ class Deliveries:
                 ],
                 args=[
                     token,
-                    json.dumps({a: _state_json(st) for a, st in states.items()}),
+                    json.dumps({a: recipient_records.encode(a, st) for a, st in states.items()}),
                     json.dumps(log, default=str) if log is not None and states else "",
                 ],
             ),
@@ -350,7 +342,7 @@ class Deliveries:
             args=[
                 sealing.seal(message, bound_to=bound_to),
                 message_id,
-                json.dumps({a: _state_json(st) for a, st in (sending or {}).items()}),
+                json.dumps({a: recipient_records.encode(a, st) for a, st in (sending or {}).items()}),
             ],
         )
         return message if stored is None else sealing.open(stored, bound_to=bound_to)
@@ -379,7 +371,7 @@ class Deliveries:
 
     async def recipient_states(self, delivery_id: str) -> dict[str, RecipientState]:
         raw = await self.db.command("hgetall", self.keys.delivery_recipients(delivery_id))
-        return {k.decode(): _state_from(v) for k, v in raw.items()}
+        return {k.decode(): recipient_records.decode(k.decode(), v) for k, v in raw.items()}
 
     async def save_recipient_states(
         self, delivery_id: str, states: dict[str, RecipientState], log: dict[str, Any] | None = None
@@ -387,7 +379,10 @@ class Deliveries:
         if not states:
             return
         pipe = self.db.transaction()
-        pipe.hset(self.keys.delivery_recipients(delivery_id), mapping={a: _state_json(s) for a, s in states.items()})
+        pipe.hset(
+            self.keys.delivery_recipients(delivery_id),
+            mapping={a: recipient_records.encode(a, s) for a, s in states.items()},
+        )
         if log is not None:
             pipe.rpush(self.keys.delivery_log(delivery_id), json.dumps(log, default=str))
         await pipe.execute()

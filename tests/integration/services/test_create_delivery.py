@@ -12,6 +12,7 @@ from worker.domain.model import Account, Contact
 from worker.emails.kinds import CARD_FAILED, REDEMPTION
 from worker.services.context import ServiceContext
 from worker.services.deliveries import create_delivery
+from worker.store import recipient_records
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 ELS = Contact("Els de Vries", "els@acme.example", "nl-NL")
@@ -53,8 +54,9 @@ def test_a_delivery_is_stored_addressed_and_due_once(redis_client, redis_url, sm
         "locale": "nl-NL",
         "context": json.dumps(context),
     }
-    states = {k.decode(): json.loads(v) for k, v in redis_client.hgetall("iw:delivery:card_failed:evt-1:rcpt").items()}
-    assert {a: (s["role"], s["state"]) for a, s in states.items()} == {
+    stored = redis_client.hgetall("iw:delivery:card_failed:evt-1:rcpt").items()
+    states = {k.decode(): recipient_records.decode(k.decode(), v) for k, v in stored}
+    assert {a: (s.role, s.state) for a, s in states.items()} == {
         "els@acme.example": ("to", "pending"),
         "ar@acme.example": ("cc", "pending"),
     }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-import json
 import threading
 from datetime import UTC, datetime
 from email import policy
@@ -24,6 +23,7 @@ from tests.support.harness import Harness, make_settings
 from worker.runtime.runner import run
 from worker.services.messages import build_delivery_message
 from worker.services.resend import documents_as_sent
+from worker.store import recipient_records
 from worker.store.documents import InvoiceDocuments
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -172,7 +172,8 @@ def test_deliveries_finished_before_retention_existed_are_swept_once_by_a_worker
         stop.set()
         worker.join(30)
     # Then the old delivery is scheduled 30 days after its recipients became final, once
-    final_at = max(json.loads(v)["updated_at"] for v in redis_client.hvals(f"iw:delivery:{DELIVERY}:rcpt"))
+    stored = redis_client.hgetall(f"iw:delivery:{DELIVERY}:rcpt").items()
+    final_at = max(recipient_records.decode(a.decode(), v).updated_at for a, v in stored)
     assert redis_client.zscore("iw:due", f"retain:{DELIVERY}") == pytest.approx(final_at + 30 * 86400)
     # And when those days have passed its bytes leave Redis like any other's
     later.clock.advance(days=31)

@@ -8,7 +8,6 @@ holds each DATA reply for a second, so Redis is gone when the reply comes.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -18,6 +17,7 @@ from worker.emails.kinds import BOUNCE_NOTICE
 from worker.services.context import ServiceContext
 from worker.services.deliveries import create_delivery
 from worker.services.sending import deliver
+from worker.store import recipient_records
 from worker.store.due_members import deliver_member
 
 LEASE_S = 30.0
@@ -86,8 +86,8 @@ def test_an_outcome_redis_did_not_take_is_written_when_it_is_back_and_nothing_is
     # And once Redis is back it is written: the recipient is `accepted`, not left `sending`
     assert seen["held_after"] == 0
     with durable_redis.client() as client:
-        state = json.loads(client.hget("iw:delivery:bounce_notice:test-1:rcpt", "jan1@acme.example"))
-        assert state["state"] == "accepted"
+        raw = client.hget("iw:delivery:bounce_notice:test-1:rcpt", "jan1@acme.example")
+        assert recipient_records.decode("jan1@acme.example", raw).state == "accepted"
         assert client.get("iw:lock:delivery:bounce_notice:test-1") is None  # released by the write
     # And each notice went out once
     assert sorted(rcpt for m in slow_relay.messages for rcpt in m.rcpt_tos) == [
