@@ -62,8 +62,9 @@ def test_the_wheel_holds_the_package_only_with_its_templates_catalogs_and_data(i
     assert "worker/_resources/fixtures/events.jsonl" in files
     assert "worker/_resources/templates/document/invoice.typ" in files
     assert {"worker/data/countries.json", "worker/data/card_limits.json", "worker/settings.py"} <= files
-    # The store's Lua scripts, which it reads from the package
+    # The store's Lua scripts, which it reads from the package, and the helpers spliced into them
     assert {"worker/store/scripts/settle_window.lua", "worker/store/scripts/claim_due.lua"} <= files
+    assert {"worker/store/scripts/lib/order_record.lua", "worker/store/scripts/lib/subscription_orders.lua"} <= files
     # The catalogs are compiled in memory: no .mo is shipped or needed
     assert not [name for name in files if name.endswith(".mo")]
 
