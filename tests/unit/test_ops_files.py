@@ -9,6 +9,7 @@ import re
 from prometheus_client import CollectorRegistry
 
 from tests.support.paths import ROOT
+from worker.domain.delivery import Outcome, SmtpStage
 from worker.runtime.dramatiq_metrics import DramatiqMetrics
 from worker.services.metrics import Metrics
 
@@ -19,6 +20,14 @@ ADDED_LABELS = {"job", "instance", "le"}
 _METRIC = re.compile(r"\b((?:invoice_worker|dramatiq)_[a-z_]+)")
 _BY = re.compile(r"\bby \(([^)]*)\)")
 _MATCHER = re.compile(r"([a-z_]+)\s*=~?\s*\"")
+_VALUES = re.compile(r"([a-z_]+)\s*=~?\s*\"([^\"]*)\"")
+#: The values a label can take, where the worker names them in one place.
+LABEL_VALUES = {
+    "stage": {str(s) for s in SmtpStage} | {"none"},
+    "reply_class": {"2xx", "4xx", "5xx", "none"},
+    "state": {str(o) for o in Outcome},
+    "result": {"applied", "parked", "dead_lettered"},
+}
 
 
 def exposed() -> dict[str, set[str]]:
@@ -57,6 +66,10 @@ def check(expression: str, names: dict[str, set[str]]) -> list[str]:
     for group in _BY.findall(expression):
         problems += [f"label {label} of {used}" for label in map(str.strip, group.split(",")) if label not in allowed]
     problems += [f"label {label} of {used}" for label in _MATCHER.findall(expression) if label not in allowed]
+    for label, pattern in _VALUES.findall(expression):
+        known = LABEL_VALUES.get(label)
+        if known is not None:
+            problems += [f"{label}={value!r} is never exposed" for value in pattern.split("|") if value not in known]
     return problems
 
 
@@ -87,3 +100,10 @@ def test_every_alert_asks_for_metrics_and_labels_that_exist() -> None:
 def test_a_misspelt_metric_is_caught() -> None:
     assert check("rate(invoice_worker_recipient_outcome_total[5m])", exposed())
     assert check('sum by (address) (invoice_worker_recipient_outcomes_total{kind="invoice"})', exposed())
+
+
+def test_a_label_value_the_worker_never_exposes_is_caught() -> None:
+    # "ehlo" and "starttls" are not stages: the worker says "helo" and "tls"
+    problems = check('rate(invoice_worker_smtp_replies_total{stage=~"connect|ehlo|starttls"}[5m])', exposed())
+    assert problems == ["stage='ehlo' is never exposed", "stage='starttls' is never exposed"]
+    assert not check('rate(invoice_worker_smtp_replies_total{stage=~"connect|helo|tls"}[5m])', exposed())

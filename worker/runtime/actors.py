@@ -225,12 +225,13 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
             members = await ingestion.apply_event(app, raw)
         except InvalidEvent as exc:
             members = []
-            await ingestion.dead_letter(app, raw, exc)
+            await ingestion.dead_letter(app, raw, exc)  # counted there, as dead-lettered
         except PrerequisiteMissing as exc:
             log.info("%s", exc)
             await app.store.due.finish_due(member, lease, parked_until(exc))
             return
-        app.metrics.events.labels(event_type_label(raw.get("type")), "applied").inc()
+        else:
+            app.metrics.events.labels(event_type_label(raw.get("type")), "applied").inc()
         await app.store.events.unpark_event(event_id, ingestion.account_of(raw))
         await app.store.due.finish_due(member, lease, None)
         await run_members(members)

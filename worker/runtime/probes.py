@@ -2,11 +2,14 @@
 process is alive) and `/readyz` (it can do its work), each probe with a JSON body saying why.
 
 - `/healthz`: the actors' event loop answers, and the scheduler and the Redis watch have looked
-  lately. A Redis or relay outage does not make a process unhealthy (restarting it would not
-  help: it waits and resumes by itself); a wedged thread does.
+  lately, or are waiting for a Redis that does not answer. A Redis or relay outage does not make
+  a process unhealthy (restarting it would not help: it waits and resumes by itself; a stalled
+  Redis holds a loop in its command with no end); a wedged thread does.
 - `/readyz`: Redis answers now and its policy is `noeviction` (asked at each probe, with a short
   timeout), and the relay set up a session lately or at its last attempt. When nothing was sent
-  for `RELAY_RECHECK_S`, the probe sets up a session itself (EHLO, TLS, AUTH as configured, QUIT).
+  for `RELAY_RECHECK_S`, the probe sets up a session itself (EHLO, TLS, AUTH as configured, QUIT),
+  within `RELAY_PROBE_TIMEOUT_S` in all; a probe that comes while another sets one up does not
+  wait for it: it answers from what was last heard.
 
 One port per process: several `run` processes on one machine each get their own METRICS_PORT
 (README, "Operations").
@@ -42,7 +45,7 @@ REDIS_PROBE_TIMEOUT_S = 1.0
 LOOP_PROBE_TIMEOUT_S = 2.0
 #: A relay heard from longer ago than this is asked again by the probe itself (s).
 RELAY_RECHECK_S = 60.0
-#: ... and one that failed, after this long (s); the probe's own session times out after (s):
+#: ... and one that failed, after this long (s); the probe's own session, every step, within (s):
 RELAY_RETRY_S = 5.0
 RELAY_PROBE_TIMEOUT_S = 5.0
 
@@ -80,10 +83,26 @@ class Probes:
     # -- /healthz --------------------------------------------------------------------------
 
     def health(self) -> dict[str, Check]:
-        checks = {"event_loop": self._event_loop()}
-        for name, last_round in self.loops.items():
-            checks[name] = self._beat(name.replace("_", " ").replace("redis", "Redis"), last_round())
+        return {"event_loop": self._event_loop(), **self.loops_health()}
+
+    def loops_health(self) -> dict[str, Check]:
+        """Each loop went round lately, or is waiting for a Redis that does not answer now."""
+        checks = {
+            name: self._beat(name.replace("_", " ").replace("redis", "Redis"), at()) for name, at in self.loops.items()
+        }
+        stalled = [name for name, check in checks.items() if not check.ok and "stalled" in check.detail]
+        if stalled and (unanswered := self._redis_unanswered()) is not None:
+            for name in stalled:
+                checks[name] = Check(True, f"{checks[name].detail}; waiting for Redis: {unanswered}")
         return checks
+
+    def _redis_unanswered(self) -> str | None:
+        """Why Redis does not answer now, or None when it does."""
+        try:
+            self._redis.ping()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            return f"Redis at {self._where} does not answer ({type(exc).__name__})"
+        return None
 
     def _event_loop(self) -> Check:
         loop_thread = get_event_loop_thread()
@@ -126,19 +145,26 @@ class Probes:
 
     def _relay_check(self) -> Check:
         health = self.app.relay_health
-        with self._relay_probe:  # one session at a time, however many probes come
-            last = health.last
-            age = None if last is None else time.time() - last.at
-            if last is None or age is None or age > RELAY_RECHECK_S or (not last.ok and age > RELAY_RETRY_S):
-                asyncio.run(_probe_relay(self.app))
+        # One session at a time; a probe that comes meanwhile answers from what was last heard.
+        if self._relay_probe.acquire(blocking=False):
+            try:
+                last = health.last
+                age = None if last is None else time.time() - last.at
+                if last is None or age is None or age > RELAY_RECHECK_S or (not last.ok and age > RELAY_RETRY_S):
+                    asyncio.run(probe_relay(self.app))
+            finally:
+                self._relay_probe.release()
         return relay_verdict(self.app, time.time())
 
 
-async def _probe_relay(app: ServiceContext) -> None:
-    config = replace(app.smtp, timeout_s=min(app.smtp.timeout_s, RELAY_PROBE_TIMEOUT_S))
+async def probe_relay(app: ServiceContext, timeout_s: float = RELAY_PROBE_TIMEOUT_S) -> None:
+    """Set up one session with the relay, within `timeout_s` in all, and record how it went."""
+    config = replace(app.smtp, timeout_s=min(app.smtp.timeout_s, timeout_s))
     sender = SmtpSender(config, app.relay_health)
     try:
-        await sender.probe()
+        await asyncio.wait_for(sender.probe(), timeout_s)
+    except TimeoutError:
+        app.relay_health.failed(f"no session set up within {timeout_s:g} s")
     finally:
         await sender.close()
 

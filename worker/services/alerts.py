@@ -1,8 +1,9 @@
 """Alerts about the worker's own setup: the relay refused our credentials, our HELO name or our
 TLS. Such a reply says nothing about the recipient (`worker.domain.delivery` defers the
 recipient); it needs the operator. Each is logged at ERROR with its stable name and the relay
-(never a credential) and counted in Redis (`store.alerts`), which `invoice-worker status` shows.
-The one place alerts are raised and counted: a metrics exporter reads the same counts.
+(never a credential), counted in Redis (`store.alerts`), which `invoice-worker status` shows, and
+counted in the process's metrics (`invoice_worker_setup_alerts_total`), which the Prometheus
+alert `InvoiceWorkerSetupRefused` watches. The one place alerts are raised and counted.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ async def alert_on_setup_replies(
         if verdict.alert is None or verdict.alert in raised:
             continue
         raised[verdict.alert] = reply
+        app.metrics.setup_alerts.labels(verdict.alert).inc()
         held_back = app.alert_log.should_log(verdict.alert, now)
         if held_back is None:  # logged less than ALERT_LOG_INTERVAL_S ago; counted all the same
             continue

@@ -60,6 +60,13 @@ class Metrics:
             ["stage", "reply_class"],
             registry=registry,
         )
+        self.setup_alerts = Counter(
+            "invoice_worker_setup_alerts",
+            "Alerts about the worker's own setup (worker.services.alerts): a relay refusing our login, "
+            "HELO name, TLS, sender or connection; one per distinct alert per attempt.",
+            ["alert"],
+            registry=registry,
+        )
         self.render_seconds = Histogram(
             "invoice_worker_render_seconds",
             "Rendering an email's templates and building its MIME message (DKIM signing included).",

@@ -255,6 +255,8 @@ class SmtpSender:
                     client = await self._connect()
                     self.health.succeeded()
                 step = await self._transaction(client, mail_from, recipients, message)
+                if reused:  # a session that still works, for /readyz (a new one said so at connect)
+                    self.health.succeeded()
             except _SetupRefused as exc:
                 client = None  # _connect closed it
                 self.health.failed(f"{exc.reply} at {exc.reply.stage}")

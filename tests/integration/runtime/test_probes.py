@@ -5,8 +5,10 @@ relay that is down; `/healthz` staying alive through a Redis outage."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,8 +25,9 @@ from tests.support.durable_redis import DurableRedis
 from tests.support.harness import Harness, make_settings
 from tests.support.smtp_doubles import ScriptedSmtpServer
 from worker.dev.local_smtp import find_free_port
-from worker.runtime.probes import MetricsPortInUse
+from worker.runtime.probes import MetricsPortInUse, Probes, probe_relay
 from worker.runtime.runner import Pipeline, run
+from worker.services.context import ServiceContext
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BILLING, DUNNING, RELATIONSHIP = "els@acme.example", "ar@acme.example", "jan@acme.example"
@@ -221,3 +224,30 @@ def test_unknown_paths_are_404_with_the_known_ones(redis_client, redis_url: str)
         status, body = worker.probe("/status")
     assert status == 404
     assert body["paths"] == ["/metrics", "/healthz", "/readyz"]
+
+
+def test_a_stalled_loop_is_not_alive_while_redis_answers(redis_client, redis_url: str) -> None:
+    # Given a scheduler that last went round two minutes ago, and a Redis that answers
+    probes = Probes(
+        ServiceContext.from_settings(make_settings(redis_url, 2525)),
+        {"scheduler": lambda: time.monotonic() - 120},
+        stall_s=60,
+    )
+    try:
+        # When the orchestrator asks whether the process is alive
+        (check,) = probes.loops_health().values()
+    finally:
+        probes.close()
+    # Then it is not: the loop is wedged, not waiting for Redis
+    assert not check.ok and "stalled" in check.detail and "waiting" not in check.detail
+
+
+def test_the_relay_probe_gives_up_on_a_relay_that_does_not_greet_within_its_limit(redis_url: str) -> None:
+    # Given a relay that takes 3 s to greet, and a probe that gives a session half a second
+    with ScriptedSmtpServer(stall_s=3.0, stall_stage="connect") as relay:
+        app = ServiceContext.from_settings(make_settings(redis_url, relay.port, smtp_timeout_s=10.0))
+        # When /readyz sets up a session itself
+        asyncio.run(probe_relay(app, timeout_s=0.5))
+    # Then the relay is recorded as failing, saying so, rather than the probe waiting 3 s and more
+    last = app.relay_health.last
+    assert last is not None and not last.ok and last.detail == "no session set up within 0.5 s"

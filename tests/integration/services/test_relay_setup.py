@@ -58,6 +58,9 @@ def test_a_wrong_smtp_password_defers_every_recipient_and_raises_an_alert_until_
         assert f"127.0.0.1:{relay.port}" in record.getMessage() and "535" in record.getMessage()
         assert all(PASSWORD not in f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
         assert alert_counts(harness) == {ALERT_AUTH_FAILED: 1}
+        # And the process's metrics count it by name, for the Prometheus alert
+        setup_alerts = harness.pipeline.app.metrics.setup_alerts
+        assert setup_alerts.labels(ALERT_AUTH_FAILED)._value.get() == 1
         # And `invoice-worker status` prints it under the deliveries (the command, in this process)
         args = build_parser().parse_args(["status"])
         assert args.func(args, settings) == 0

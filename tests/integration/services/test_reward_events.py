@@ -319,6 +319,25 @@ def test_a_reward_whose_account_never_arrives_is_dead_lettered_once_it_has_waite
     assert b"RWD-ORPHAN" not in everything_in_redis(redis_client)
 
 
+def test_a_parked_reward_whose_account_never_came_is_counted_once_as_dead_lettered(
+    redis_client, redis_url, smtp_server
+):
+    # Given a reward that waits up to an hour for its account, and is parked
+    harness = Harness.build(make_settings(redis_url, smtp_server.port, rewards_wait_s=3600), NOW)
+    harness.ingest([rewards_accrued("2026-01", account_id="A-404", code="RWD-ORPHAN", event_id="orphan")])
+    harness.drain()
+    events = harness.pipeline.app.metrics.events
+    assert events.labels("rewards.accrued", "parked")._value.get() == 1 and harness.dead_letters() == []
+    # When its wait is over and its retry falls due, the account still unknown
+    harness.clock.advance(seconds=7200)
+    harness.drain()
+    # Then it is dead-lettered, and counted once as such, not also as applied
+    (dead,) = harness.dead_letters()
+    assert dead["field"] == "data.account_id"
+    assert events.labels("rewards.accrued", "dead_lettered")._value.get() == 1
+    assert events.labels("rewards.accrued", "applied")._value.get() == 0
+
+
 def test_a_reward_waiting_for_its_account_is_parked_in_redis_and_woken_when_the_account_arrives(
     harness, smtp_server, redis_client
 ):

@@ -1,9 +1,12 @@
 """`/readyz`'s verdict on the relay from what the senders last heard: ready when a session was
-set up lately or at the last attempt, not ready (saying why) when the relay keeps failing."""
+set up lately or at the last attempt, not ready (saying why) when the relay keeps failing; and
+`/healthz`'s verdict on a loop held up by Redis."""
 
 from __future__ import annotations
 
-from worker.runtime.probes import RELAY_RECHECK_S, relay_verdict
+import time
+
+from worker.runtime.probes import RELAY_RECHECK_S, Probes, relay_verdict
 from worker.services.context import ServiceContext
 from worker.settings import Settings
 
@@ -42,3 +45,16 @@ def test_a_failing_relay_with_no_recent_session_is_not_ready_with_its_reply() ->
     context.relay_health.failed("Connection refused", at=NOW - 2)
     verdict = relay_verdict(context, NOW)
     assert not verdict.ok and "Connection refused" in verdict.detail
+
+
+def test_a_loop_held_up_by_a_redis_that_does_not_answer_is_waiting_not_stalled() -> None:
+    # Given a scheduler that last went round two minutes ago, and a Redis that does not answer
+    probes = Probes(app(), {"scheduler": lambda: time.monotonic() - 120}, stall_s=60)
+    try:
+        # When the orchestrator asks whether the process is alive
+        (check,) = probes.loops_health().values()
+    finally:
+        probes.close()
+    # Then it is: restarting it would not bring Redis back; and it says what it waits for
+    assert check.ok
+    assert "stalled" in check.detail and "waiting for Redis" in check.detail and "does not answer" in check.detail
