@@ -141,6 +141,11 @@ def _email(
     return register
 
 
+def kind_of_delivery(delivery_id: str) -> str:
+    """The kind a delivery id names: its first part (`EmailKind.delivery_id`)."""
+    return delivery_id.partition(":")[0]
+
+
 def kind(name: str) -> EmailKind:
     """Raises LookupError: no such kind."""
     try:

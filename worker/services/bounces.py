@@ -24,7 +24,7 @@ from worker.domain.verp import (
     return_path_token,
     verify_target,
 )
-from worker.emails.kinds import BOUNCE_NOTICE, INVOICE, kind
+from worker.emails.kinds import BOUNCE_NOTICE, INVOICE, kind, kind_of_delivery
 from worker.services.context import ServiceContext
 from worker.services.deliveries import create_delivery
 from worker.services.log_context import about, mask_addresses, recipient_domain
@@ -117,9 +117,7 @@ async def apply_bounce(app: ServiceContext, rcpt: str, raw: bytes) -> BounceResu
             await store.deliveries.save_recipient_states(
                 target.delivery_id, {target.recipient: decision.new_state}, log=log_entry
             )
-            delivery = await store.deliveries.load_delivery(target.delivery_id)
-            kind = delivery["kind"] if delivery is not None else "unknown"
-            app.metrics.count_outcomes(kind, {target.recipient: decision.new_state})
+            app.metrics.count_outcomes(kind_of_delivery(target.delivery_id), {target.recipient: decision.new_state})
         else:
             await store.deliveries.append_delivery_log(target.delivery_id, log_entry)
         if decision.resend_at is not None:

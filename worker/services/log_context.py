@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from worker.emails.kinds import KINDS, Loads
+from worker.emails.kinds import KINDS, Loads, kind_of_delivery
 
 _ABOUT: ContextVar[dict[str, str] | None] = ContextVar("log_about", default=None)
 
@@ -26,7 +26,7 @@ def about(**ids: str | None) -> Iterator[None]:
 def about_delivery(delivery_id: str) -> dict[str, str]:
     """A delivery's ids: the id, its kind (its first part) and the business key (an invoice number
     for an invoice, a reminder or a credit note)."""
-    kind, _, rest = delivery_id.partition(":")
+    kind, rest = kind_of_delivery(delivery_id), delivery_id.partition(":")[2]
     ids = {"delivery_id": delivery_id, "kind": kind}
     email = KINDS.get(kind)
     if email is not None and email.loads is Loads.INVOICE:  # its id's first part is the invoice number

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,7 +20,10 @@ from worker.emails.rendering import copy_subject, render
 from worker.errors import TemplateMissing
 from worker.services.context import ServiceContext
 from worker.services.documents import invoice_documents
+from worker.store.deliveries import message_digest
 from worker.store.store import Store
+
+log = logging.getLogger(__name__)
 
 #: Message-ID digest characters (base32 of 130 bits); fewer, down to the minimum (80 bits), when
 #: the domain is long, so that the `Message-ID:` line keeps within 78 octets where it can.
@@ -138,15 +142,24 @@ async def build_delivery_message(app: ServiceContext, delivery_id: str, delivery
         attachments=attachments,
         in_reply_to=copy_of or None,
     )
-    if signature := delivery.get("dkim_signature"):
-        # Built again after retention dropped it: the very bytes that were signed, so the
-        # signature kept then still holds (signing again would stamp another time, t=).
-        data = signature + data
-    elif app.policy.dkim is not None:
-        data = app.policy.dkim.sign(data)
+    data = _signed(app, delivery_id, delivery, data)
     metrics.render_seconds.labels(kind).observe(rendering_s + time.perf_counter() - started)
     metrics.emails_built.labels(kind, delivery["locale"]).inc()
     return BuiltMessage(data, message_id)
+
+
+def _signed(app: ServiceContext, delivery_id: str, delivery: dict[str, Any], data: bytes) -> bytes:
+    """The message as it goes out: with the DKIM-Signature kept when retention dropped it, if
+    this is the very message that was signed (signing again would stamp another time, t=);
+    signed anew (DKIM configured) if not."""
+    digest = delivery.get("message_digest")
+    signature = delivery.get("dkim_signature")
+    if signature and (digest is None or message_digest(signature + data) == digest):
+        return signature + data
+    if digest is not None and message_digest(data) != digest:
+        # A template, catalog or data file changed since, or an earlier release built it.
+        log.warning("delivery %s: built again after retention, it differs from the message sent", delivery_id)
+    return data if app.policy.dkim is None else app.policy.dkim.sign(data)
 
 
 def envelope_sender(app: ServiceContext) -> str:

@@ -2,7 +2,9 @@
 MESSAGE_RETENTION_DAYS have passed since the last of them became so, the delivery's built message
 and its invoice's PDF and XML are dropped. What the delivery was (recipients, states, history,
 the Message-ID) stays, and so does what builds the bytes again: the invoice, the account as the
-documents were first built from, the locale, and the DKIM-Signature header. A later need (a
+documents were first built from, the locale, and the DKIM-Signature header; with the message's
+digest, which tells a rebuild that differs (the signature is then made again). Documents kept
+before their source was kept with them stay whole. A later need (a
 bounce's resend, `resend`, `document`, a reminder) builds them again, byte for byte the same
 (deterministic builds: the Message-ID, the Date and the MIME boundaries come from the stored
 delivery, the PDF's timestamps from the invoice date); the signature kept still verifies.
@@ -54,10 +56,11 @@ async def expire(app: ServiceContext, delivery_id: str, lease: float) -> Dropped
     if final_at + retention_s > now:
         await store.due.finish_due(member, lease, final_at + retention_s)
         return None
-    freed = await store.deliveries.drop_message(delivery_id, at=now)
+    message = delivery.get("message")
+    freed = 0 if message is None else await store.deliveries.drop_message(delivery_id, message)
     kind = KINDS.get(delivery["kind"])
     if kind is not None and kind.documents and kind.loads is Loads.INVOICE:
-        freed += await store.documents.drop(delivery["key"], at=now)
+        freed += await store.documents.drop(delivery["key"])
     await store.due.finish_due(member, lease, None)
     log.info("delivery %s: message and documents dropped after retention (%d bytes)", delivery_id, freed)
     return Dropped(delivery_id, freed)

@@ -85,6 +85,8 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
                     await _fail_permanently(app, delivery_id, delivery["kind"], states, due, str(exc))
                     await store.due.finish_due(member, lease, None)
                     await forget_secrets(store, delivery_id, delivery, final=True)
+                    # Its invoice's documents may have been kept before the build failed.
+                    await retention.schedule(store, delivery_id, now, app.policy.message_retention_s)
                     return {a: s.state for a, s in (await store.deliveries.recipient_states(delivery_id)).items()}
                 message = await store.deliveries.store_message(
                     delivery_id, built.data, built.message_id, sending=sending

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass, replace
@@ -63,12 +64,16 @@ def _delivery_from(raw: dict[bytes, bytes]) -> dict[str, Any] | None:
     for name in ("kind", "key", "locale", "message_id"):
         if name in out:
             out[name] = out[name].decode()
-    if "message_dropped_at" in out:
-        out["message_dropped_at"] = float(out["message_dropped_at"])
     out["recipients"] = json.loads(out["recipients"])
     out["context"] = json.loads(out["context"]) if "context" in out else {}
     out["created_at"] = float(out["created_at"])
     return out
+
+
+def message_digest(message: bytes) -> bytes:
+    """What retention keeps of a dropped message to tell a rebuild that is the very same bytes
+    (16 bytes of SHA-256: a check of our own builds, not a defence against forgery)."""
+    return hashlib.sha256(message).digest()[:16]
 
 
 def dkim_signature_of(message: bytes) -> bytes | None:
@@ -347,18 +352,15 @@ class Deliveries:
         )
         return message if stored is None else sealing.open(stored, bound_to=bound_to)
 
-    async def drop_message(self, delivery_id: str, *, at: float) -> int:
-        """Retention: drop a delivery's built message, keeping what rebuilds the very same bytes
-        (worker.services.retention): its DKIM-Signature header, if it was signed (a signature
-        made again would carry another time), and when it was dropped. Returns the bytes freed
-        (0: nothing was kept, or it was dropped before)."""
-        message = (await self.load_delivery(delivery_id) or {}).get("message")
-        if message is None:
-            return 0
+    async def drop_message(self, delivery_id: str, message: bytes) -> int:
+        """Retention: drop a delivery's built `message` (as `load_delivery` read it), keeping what
+        rebuilds the very same bytes (worker.services.retention) and what tells that it did: its
+        DKIM-Signature header, if it was signed (a signature made again would carry another
+        time), and its digest (`message_digest`). Returns the bytes freed."""
         signature = dkim_signature_of(message)
         key = self.keys.delivery(delivery_id)
         pipe = self.db.transaction()
-        pipe.hset(key, "message_dropped_at", repr(at))
+        pipe.hset(key, "message_digest", message_digest(message))
         if signature is not None:
             pipe.hset(key, "dkim_signature", signature)
         pipe.hdel(key, "message")

@@ -84,7 +84,7 @@ class Documents:
         pipe.hsetnx(key, "pdf", sealing.seal(documents.pdf.data, bound_to=self._bound_to(number, "pdf")))
         if documents.xml is not None:
             pipe.hsetnx(key, "xml", sealing.seal(documents.xml.data, bound_to=self._bound_to(number, "xml")))
-        pipe.hdel(key, "held", "dropped_at")
+        pipe.hdel(key, "held", "dropped_at")  # dropped_at: written by an earlier release
         _, _, first, *_ = await pipe.execute()
         if first:  # ours are kept: no need to read ~45 KB back and unseal it
             return documents
@@ -105,17 +105,20 @@ class Documents:
         source = json.loads(sealing.open(raw, bound_to=self._bound_to(number, "source")))
         return _ACCOUNT.validate_python(source["account"]), source["locale"]
 
-    async def drop(self, number: str, *, at: float) -> int:
+    async def drop(self, number: str) -> int:
         """Retention: drop the files, keeping their description and what builds them again.
-        Returns the bytes freed (0: none were kept)."""
+        Documents kept before that was kept with them (no `source`) are left whole: built again
+        from today's account, they could differ from those sent. Returns the bytes freed (0:
+        none dropped)."""
         key = self.keys.invoice_documents(number)
+        # `source` is never removed once set, so it cannot go between this look and the drop.
+        if not await self.db.command("hexists", key, "source"):
+            return 0
         pipe = self.db.transaction()
         pipe.hstrlen(key, "pdf")
         pipe.hstrlen(key, "xml")
         pipe.hdel(key, "pdf", "xml")
-        freed_pdf, freed_xml, removed = await pipe.execute()
-        if removed:
-            await self.db.command("hset", key, "dropped_at", repr(at))
+        freed_pdf, freed_xml, _ = await pipe.execute()
         return int(freed_pdf) + int(freed_xml)
 
     async def load(self, number: str) -> InvoiceDocuments | None:

@@ -96,7 +96,7 @@ def test_a_month_after_delivery_the_bytes_leave_redis_and_come_back_byte_for_byt
     # Then Redis holds neither the message nor the files, only what builds them again
     delivery = redis_client.hgetall(delivery_key)
     assert b"message" not in delivery and delivery[b"dkim_signature"].startswith(b"DKIM-Signature:")
-    assert b"message_id" in delivery and b"message_dropped_at" in delivery
+    assert b"message_id" in delivery and len(delivery[b"message_digest"]) == 16
     kept = redis_client.hgetall(documents_key)
     assert b"pdf" not in kept and b"xml" not in kept and b"source" in kept and b"meta" in kept
     held_after = redis_client.memory_usage(delivery_key) + redis_client.memory_usage(documents_key)
@@ -110,6 +110,61 @@ def test_a_month_after_delivery_the_bytes_leave_redis_and_come_back_byte_for_byt
     again = rebuilt_message(harness)
     assert again == sent.data
     assert verify(again, record)
+
+
+def signed_settings(redis_url: str, port: int, dkim_key: tuple[Path, bytes]) -> Any:
+    return make_settings(
+        redis_url,
+        port,
+        dkim_domain=DOMAIN,
+        dkim_selector=SELECTOR,
+        dkim_private_key_file=dkim_key[0],
+        message_retention_days=30,
+        reminder_days="",
+    )
+
+
+def test_a_message_built_again_that_differs_from_the_one_sent_is_signed_anew(
+    redis_client, redis_url, smtp_server, dkim_key, caplog
+) -> None:
+    # Given a signed invoice email delivered, and its message dropped after retention
+    harness = Harness.build(signed_settings(redis_url, smtp_server.port, dkim_key), NOW)
+    harness.ingest(contract_example()[:3])
+    harness.drain()
+    (sent,) = smtp_server.messages
+    harness.clock.advance(days=31)
+    harness.drain()
+    # and what builds it changed since (here its locale; a template or catalog of a later release alike)
+    redis_client.hset(f"iw:delivery:{DELIVERY}", "locale", "en-US")
+    # When it is built again
+    again = rebuilt_message(harness)
+    # Then it is not the message sent, so the kept signature (which would fail) is not put on
+    # it: it is signed anew, and the signature holds; the log says it differs
+    assert again != sent.data
+    assert verify(again, dkim_key[1])
+    assert any("it differs from the message sent" in r.getMessage() for r in caplog.records)
+
+
+def test_documents_kept_by_an_earlier_release_without_their_source_are_not_dropped(
+    redis_client, redis_url, smtp_server, dkim_key
+) -> None:
+    # Given an invoice delivered, whose documents were kept as an earlier release kept them:
+    # without the account and locale they were built from
+    harness = Harness.build(signed_settings(redis_url, smtp_server.port, dkim_key), NOW)
+    harness.ingest(contract_example()[:3])
+    harness.drain()
+    then = documents(harness)
+    documents_key = f"iw:invoice:{NUMBER}:documents"
+    redis_client.hdel(documents_key, "source")
+    # When retention is over
+    harness.clock.advance(days=31)
+    harness.drain()
+    # Then the message is dropped, but the files stay: they could not be built again as sent
+    assert b"message" not in redis_client.hgetall(f"iw:delivery:{DELIVERY}")
+    kept = redis_client.hgetall(documents_key)
+    assert b"pdf" in kept
+    now = documents(harness)
+    assert now.pdf.data == then.pdf.data
 
 
 def test_a_retention_of_zero_keeps_everything(redis_client, redis_url, smtp_server) -> None:

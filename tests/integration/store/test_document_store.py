@@ -75,7 +75,7 @@ def test_retention_drops_the_files_and_keeps_what_builds_them_again(redis_client
     # Given documents kept
     run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
     # When retention drops them
-    freed = run(redis_url, lambda store: store.documents.drop("INV-1", at=1.0))
+    freed = run(redis_url, lambda store: store.documents.drop("INV-1"))
     # Then their bytes are gone, the summary stays, and what they were built from is kept, sealed
     assert freed > len(b"%PDF Acme B.V.")
     assert run(redis_url, lambda store: store.documents.load("INV-1")) is None
@@ -84,6 +84,6 @@ def test_retention_drops_the_files_and_keeps_what_builds_them_again(redis_client
     stored = redis_client.hgetall(f"{PREFIX}:invoice:INV-1:documents")
     assert b"pdf" not in stored and b"Acme B.V." not in stored[b"source"]
     # And dropping again frees nothing; keeping them again (a rebuild) brings them back
-    assert run(redis_url, lambda store: store.documents.drop("INV-1", at=2.0)) == 0
+    assert run(redis_url, lambda store: store.documents.drop("INV-1")) == 0
     run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
     assert run(redis_url, lambda store: store.documents.load("INV-1")) == documents(b"%PDF Acme B.V.")

@@ -114,6 +114,9 @@ def test_a_code_sealed_with_another_key_fails_its_delivery_permanently_with_the_
     assert recipient["last_reply"].startswith("sealed secret cannot be decrypted: wrong SEALING_KEY?")
     assert OTHER_KEY not in recipient["last_reply"] and TEST_SEALING_KEY not in recipient["last_reply"]
     assert b"RWD-OTHER-KEY" not in everything_in_redis(redis_client)
+    # And what the failed delivery keeps leaves Redis with the retention, like a delivered one's
+    retain = "retain:" + DELIVERY.removeprefix("iw:delivery:")
+    assert redis_client.zscore("iw:due", retain) == NOW.timestamp() + 30 * 86400
 
 
 @pytest.mark.parametrize("old_key_kept", [True, False], ids=["old key kept", "old key dropped"])
