@@ -143,3 +143,15 @@ def signed_headers(message: bytes) -> list[bytes]:
         count = present.get(name, 0) + (1 if header.lower() in OVERSIGNED_HEADERS else 0)
         names.extend([name] * count)
     return names
+
+
+def dkim_signature_of(message: bytes) -> bytes | None:
+    """The DKIM-Signature header (its folded lines and their CRLF) that `DkimSigner.sign` put
+    first, if any."""
+    if not message.startswith(b"DKIM-Signature:"):
+        return None
+    end = 0
+    while True:
+        end = message.index(b"\r\n", end) + 2
+        if message[end : end + 1] not in (b" ", b"\t"):
+            return message[:end]

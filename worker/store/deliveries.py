@@ -13,6 +13,7 @@ from typing import Any
 
 from worker.domain.delivery import RecipientState
 from worker.domain.model import Invoice
+from worker.emails.dkim import dkim_signature_of
 from worker.store import invoice_records, recipient_records
 from worker.store.cipher import SealedValueUnreadable, SealingKeys, required
 from worker.store.connection import Connection
@@ -74,17 +75,6 @@ def message_digest(message: bytes) -> bytes:
     """What retention keeps of a dropped message to tell a rebuild that is the very same bytes
     (16 bytes of SHA-256: a check of our own builds, not a defence against forgery)."""
     return hashlib.sha256(message).digest()[:16]
-
-
-def dkim_signature_of(message: bytes) -> bytes | None:
-    """The DKIM-Signature header (its folded lines and their CRLF) the signer put first, if any."""
-    if not message.startswith(b"DKIM-Signature:"):
-        return None
-    end = 0
-    while True:
-        end = message.index(b"\r\n", end) + 2
-        if message[end : end + 1] not in (b" ", b"\t"):
-            return message[:end]
 
 
 class Deliveries:

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from worker.domain.model import Contact, Recipients, RenderedEmail
-from worker.emails.dkim import DkimConfigurationError, DkimSigner
+from worker.emails.dkim import DkimConfigurationError, DkimSigner, dkim_signature_of
 from worker.emails.mime import MAX_HEADER_LINE, build_message
 
 RENDERED = RenderedEmail(
@@ -133,3 +133,16 @@ def test_an_encrypted_key_is_refused_with_the_reason(rsa_pem):
 
 def test_the_key_is_not_in_the_signers_repr(signer, rsa_pem):
     assert "PRIVATE" not in repr(signer) and rsa_pem.split(b"\n")[1].decode() not in repr(signer)
+
+
+def test_the_signature_header_is_taken_off_a_signed_message_whole_and_nothing_more(signer):
+    # Given a signed message (its DKIM-Signature folded over several lines, first)
+    built = message()
+    signed = signer.sign(built)
+    # When the signature is taken off, as retention keeps it
+    signature = dkim_signature_of(signed)
+    # Then it is every folded line of that header, and what follows is the message as built
+    assert signature is not None and signature.count(b"\r\n") > 1
+    assert signed == signature + built
+    # and an unsigned message has none
+    assert dkim_signature_of(built) is None
