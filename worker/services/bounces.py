@@ -122,6 +122,7 @@ async def apply_bounce(app: ServiceContext, rcpt: str, raw: bytes) -> BounceResu
             await store.deliveries.append_delivery_log(target.delivery_id, log_entry)
         if decision.resend_at is not None:
             await store.due.mark_due(deliver_member(target.delivery_id), decision.resend_at)
+            await store.deliveries.mark_retrying(target.delivery_id, decision.resend_at)
     finally:
         await store.due.release_lock(f"delivery:{target.delivery_id}", token)
     with about(recipient_domain=recipient_domain(target.recipient)):

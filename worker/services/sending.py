@@ -84,6 +84,7 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
                 except PermanentError as exc:
                     await _fail_permanently(app, delivery_id, delivery["kind"], states, due, str(exc))
                     await store.due.finish_due(member, lease, None)
+                    await store.deliveries.mark_retrying(delivery_id, None)
                     await forget_secrets(store, delivery_id, delivery, final=True)
                     # Its invoice's documents may have been kept before the build failed.
                     await retention.schedule(store, delivery_id, now, app.policy.message_retention_s)

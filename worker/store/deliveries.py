@@ -9,6 +9,7 @@ import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
+from collections.abc import Awaitable
 from typing import Any
 
 from worker.domain.delivery import RecipientState
@@ -312,11 +313,15 @@ class Deliveries:
                 keys=[self.keys.due, self.keys.leased, self.keys.lease_renewals, self.keys.due_failures],
                 args=[deliver_member(delivery_id), repr(lease), "" if next_at is None else repr(next_at)],
             ),
-            # A next attempt is a retry (a recipient deferred or unknown): counted while it waits.
-            self.db.command("zrem", self.keys.retrying, delivery_id)
-            if next_at is None
-            else self.db.command("zadd", self.keys.retrying, {delivery_id: next_at}),
+            self.mark_retrying(delivery_id, next_at),
         )
+
+    def mark_retrying(self, delivery_id: str, next_at: float | None) -> Awaitable[Any]:
+        """A next attempt at `next_at` is a retry (a recipient deferred, unknown or bounced
+        softly): counted while it waits (the `deliveries_retrying` gauge); None: none waits."""
+        if next_at is None:
+            return self.db.command("zrem", self.keys.retrying, delivery_id)
+        return self.db.command("zadd", self.keys.retrying, {delivery_id: next_at})
 
     async def store_message(
         self, delivery_id: str, message: bytes, message_id: str, *, sending: dict[str, RecipientState] | None = None

@@ -121,7 +121,9 @@ def test_a_permanent_bounce_of_the_billing_contact_suppresses_it_and_tells_the_a
     assert sum(1 for r in harness.status() if r["kind"] == "bounce_notice") == 2
 
 
-def test_a_temporary_failure_report_resends_later_with_the_same_message_id(harness, smtp_server, listener):
+def test_a_temporary_failure_report_resends_later_with_the_same_message_id(
+    harness, smtp_server, listener, redis_client
+):
     harness.ingest(contract_example()[:3])
     harness.drain()
     paths = return_paths(smtp_server)
@@ -130,6 +132,8 @@ def test_a_temporary_failure_report_resends_later_with_the_same_message_id(harne
     send_report(listener, paths[BILLING], "exchange_expired.eml")
     _, recipients = invoice_row(harness)
     assert recipients[BILLING]["state"] == "deferred" and "4.4.7" in recipients[BILLING]["last_reply"]
+    # and the delivery counts as waiting for a retry (the operators' deferred backlog)
+    assert redis_client.zcard("iw:deliveries-retrying") == 1
     # Then nothing is resent before the resend delay, and once after it
     harness.drain()
     assert len(smtp_server.received_by(BILLING)) == 1
@@ -139,6 +143,7 @@ def test_a_temporary_failure_report_resends_later_with_the_same_message_id(harne
     assert len(again) == 2 and again[1].message["Message-ID"] == first_id
     assert len(smtp_server.received_by(DUNNING)) == 1  # the others are not sent a second copy
     assert invoice_row(harness)[1][BILLING]["state"] == "accepted"
+    assert redis_client.zcard("iw:deliveries-retrying") == 0
 
 
 def test_delayed_reports_and_auto_replies_are_recorded_but_change_nothing(harness, smtp_server, listener):
