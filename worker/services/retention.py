@@ -15,6 +15,7 @@ what is built again (README, "Operations").
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from dataclasses import dataclass
@@ -83,13 +84,12 @@ async def sweep(app: ServiceContext, stop: threading.Event | None = None) -> int
         if stop is not None and stop.is_set():
             return scheduled  # the next start sweeps again (idempotent)
         start += len(page)
-        for delivery_id, kept in zip(page, await store.deliveries.kept_messages(page), strict=True):
-            if not kept:
-                continue
-            final_at = finished_at(await store.deliveries.recipient_states(delivery_id))
-            if final_at is not None:
-                await schedule(store, delivery_id, final_at, retention_s)
-                scheduled += 1
+        kept = [d for d, held in zip(page, await store.deliveries.kept_messages(page), strict=True) if held]
+        # Each gather is one round trip (the store pipelines what one turn of the loop sends).
+        states = await asyncio.gather(*(store.deliveries.recipient_states(d) for d in kept))
+        finished = [(d, at) for d, st in zip(kept, states, strict=True) if (at := finished_at(st)) is not None]
+        await asyncio.gather(*(schedule(store, d, at, retention_s) for d, at in finished))
+        scheduled += len(finished)
     await store.db.command("set", store.keys.retention_swept, repr(app.clock().timestamp()))
     if scheduled:
         log.info("retention: %d deliveries that finished before it existed will drop their bytes", scheduled)
