@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from worker.store.connection import Connection
@@ -37,7 +38,8 @@ async def sample_backlog(db: Connection, now: float) -> Backlog:
     pipe.zcard(keys.retrying)
     pipe.scard(keys.parked_ids)
     pipe.llen(keys.dead_letters)
-    pipe.zcount(keys.sealed_index, now, "+inf")
+    # By wall time, as the index is (Redis expires the sealed keys by it), not by `now`.
+    pipe.zcount(keys.sealed_index, time.time(), "+inf")
     due, claimed, oldest, retrying, parked, dead, sealed = await pipe.execute()
     oldest_at = float(oldest[0][1]) if oldest else None
     return Backlog(

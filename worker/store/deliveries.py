@@ -7,9 +7,9 @@ import asyncio
 import hashlib
 import json
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from collections.abc import Awaitable
 from typing import Any
 
 from worker.domain.delivery import RecipientState

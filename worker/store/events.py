@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import time
 from datetime import datetime
 from typing import Any
 
 from worker.store.cipher import SealingKeys, required
 from worker.store.connection import Connection
 from worker.store.due_members import event_member
+from worker.store.sealer import queue_seal
 
 #: Bytes of an event's data digest that are kept (see `Events.seen_with_other_data`).
 _DIGEST_BYTES = 16
@@ -154,14 +154,9 @@ class Events:
         sealing = required(self.sealing, "sealing a redemption code")
         token = secrets.token_urlsafe(18)
         key = self.keys.sealed(token)
-        await self.db.command("set", key, sealing.seal(secret.encode(), bound_to=key), px=int(ttl_s * 1000))
-        # Indexed by expiry (the real clock: Redis expires the key by it) for the backlog gauge;
-        # what has expired is dropped from the index as new ones come.
-        now = time.time()
-        await asyncio.gather(
-            self.db.command("zadd", self.keys.sealed_index, {token: now + ttl_s}),
-            self.db.command("zremrangebyscore", self.keys.sealed_index, "-inf", now),
-        )
+        pipe = self.db.redis.pipeline(transaction=True)
+        queue_seal(pipe, self.keys, token, sealing.seal(secret.encode(), bound_to=key), ttl_s)
+        await pipe.execute()
         return token
 
     async def unseal(self, token: str) -> str | None:

@@ -5,6 +5,7 @@ token in Redis, synchronously (ingest is not async), with the TTL of `SEALED_SEC
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import redis
 
@@ -13,13 +14,24 @@ from worker.store.cipher import SealingKeys, required
 from worker.store.keys import Keys
 
 
+def queue_seal(pipe: Any, keys: Keys, token: str, sealed: bytes, ttl_s: float) -> None:
+    """Queue on `pipe` (a redis-py pipeline, sync or async) what keeps a sealed secret: the value
+    under its token with its TTL, and its entry in the index by expiry (wall time: Redis expires
+    the key by it) that the backlog gauge counts; what has expired leaves the index as new ones
+    come."""
+    now = time.time()
+    pipe.set(keys.sealed(token), sealed, px=int(ttl_s * 1000))
+    pipe.zadd(keys.sealed_index, {token: now + ttl_s})
+    pipe.zremrangebyscore(keys.sealed_index, "-inf", now)
+
+
 class Sealer:
     """Seals secrets with a synchronous Redis client, opened on first use (most events have none)."""
 
     def __init__(self, redis_url: str, keys: Keys, ttl_s: float, *, sealing: SealingKeys | None = None) -> None:
         self.redis_url = redis_url
         self.keys = keys
-        self.ttl_ms = int(ttl_s * 1000)
+        self.ttl_s = ttl_s
         self.sealing = sealing
         self.client: redis.Redis | None = None
 
@@ -34,11 +46,8 @@ class Sealer:
             self.client = redis.Redis.from_url(self.redis_url)
         token = new_token()
         key = self.keys.sealed(token)
-        now = time.time()
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(key, sealing.seal(secret.encode(), bound_to=key), px=self.ttl_ms)
-        pipe.zadd(self.keys.sealed_index, {token: now + self.ttl_ms / 1000})  # see Events.seal
-        pipe.zremrangebyscore(self.keys.sealed_index, "-inf", now)
+        pipe = self.client.pipeline(transaction=True)
+        queue_seal(pipe, self.keys, token, sealing.seal(secret.encode(), bound_to=key), self.ttl_s)
         pipe.execute()
         return token
 
