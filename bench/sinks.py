@@ -4,7 +4,7 @@
 - `smtp-sink`, Postfix's C SMTP server (Debian package `postfix`), when it is installed: it costs
   the machine little, so the raw send limit against it is the client's, not the server's. It
   dumps each message to a file of its own (`-d`) on a tmpfs; only their headers are read back.
-- the aiosmtpd sink of `bench.sink` (~2 ms of CPU per message): the fallback, and the second
+- the aiosmtpd sink of `bench.sink` (~4-5 ms of CPU per ~60 KB message): the fallback, and the second
   baseline the README's earlier figures were measured against.
 """
 

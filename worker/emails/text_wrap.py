@@ -89,7 +89,7 @@ def _breaks_at_spaces_only(text: str) -> bool:
 
 @cache
 def _narrow_letter(ch: str) -> bool:
-    return _char_width(ch) == 1 and not _hangul(ch) and not _wide(ch)
+    return _char_width(ch) == 1 and not _hangul(ch)  # width 1: neither wide nor full-width
 
 
 def _split_chars(text: str, room: int) -> tuple[str, str]:

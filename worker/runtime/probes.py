@@ -18,6 +18,7 @@ One port per process: several `run` processes on one machine each get their own 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import threading
@@ -50,7 +51,11 @@ RELAY_RETRY_S = 5.0
 RELAY_PROBE_TIMEOUT_S = 5.0
 
 
-class MetricsPortInUse(InvoiceWorkerError):
+class MetricsUnavailable(InvoiceWorkerError):
+    """The probes' server cannot listen where METRICS_HOST and METRICS_PORT say."""
+
+
+class MetricsPortInUse(MetricsUnavailable):
     """METRICS_PORT is taken (by another `run` on this machine, most likely)."""
 
 
@@ -201,9 +206,13 @@ class ProbeServer:
         try:
             self.server = ThreadingHTTPServer((host, port), handler)
         except OSError as exc:
-            raise MetricsPortInUse(
-                f"cannot listen on METRICS_PORT {port} ({exc.strerror}): give each `run` process on a "
-                "machine its own METRICS_PORT"
+            if exc.errno == errno.EADDRINUSE:
+                raise MetricsPortInUse(
+                    f"cannot listen on METRICS_PORT {port} ({exc.strerror}): give each `run` process on a "
+                    "machine its own METRICS_PORT"
+                ) from None
+            raise MetricsUnavailable(
+                f"cannot listen on METRICS_HOST {host!r}, METRICS_PORT {port}: {exc.strerror or exc}"
             ) from None
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None

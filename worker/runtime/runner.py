@@ -129,6 +129,7 @@ def start_probes(app: ServiceContext, settings: Settings, *, scheduler: Schedule
 
     Raises:
       MetricsPortInUse: the port is taken.
+      MetricsUnavailable: it cannot listen there for another reason (METRICS_HOST not of this machine).
     """
     assert settings.metrics_port is not None
     idle, busy = app.metrics.smtp_connections.labels("idle"), app.metrics.smtp_connections.labels("busy")
@@ -229,6 +230,13 @@ def run(
         if settings.metrics_port is not None
         else None
     )
+    if listener is not None:
+        try:  # a BOUNCES_PORT taken: nothing else started yet but the probes
+            listener.start()
+        except BaseException:
+            if probes is not None:
+                probes.stop()
+            raise
     worker.start()
     sweeper = None
     if not burst:
@@ -246,8 +254,6 @@ def run(
     filtered = outage_filter.install()
     watch.start()
     scheduler.start()
-    if listener is not None:
-        listener.start()
     started = time.monotonic()
     try:
         if not burst:

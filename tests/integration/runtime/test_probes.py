@@ -25,7 +25,7 @@ from tests.support.durable_redis import DurableRedis
 from tests.support.harness import Harness, make_settings
 from tests.support.smtp_doubles import ScriptedSmtpServer
 from worker.dev.local_smtp import find_free_port
-from worker.runtime.probes import MetricsPortInUse, Probes, probe_relay
+from worker.runtime.probes import MetricsPortInUse, MetricsUnavailable, Probes, probe_relay
 from worker.runtime.runner import Pipeline, run
 from worker.services.context import ServiceContext
 
@@ -217,6 +217,15 @@ def test_a_metrics_port_in_use_is_refused_with_what_to_do(redis_client, redis_ur
         # Then it refuses to start, saying each process needs its own port
         with pytest.raises(MetricsPortInUse, match=f"METRICS_PORT {worker.port}.*its own METRICS_PORT"):
             run(Harness.build(settings, NOW).pipeline, burst=True, timeout_s=10)
+
+
+def test_a_metrics_host_not_of_this_machine_is_refused_as_such_not_as_a_port_in_use(redis_client, redis_url) -> None:
+    # Given a METRICS_HOST that is no address of this machine (TEST-NET-3)
+    settings = make_settings(redis_url, 2525, metrics_port=find_free_port(), metrics_host="203.0.113.7")
+    # When a worker starts, it refuses to, naming the host rather than blaming another process
+    with pytest.raises(MetricsUnavailable, match="METRICS_HOST '203.0.113.7'") as refused:
+        run(Harness.build(settings, NOW).pipeline, burst=True, timeout_s=10)
+    assert not isinstance(refused.value, MetricsPortInUse)
 
 
 def test_unknown_paths_are_404_with_the_known_ones(redis_client, redis_url: str) -> None:

@@ -4,6 +4,7 @@ files in through the real bounce listener, and what they do (suppression, resend
 from __future__ import annotations
 
 import smtplib
+import socket
 import threading
 from datetime import UTC, datetime
 
@@ -235,3 +236,26 @@ def test_the_bounces_command_listens_and_refuses_to_start_without_a_secret(redis
     assert listener.returncode == 0
     listed = invoke(["suppression", "list"], env).stdout
     assert BILLING in listed and "5.1.1" in listed
+
+
+def test_a_bounces_port_in_use_stops_the_start_up_and_leaves_no_metrics_server_behind(
+    redis_client, redis_url, smtp_server
+):
+    # Given a BOUNCES_PORT another process holds, and a METRICS_PORT
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        metrics_port = find_free_port()
+        settings = bounce_settings(
+            redis_url,
+            smtp_server.port,
+            bounces_port=taken.getsockname()[1],
+            metrics_port=metrics_port,
+            metrics_host="127.0.0.1",
+        )
+        # When a worker starts, it refuses to
+        with pytest.raises(OSError, match="(?i)address already in use|errno 98"):
+            run(Harness.build(settings, NOW).pipeline)
+    # Then its metrics port is free again: the probes' server was stopped with the start-up
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", metrics_port))
