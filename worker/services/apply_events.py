@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 #: The commonest event, several per order: applied in runs, one Redis round trip per run.
 ACTIVATED = "service.activated"
+BOOKED = "order.booked"
 
 
 async def apply_event(app: ServiceContext, raw: dict[str, Any]) -> list[str]:
@@ -47,7 +48,10 @@ async def apply_event(app: ServiceContext, raw: dict[str, Any]) -> list[str]:
         return members
     store = app.store
     await refuse_reused_id(app, event)
-    if await store.events.event_done(event.id):
+    # A booking has no processed marker (~140 B per order for 90 days): applying it again is
+    # harmless, as `_order_booked` is idempotent (the first record stands; its marks only
+    # bring a look at the order earlier, as an account update does).
+    if event.type != BOOKED and await store.events.event_done(event.id):
         log.info("event %s (%s) seen before: no effect", event.id, event.type)
         await forget_unused_code(app, event)
         return []
@@ -55,7 +59,8 @@ async def apply_event(app: ServiceContext, raw: dict[str, Any]) -> list[str]:
     if handler is None:
         raise InvalidEvent(event.id, "type", f"event type {event.type!r} is not handled by this worker yet")
     members = await handler(app, event)
-    await store.events.mark_event_done(event.id)
+    if event.type != BOOKED:
+        await store.events.mark_event_done(event.id)
     return members
 
 
@@ -171,7 +176,7 @@ async def apply_activations(
 
 HANDLERS = {
     "account.updated": _account_updated,
-    "order.booked": _order_booked,
+    BOOKED: _order_booked,
     "payment.card_failed": apply_card_failed,
     "rewards.accrued": apply_rewards_accrued,
     "rewards.redeemed": apply_rewards_redeemed,

@@ -240,3 +240,24 @@ def test_smtp_5xx_for_one_recipient_is_not_retried_and_the_others_get_it_once(ha
     assert states == {"els@acme.example": "accepted", "ar@acme.example": "accepted", "jan@acme.example": "rejected"}
     (row,) = harness.status("INV-0000001")
     assert any("550 5.1.1" in r["last_reply"] for r in row["recipients"])
+
+
+def test_a_booking_keeps_no_processed_marker_and_its_replay_still_sends_nothing_twice(
+    harness, smtp_server, redis_client
+):
+    # Given an order booked and invoiced
+    events = contract_example()
+    booking = next(e for e in events if e["type"] == "order.booked")
+    harness.ingest(events)
+    harness.drain()
+    sent = len(smtp_server.messages)
+    # Then its booking left no processed marker of its own: the order's record names the event
+    assert not redis_client.exists(f"iw:event:{booking['id']}")
+    # When the booking comes again, alone and with the rest
+    harness.ingest([booking])
+    harness.drain()
+    harness.ingest(events)
+    harness.drain()
+    # Then nothing more is sent, and nothing is dead-lettered
+    assert len(smtp_server.messages) == sent
+    assert harness.dead_letters() == []
