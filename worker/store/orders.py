@@ -9,15 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from worker.domain.model import Account, Order
-from worker.store import order_records
+from worker.store import account_records, order_records
 from worker.store.connection import Connection
 from worker.store.due_members import period_member, window_member
 from worker.store.keys import pattern_of
-
-_ACCOUNT = TypeAdapter(Account)
 
 
 @dataclass(frozen=True)
@@ -78,10 +74,11 @@ class Orders:
         self.keys = db.keys
 
     async def save_account(self, account: Account, occurred_at: datetime) -> bool:
-        """Keep the later snapshot of an account. The body is the whole `Account` as JSON: a
-        field added to it later (the invoice document's, issue 13) has a default, and an account
-        stored before it loads with that default."""
-        body = _ACCOUNT.dump_json(account)
+        """Keep the later snapshot of an account. The body is the whole `Account` as a record
+        (`worker.store.account_records`) of its JSON: a field added to it later (the invoice
+        document's, issue 13) has a default, and an account stored before it loads with that
+        default."""
+        body = account_records.encode(account)
         return bool(
             await self.db.script(
                 "save_account", keys=[self.keys.account(account.account_id)], args=[occurred_at.timestamp(), body]
@@ -90,7 +87,7 @@ class Orders:
 
     async def load_account(self, account_id: str) -> Account | None:
         body = await self.db.command("hget", self.keys.account(account_id), "body")
-        return _ACCOUNT.validate_json(body) if body else None
+        return account_records.decode(body) if body else None
 
     async def save_order(self, order: Order, event_id: str | None = None) -> bool:
         """Keep the first booking of an order id (orders are immutable), with the id of the event
@@ -180,7 +177,7 @@ class Orders:
         order, account, activations, settled, siblings = reply
         return WindowState(
             order=order_records.decode(order),
-            account=_ACCOUNT.validate_json(account) if account else None,
+            account=account_records.decode(account) if account else None,
             activations={
                 k.decode(): activation_from(v) for k, v in zip(activations[::2], activations[1::2], strict=False)
             },
@@ -203,7 +200,7 @@ class Orders:
         loaded = [order_records.decode(body) for body in orders]
         return SubscriptionState(
             orders=loaded,
-            account=_ACCOUNT.validate_json(account) if account else None,
+            account=account_records.decode(account) if account else None,
             activations={
                 order.order_id: {k.decode(): activation_from(v) for k, v in zip(flat[::2], flat[1::2], strict=False)}
                 for order, flat in zip(loaded, activations, strict=False)

@@ -4,6 +4,7 @@ a hold that the first kept documents clear."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from pydantic import TypeAdapter
 
@@ -87,3 +88,20 @@ def test_retention_drops_the_files_and_keeps_what_builds_them_again(redis_client
     assert run(redis_url, lambda store: store.documents.drop("INV-1")) == 0
     run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
     assert run(redis_url, lambda store: store.documents.load("INV-1")) == documents(b"%PDF Acme B.V.")
+
+
+def test_what_documents_were_built_from_is_kept_small_and_the_json_of_before_still_reads(
+    redis_client, redis_url
+) -> None:
+    # Given documents kept now, and another invoice's kept as the release before kept them:
+    # the account and locale as sealed JSON
+    run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
+    old = json.dumps({"account": TypeAdapter(Account).dump_python(ACCOUNT, mode="json"), "locale": "de-DE"})
+    key = f"{PREFIX}:invoice:INV-2:documents"
+    redis_client.hset(key, "source", KEY.seal(old.encode(), bound_to=f"{key}#source"))
+    # Then both read back as they were built from
+    assert run(redis_url, lambda store: store.documents.source("INV-1")) == (ACCOUNT, "nl-NL")
+    assert run(redis_url, lambda store: store.documents.source("INV-2")) == (ACCOUNT, "de-DE")
+    # And the one kept now takes less than half the bytes of the JSON of before, sealed
+    kept = redis_client.hget(f"{PREFIX}:invoice:INV-1:documents", "source")
+    assert len(kept) * 2 < len(redis_client.hget(key, "source"))
