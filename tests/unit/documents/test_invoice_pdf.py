@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from tests.support.legal_invoices import DUTCH_BUYER, document, invoice, line, standard, standard_invoice
 from worker.data.countries import invoice_payment_options
 from worker.documents.cross_industry import cii_xml
-from worker.documents.invoice_pdf import invoice_pdf, invoice_thumbnail
+from worker.documents.invoice_pdf import compile_document, invoice_data, invoice_pdf, invoice_thumbnail
 from worker.domain.einvoice.model import Buyer
 from worker.domain.locales import SUPPORTED_LOCALES
 
@@ -140,3 +140,35 @@ def test_the_arabic_and_japanese_pdfs_pass_qpdf_s_structural_check_and_read_back
         with pikepdf.open(io.BytesIO(pdf)) as document_:
             assert document_.check_pdf_syntax() == [], locale
         assert "INV-2026-000042" in text_of(pdf), locale
+
+
+@pytest.mark.parametrize("locale, own_face", [("zh-CN", "Noto Sans CJK SC"), ("ko-KR", "Noto Sans CJK KR")])
+def test_chinese_and_korean_invoices_draw_their_own_glyph_forms_from_the_japanese_face(locale, own_face) -> None:
+    # Given an invoice naming characters that Japanese, Chinese and Korean each draw their own way
+    doc = document(
+        invoice(line("L1", "骨 直 化 画 海 角 今 令 복 韓國", "100.00", "0.21")), Buyer("Acme", address=None)
+    )
+    data = invoice_data(doc, locale=locale, payment=PAYMENT, facturx_xml=None)
+
+    def page(data: dict) -> bytes:
+        return compile_document(data, timestamp=int(ISSUED.timestamp()), format="png", ppi=96)
+
+    # When its first page is drawn with the face Japanese invoices use too
+    assert data["fonts"][-1] == "Noto Sans CJK JP"
+    drawn = page(data)
+    # Then it is, pixel for pixel, what the language's own face draws
+    assert drawn == page({**data, "fonts": [*data["fonts"][:-1], own_face]})
+    # and not the Japanese forms the same face draws for Japanese text
+    assert drawn != page({**data, "lang": "ja", "region": "JP"})
+
+
+def test_a_traditional_chinese_invoice_keeps_its_own_face_for_its_centred_punctuation() -> None:
+    # Given a Traditional Chinese invoice (its number ends a sentence: "。")
+    doc = document(invoice(line("L1", "骨 直 化", "100.00", "0.21")), Buyer("Acme", address=None))
+    data = invoice_data(doc, locale="zh-TW", payment=PAYMENT, facturx_xml=None)
+    # Then it is drawn with the TC face: the Japanese one, even told the text is zh-TW, puts the
+    # full stop low at the left, not centred as Taiwan writes it
+    assert data["fonts"][-1] == "Noto Sans CJK TC"
+    drawn = compile_document(data, timestamp=int(ISSUED.timestamp()), format="png", ppi=96)
+    japanese_face = {**data, "fonts": [*data["fonts"][:-1], "Noto Sans CJK JP"]}
+    assert drawn != compile_document(japanese_face, timestamp=int(ISSUED.timestamp()), format="png", ppi=96)
