@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 
 from worker.domain.model import Account
-from worker.store.packed_json import PackedUnreadable, pack, unpack
+from worker.store.packed_json import JsonRecords
 
 _ACCOUNT = TypeAdapter(Account)
 
@@ -36,8 +36,11 @@ class AccountRecordUnreadable(ValueError):
     """A stored account is neither JSON nor a record of a known layout."""
 
 
+RECORDS = JsonRecords("account", MARKER, DICTIONARY, AccountRecordUnreadable)
+
+
 def encode(account: Account) -> bytes:
-    return MARKER + pack(_ACCOUNT.dump_json(account), DICTIONARY)
+    return RECORDS.encode(_ACCOUNT.dump_json(account))
 
 
 def decode(raw: bytes) -> Account:
@@ -46,11 +49,4 @@ def decode(raw: bytes) -> Account:
     Raises:
       AccountRecordUnreadable: neither (a corrupted value, or a layout of a later release).
     """
-    if raw.startswith(b"{"):
-        return _ACCOUNT.validate_json(raw)
-    if not raw.startswith(MARKER):
-        raise AccountRecordUnreadable(f"a stored account starts with {raw[:2]!r}, neither JSON nor {MARKER!r}")
-    try:
-        return _ACCOUNT.validate_json(unpack(raw[len(MARKER) :], DICTIONARY))
-    except PackedUnreadable as exc:
-        raise AccountRecordUnreadable(f"a stored account {exc}") from None
+    return _ACCOUNT.validate_json(RECORDS.json_of(raw))

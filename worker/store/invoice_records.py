@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 
 from worker.domain.model import Invoice
-from worker.store.packed_json import PackedUnreadable, pack, unpack
+from worker.store.packed_json import JsonRecords
 
 _INVOICE = TypeAdapter(Invoice)
 
@@ -38,8 +38,11 @@ class InvoiceRecordUnreadable(ValueError):
     """A stored invoice is neither JSON nor a record of a known layout."""
 
 
+RECORDS = JsonRecords("invoice", MARKER, DICTIONARY, InvoiceRecordUnreadable)
+
+
 def encode(invoice: Invoice) -> bytes:
-    return MARKER + pack(_INVOICE.dump_json(invoice), DICTIONARY)
+    return RECORDS.encode(_INVOICE.dump_json(invoice))
 
 
 def decode(raw: bytes) -> Invoice:
@@ -48,11 +51,4 @@ def decode(raw: bytes) -> Invoice:
     Raises:
       InvoiceRecordUnreadable: neither (a corrupted value, or a layout of a later release).
     """
-    if raw.startswith(b"{"):
-        return _INVOICE.validate_json(raw)
-    if not raw.startswith(MARKER):
-        raise InvoiceRecordUnreadable(f"a stored invoice starts with {raw[:2]!r}, neither JSON nor {MARKER!r}")
-    try:
-        return _INVOICE.validate_json(unpack(raw[len(MARKER) :], DICTIONARY))
-    except PackedUnreadable as exc:
-        raise InvoiceRecordUnreadable(f"a stored invoice {exc}") from None
+    return _INVOICE.validate_json(RECORDS.json_of(raw))

@@ -6,6 +6,7 @@ that a dictionary of them turns into a few bits each. Raw deflate (no zlib heade
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 _LEVEL = 9
 _WBITS = -15
@@ -36,3 +37,36 @@ def unpack(packed: bytes, dictionary: bytes) -> bytes:
     if not unpacker.eof:
         raise PackedUnreadable("does not inflate: it is cut short")
     return body
+
+
+@dataclass(frozen=True)
+class JsonRecords:
+    """The layout of one kind of record: `marker` + the JSON packed with `dictionary`; a value
+    that starts with "{" is JSON stored before records existed, read as it is."""
+
+    #: What a record holds ("invoice"), for the errors.
+    what: str
+    #: Marks a record (JSON starts with "{"). A later layout takes a new marker and keeps this one readable.
+    marker: bytes
+    #: Never changes for this marker (a test pins its digest); a better one takes a new marker.
+    dictionary: bytes
+    #: Raised for a value that is neither JSON nor a record of this layout.
+    unreadable: type[ValueError]
+
+    def encode(self, body: bytes) -> bytes:
+        return self.marker + pack(body, self.dictionary)
+
+    def json_of(self, raw: bytes) -> bytes:
+        """The JSON kept as `raw`: a record, or JSON written before records existed.
+
+        Raises:
+          `unreadable`: neither (a corrupted value, or a layout of a later release).
+        """
+        if raw.startswith(b"{"):
+            return raw
+        if not raw.startswith(self.marker):
+            raise self.unreadable(f"a stored {self.what} starts with {raw[:2]!r}, neither JSON nor {self.marker!r}")
+        try:
+            return unpack(raw[len(self.marker) :], self.dictionary)
+        except PackedUnreadable as exc:
+            raise self.unreadable(f"a stored {self.what} {exc}") from None
