@@ -13,8 +13,6 @@ from pydantic import TypeAdapter
 from worker.domain.model import Account
 from worker.store.packed_json import JsonRecords
 
-_ACCOUNT = TypeAdapter(Account)
-
 #: Marks a record (JSON starts with "{"). A later layout takes a new marker and keeps this one readable.
 MARKER = b"a1"
 
@@ -36,17 +34,6 @@ class AccountRecordUnreadable(ValueError):
     """A stored account is neither JSON nor a record of a known layout."""
 
 
-RECORDS = JsonRecords("account", MARKER, DICTIONARY, AccountRecordUnreadable)
-
-
-def encode(account: Account) -> bytes:
-    return RECORDS.encode(_ACCOUNT.dump_json(account))
-
-
-def decode(raw: bytes) -> Account:
-    """The account kept as `raw`: a record, or JSON written before records existed.
-
-    Raises:
-      AccountRecordUnreadable: neither (a corrupted value, or a layout of a later release).
-    """
-    return _ACCOUNT.validate_json(RECORDS.json_of(raw))
+RECORDS = JsonRecords(TypeAdapter(Account), "account", MARKER, DICTIONARY, AccountRecordUnreadable)
+#: `encode(account)`, and `decode(raw)`, which raises AccountRecordUnreadable for a value neither JSON nor a record.
+encode, decode = RECORDS.encode, RECORDS.decode

@@ -13,8 +13,6 @@ from pydantic import TypeAdapter
 from worker.domain.model import Invoice
 from worker.store.packed_json import JsonRecords
 
-_INVOICE = TypeAdapter(Invoice)
-
 #: Marks a record (JSON starts with "{"). A later layout takes a new marker and keeps this one readable.
 MARKER = b"i1"
 
@@ -38,17 +36,6 @@ class InvoiceRecordUnreadable(ValueError):
     """A stored invoice is neither JSON nor a record of a known layout."""
 
 
-RECORDS = JsonRecords("invoice", MARKER, DICTIONARY, InvoiceRecordUnreadable)
-
-
-def encode(invoice: Invoice) -> bytes:
-    return RECORDS.encode(_INVOICE.dump_json(invoice))
-
-
-def decode(raw: bytes) -> Invoice:
-    """The invoice kept as `raw`: a record, or JSON written before records existed.
-
-    Raises:
-      InvoiceRecordUnreadable: neither (a corrupted value, or a layout of a later release).
-    """
-    return _INVOICE.validate_json(RECORDS.json_of(raw))
+RECORDS = JsonRecords(TypeAdapter(Invoice), "invoice", MARKER, DICTIONARY, InvoiceRecordUnreadable)
+#: `encode(invoice)`, and `decode(raw)`, which raises InvoiceRecordUnreadable for a value neither JSON nor a record.
+encode, decode = RECORDS.encode, RECORDS.decode

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import TypeAdapter
+
+_T = TypeVar("_T")
 
 _LEVEL = 9
 _WBITS = -15
@@ -40,10 +45,13 @@ def unpack(packed: bytes, dictionary: bytes) -> bytes:
 
 
 @dataclass(frozen=True)
-class JsonRecords:
-    """The layout of one kind of record: `marker` + the JSON packed with `dictionary`; a value
-    that starts with "{" is JSON stored before records existed, read as it is."""
+class JsonRecords(Generic[_T]):
+    """The layout of one kind of record: `marker` + its JSON (by `adapter`) packed with
+    `dictionary`. A value that starts with "{" is JSON stored before records existed, read as it
+    is."""
 
+    #: What a record holds, and how it is JSON.
+    adapter: TypeAdapter[_T]
     #: What a record holds ("invoice"), for the errors.
     what: str
     #: Marks a record (JSON starts with "{"). A later layout takes a new marker and keeps this one readable.
@@ -53,20 +61,21 @@ class JsonRecords:
     #: Raised for a value that is neither JSON nor a record of this layout.
     unreadable: type[ValueError]
 
-    def encode(self, body: bytes) -> bytes:
-        return self.marker + pack(body, self.dictionary)
+    def encode(self, value: _T) -> bytes:
+        return self.marker + pack(self.adapter.dump_json(value), self.dictionary)
 
-    def json_of(self, raw: bytes) -> bytes:
-        """The JSON kept as `raw`: a record, or JSON written before records existed.
+    def decode(self, raw: bytes) -> _T:
+        """The value kept as `raw`: a record, or JSON written before records existed.
 
         Raises:
           `unreadable`: neither (a corrupted value, or a layout of a later release).
         """
         if raw.startswith(b"{"):
-            return raw
+            return self.adapter.validate_json(raw)
         if not raw.startswith(self.marker):
             raise self.unreadable(f"a stored {self.what} starts with {raw[:2]!r}, neither JSON nor {self.marker!r}")
         try:
-            return unpack(raw[len(self.marker) :], self.dictionary)
+            body = unpack(raw[len(self.marker) :], self.dictionary)
         except PackedUnreadable as exc:
             raise self.unreadable(f"a stored {self.what} {exc}") from None
+        return self.adapter.validate_json(body)
