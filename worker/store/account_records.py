@@ -1,6 +1,6 @@
 """How an account snapshot is kept in Redis: its JSON deflated with a preset dictionary
 (`packed_json`), after a marker. Every order's window and every invoice's documents read it; most
-of its bytes are field names (~380 B of JSON, ~150 B as a record). The Lua scripts that load a
+of its bytes are field names (~380-490 B of JSON, ~80-180 B as a record). The Lua scripts that load a
 window or a subscription hand the bytes to Python unread.
 
 An account stored before records existed is JSON (it starts with ``{``) and is read as it is.
