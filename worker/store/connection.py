@@ -44,6 +44,7 @@ ScriptName = Literal[
     "take_claims",
     "fail_due",
     "redeem_rewards",
+    "remember_digest",
 ]
 SCRIPT_NAMES: tuple[ScriptName, ...] = get_args(ScriptName)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +19,10 @@ from worker.store.sealer import queue_seal
 
 #: Bytes of an event's data digest that are kept (see `Events.seen_with_other_data`).
 _DIGEST_BYTES = 16
+#: Hashes the digests of one generation are spread over: each stays a compact listpack up to
+#: Redis's 128 fields, i.e. up to ~500,000 new event ids per generation (45 days by default);
+#: beyond, a bucket is a hashtable (~70 B a field), still below a key per id.
+DIGEST_BUCKETS = 4096
 
 
 class Events:
@@ -37,21 +43,32 @@ class Events:
     async def seen_with_other_data(self, event_id: str, digest: str) -> bool:
         """Remember `digest` (hex) as the data of `event_id` unless one is kept already; True when
         the one kept before differs (the id is reused), False at first sight and for a replay.
-        Kept as long as the processed marker.
+        Kept at least as long as the processed marker.
 
-        The key is only ever set if absent, so the SET NX and the GET that follows it in the
-        same round trip read the first writer's digest, whoever that was. What is kept is the
-        digest's first 128 bits as bytes (an id reused by mistake, not forged, is what this
-        catches): 16 bytes fit Redis's embedded string, 64 hex digits did not (~100 bytes
-        more per event for 90 days). A digest kept as hex before is compared as hex.
+        What is kept is the digest's first 128 bits (an id reused by mistake, not forged, is what
+        this catches), as a field of one of `DIGEST_BUCKETS` hashes: a key of its own per event
+        cost ~130 B with its expiry, a field ~35 B, in every open window (two events) and every
+        invoice (four to six) for 90 days. Hashes cannot expire a field, so each generation of
+        half the TTL has its own buckets, which expire whole: an id is looked for in its bucket
+        of this generation and of the two before (remember_digest.lua, one call). Generations
+        go by wall time, as Redis expires keys. A digest kept before buckets existed, 16 bytes or
+        64 hex digits in a key of its own, is read and compared as it was.
         """
-        key = self.keys.event_data(event_id)
+        bucket = zlib.crc32(event_id.encode()) % DIGEST_BUCKETS
+        span_s = max(1, self.db.event_ttl_s // 2)
+        generation = int(time.time()) // span_s
         compact = bytes.fromhex(digest)[:_DIGEST_BYTES]
-        created, stored = await asyncio.gather(
-            self.db.command("set", key, compact, nx=True, ex=self.db.event_ttl_s),
-            self.db.command("get", key),
+        stored = await self.db.script(
+            "remember_digest",
+            keys=[
+                self.keys.event_digests(generation, bucket),
+                self.keys.event_digests(generation - 1, bucket),
+                self.keys.event_digests(generation - 2, bucket),
+                self.keys.event_data(event_id),
+            ],
+            args=[event_id, compact, (generation + 3) * span_s * 1000],
         )
-        if created or stored is None:
+        if stored is None:
             return False
         kept = stored if isinstance(stored, bytes) else str(stored).encode()
         return kept != (compact if len(kept) == _DIGEST_BYTES else digest.encode())

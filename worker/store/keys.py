@@ -222,9 +222,15 @@ class Keys:
         return f"{self.prefix}:sealed:{token}"
 
     def event_data(self, event_id: str) -> str:
-        """Digest of the `data` an event id was first seen with: the same id with other data is refused.
-        (Not under `event:`, where an id ending in ":data" would name the same key.)"""
+        """Digest of the `data` an event id was first seen with, as kept before digest buckets
+        (read, never written). (Not under `event:`, where an id ending in ":data" would name
+        the same key.)"""
         return f"{self.prefix}:event-data:{event_id}"
+
+    def event_digests(self, generation: int, bucket: int) -> str:
+        """Digests of the `data` event ids were first seen with, a bucket of them (hash: event
+        id -> 16 bytes) per generation (`worker.store.events.Events.seen_with_other_data`)."""
+        return f"{self.prefix}:event-digests:{generation}:{bucket}"
 
     def event_first_seen(self, event_id: str) -> str:
         """When an event was first tried (Unix seconds): bounds how long it may wait for another."""
