@@ -32,7 +32,13 @@ class Keys:
         return f"{self.prefix}:account:{account_id}"
 
     def account_orders(self, account_id: str) -> str:
+        """The account's order ids as a set: written before 2026-12-03, still read."""
         return f"{self.prefix}:account:{account_id}:orders"
+
+    def account_order_ids(self, account_id: str) -> str:
+        """order id -> "" of the account's orders: a hash, for the reason of
+        `subscription_order_ids`."""
+        return f"{self.prefix}:account:{account_id}:order_ids"
 
     def order(self, order_id: str) -> str:
         return f"{self.prefix}:order:{order_id}"

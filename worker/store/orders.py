@@ -94,7 +94,7 @@ class Orders:
         that booked it, as a compact record (`worker.store.order_records`)."""
         pipe = self.db.transaction()
         pipe.set(self.keys.order(order.order_id), order_records.encode(order, event_id), nx=True)
-        pipe.sadd(self.keys.account_orders(order.account_id), order.order_id)
+        pipe.hsetnx(self.keys.account_order_ids(order.account_id), order.order_id, "")
         pipe.hsetnx(self.keys.subscription_order_ids(order.subscription_id), order.order_id, "")
         created = (await pipe.execute())[0]
         return bool(created)
@@ -114,6 +114,7 @@ class Orders:
         pipe = self.db.transaction()
         pipe.delete(self.keys.order(order.order_id), self.keys.order_event(order.order_id))
         pipe.srem(self.keys.account_orders(order.account_id), order.order_id)
+        pipe.hdel(self.keys.account_order_ids(order.account_id), order.order_id)
         pipe.srem(self.keys.subscription_orders(order.subscription_id), order.order_id)
         pipe.hdel(self.keys.subscription_order_ids(order.subscription_id), order.order_id)
         if event_id:
@@ -125,7 +126,12 @@ class Orders:
         return order_records.decode(body) if body else None
 
     async def account_orders(self, account_id: str) -> list[str]:
-        return sorted(m.decode() for m in await self.db.command("smembers", self.keys.account_orders(account_id)))
+        """The account's order ids: in its hash, and (booked before 2026-12-03) in its set."""
+        ids, legacy = await asyncio.gather(
+            self.db.command("hkeys", self.keys.account_order_ids(account_id)),
+            self.db.command("smembers", self.keys.account_orders(account_id)),
+        )
+        return sorted({m.decode() for m in (*ids, *legacy)})
 
     async def apply_activations(self, activations: list[ActivationToApply], *, due_at: float) -> list[str]:
         """Apply service.activated events in one round trip (scripts/apply_activation.lua for

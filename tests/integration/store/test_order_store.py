@@ -132,6 +132,31 @@ def test_a_removed_order_leaves_its_subscription_whichever_way_it_was_kept(redis
         redis_client.delete(*redis_client.keys("os-remove:*"))
 
 
+def test_an_accounts_orders_are_found_in_its_hash_and_in_the_set_of_before(redis_url, redis_client):
+    # Given an account whose O-1 was booked before 2026-12-03 (kept in a set), then O-2 and O-3
+    keys = Keys("os-account")
+    redis_client.sadd(keys.account_orders("A-100"), "O-1")
+
+    async def scenario():
+        async with Store.open(redis_url, prefix="os-account") as store:
+            for order_id in ("O-2", "O-3"):
+                await store.orders.save_order(three_year_order(order_id=order_id), f"e-{order_id}")
+            before = await store.orders.account_orders("A-100")
+            await store.orders.remove_order(three_year_order(order_id="O-3"))
+            return before, await store.orders.account_orders("A-100")
+
+    try:
+        before, after = asyncio.run(scenario())
+        # Then the account's orders are all three, whichever way each was kept; O-3 removed, two
+        assert before == ["O-1", "O-2", "O-3"]
+        assert after == ["O-1", "O-2"]
+        # And the new ones are fields of a small hash, which Redis keeps compactly
+        assert redis_client.hkeys(keys.account_order_ids("A-100")) == [b"O-2"]
+        assert redis_client.object("encoding", keys.account_order_ids("A-100")) in (b"listpack", b"ziplist")
+    finally:
+        redis_client.delete(*redis_client.keys("os-account:*"))
+
+
 def test_an_open_order_takes_less_redis_memory_than_its_json_did(redis_url, redis_client):
     keys = Keys("os-memory")
     booked = three_year_order(lines=tuple(order_line(f"L{n}") for n in (1, 2, 3)), po_number=None)
