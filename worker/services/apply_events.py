@@ -132,8 +132,8 @@ async def _order_booked(app: ServiceContext, event: Event) -> list[str]:
                 entry["event_id"], "data.line_id", f"line {line_id!r} is not on order {order.order_id!r}"
             )
             await dead_letter(app, {"id": entry["event_id"], "type": "service.activated"}, error)
+    # Its later periods wait for its window's first settlement (settle_window.lua marks them).
     await store.due.mark_due(window_member(order.order_id), gather_until(app))
-    await store.due.mark_due(period_member(order.subscription_id), gather_until(app))
     return [window_member(order.order_id)]
 
 

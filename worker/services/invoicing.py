@@ -54,7 +54,13 @@ async def close_windows(app: ServiceContext, order_id: str, lease: float) -> lis
         log.warning("order %s: account %s unknown; invoicing the billing contact alone", order_id, order.account_id)
     done = []
     for draft in plan.drafts:
-        settle = partial(store.deliveries.settle_window, order_id, draft.line_ids, kind=INVOICE)
+        settle = partial(
+            store.deliveries.settle_window,
+            order_id,
+            draft.line_ids,
+            kind=INVOICE,
+            subscription_id=order.subscription_id,
+        )
         invoiced = await settle_invoice(
             settle,
             draft.invoice,

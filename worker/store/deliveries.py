@@ -18,7 +18,7 @@ from worker.emails.dkim import dkim_signature_of
 from worker.store import invoice_records, recipient_records
 from worker.store.cipher import SealedValueUnreadable, SealingKeys, required
 from worker.store.connection import Connection
-from worker.store.due_members import deliver_member, remind_member
+from worker.store.due_members import deliver_member, period_member, remind_member
 from worker.store.keys import pattern_of
 
 #: Invoice numbers: a prefix and a zero-padded sequence, allocated without gaps.
@@ -109,12 +109,21 @@ class Deliveries:
         return out
 
     async def settle_window(
-        self, order_id: str, line_ids: tuple[str, ...], invoice: Invoice | None, settlement: Settlement, *, kind: str
+        self,
+        order_id: str,
+        line_ids: tuple[str, ...],
+        invoice: Invoice | None,
+        settlement: Settlement,
+        *,
+        kind: str,
+        subscription_id: str,
     ) -> str | None:
-        """Settle the lines atomically, creating the invoice's delivery of `kind`; returns the
-        invoice number, "" when nothing was billable, or None when another worker settled them
-        first."""
-        return await self._settle(self.keys.settled(order_id), line_ids, invoice, settlement, kind)
+        """Settle the lines atomically, creating the invoice's delivery of `kind`, and mark the
+        subscription's later periods due (they wait for the first window); returns the invoice
+        number, "" when nothing was billable, or None when another worker settled them first."""
+        return await self._settle(
+            self.keys.settled(order_id), line_ids, invoice, settlement, kind, wake=period_member(subscription_id)
+        )
 
     async def settle_periods(
         self, subscription_id: str, period_keys: tuple[str, ...], invoice: Invoice, settlement: Settlement, *, kind: str
@@ -176,6 +185,7 @@ class Deliveries:
         kind: str,
         *,
         series: tuple[str, str, str] | None = None,
+        wake: str | None = None,
     ) -> str | None:
         # The number series: its counter, its format and its index by issue time (invoices by default).
         seq, number_format, index = series or (self.keys.invoice_seq, INVOICE_NUMBER_FORMAT, self.keys.invoices)
@@ -207,6 +217,7 @@ class Deliveries:
                 repr(settlement.first_reminder_at) if settlement.first_reminder_at is not None else "",
                 pattern_of(remind_member),
                 json.dumps(settlement.context, default=str) if settlement.context is not None else "",
+                wake or "",
             ],
         )
         if result is None:

@@ -148,6 +148,7 @@ class Orders:
                         self.keys.order(item.order_id),
                         self.keys.activations(item.order_id),
                         self.keys.due,
+                        self.keys.settled(item.order_id),
                     ],
                     args=[
                         item.line_id,

@@ -68,6 +68,9 @@ def test_orders_kept_as_json_and_as_records_make_one_subscription(redis_url, red
     redis_client.set(keys.order_event("O-1"), "e-old")
     redis_client.sadd(keys.subscription_orders("S-1"), "O-1")
     new = three_year_order(order_id="O-2")
+    # (each with a line its window settled already: their subscription's later periods are live)
+    for order_id in ("O-1", "O-2"):
+        redis_client.hset(keys.settled(order_id), "L0", "INV-0000001")
 
     async def scenario():
         async with Store.open(redis_url, prefix="os-mixed") as store:
@@ -100,6 +103,7 @@ def test_orders_kept_as_json_and_as_records_make_one_subscription(redis_url, red
         assert set(subscription.activations["O-1"]) == {"L2"}
         # The subscription's later periods are marked due from either order's subscription id
         assert redis_client.zscore(keys.due, "period:S-1") == NINE_AM_CET.timestamp()
+        # (whose record and JSON each name it: O-1 alone would have marked it too)
         # And each booking event is found where it was kept
         assert events == ["e-old", "e-new"]
         # The new order is a record, in the subscription's hash, with no key for its event
@@ -108,6 +112,26 @@ def test_orders_kept_as_json_and_as_records_make_one_subscription(redis_url, red
         assert not redis_client.exists(keys.order_event("O-2"))
     finally:
         redis_client.delete(*redis_client.keys("os-mixed:*"))
+
+
+def test_an_open_window_is_one_due_member_until_the_window_settles_lines(redis_url, redis_client):
+    # Given an order booked, none of its lines settled by its window yet
+    keys = Keys("os-open")
+
+    async def scenario():
+        async with Store.open(redis_url, prefix="os-open") as store:
+            await store.orders.save_order(three_year_order(order_id="O-1"), "e-1")
+            # When one of its lines is activated
+            await store.orders.apply_activations(
+                [ActivationToApply("a-1", "O-1", "L1", NINE_AM_CET)], due_at=NINE_AM_CET.timestamp()
+            )
+
+    try:
+        asyncio.run(scenario())
+        # Then its window is due, and nothing else: the later periods wait for the window
+        assert redis_client.zrange(keys.due, 0, -1) == [b"window:O-1"]
+    finally:
+        redis_client.delete(*redis_client.keys("os-open:*"))
 
 
 def test_a_removed_order_leaves_its_subscription_whichever_way_it_was_kept(redis_url, redis_client):

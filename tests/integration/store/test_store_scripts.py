@@ -66,7 +66,7 @@ def test_settling_puts_the_invoice_its_delivery_and_its_due_member_under_the_kin
     async def scenario():
         async with Store.open(redis_url, prefix=PREFIX) as store:
             number = await store.deliveries.settle_window(
-                "O-1", ("L1",), contract_invoice(), settlement, kind="invoice"
+                "O-1", ("L1",), contract_invoice(), settlement, kind="invoice", subscription_id="S-1"
             )
             assert number is not None
             return (
@@ -84,3 +84,5 @@ def test_settling_puts_the_invoice_its_delivery_and_its_due_member_under_the_kin
     member = deliver_member(f"invoice:{number}")
     assert redis_client.zscore(keys.due, member) == 1e9 and redis_client.zscore(keys.leased, member) == 1e9
     assert redis_client.zrange(keys.deliveries, 0, -1) == [f"invoice:{number}".encode()]
+    # And the subscription's later periods, which waited for this first window, are due now
+    assert redis_client.zscore(keys.due, "period:S-1") == NOW.timestamp()

@@ -1,6 +1,7 @@
 -- Apply one service.activated event, all or nothing: skip a replay, refuse a line that is not
 -- on an already booked order, keep the line's earliest activation, and mark the order's window
--- (and its subscription's later periods) due.
+-- due, and its subscription's later periods once a window of the order has settled lines (until
+-- then an open window is one due member, not two: settle_window.lua marks the periods due).
 --
 -- A replay is known by the state it would change: the line's activation names the event that
 -- set it. An event marker (90 days) is written only for an activation that the line's hash
@@ -11,6 +12,7 @@
 -- KEYS[2]: the order (Keys.order), a record (order_records.py); may not be booked yet
 -- KEYS[3]: the order's activations hash (Keys.activations): line id -> activation
 -- KEYS[4]: the due-time index (Keys.due): member -> due time
+-- KEYS[5]: what the order's windows settled (Keys.settled): line id -> invoice number
 -- ARGV[1]: the line id
 -- ARGV[2]: the activation time (Unix seconds)
 -- ARGV[3]: the activation as stored (orders.activation_value)
@@ -28,7 +30,7 @@
 -- Returns 'applied', 'seen' (a replay: no effect) or 'unknown_line' (nothing changed).
 --
 -- requires: order_record
-local event, order_key, activations, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local event, order_key, activations, due, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local line_id, ts, value, due_at, event_ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
 local window_member, period_member_pattern, event_pattern = ARGV[6], ARGV[7], ARGV[8]
 
@@ -66,5 +68,7 @@ else
   redis.call('SET', event, '1', 'EX', event_ttl)
 end
 redis.call('ZADD', due, 'LT', due_at, window_member)
-if subscription then redis.call('ZADD', due, 'LT', due_at, string.format(period_member_pattern, subscription)) end
+if subscription and redis.call('EXISTS', settled) == 1 then
+  redis.call('ZADD', due, 'LT', due_at, string.format(period_member_pattern, subscription))
+end
 return 'applied'

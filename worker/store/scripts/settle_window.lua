@@ -26,6 +26,8 @@
 -- ARGV[15]: when the invoice's first payment reminder falls due (Unix seconds), or '' for none
 -- ARGV[16]: the pattern of an invoice's reminder member (pattern_of(due_members.remind_member))
 -- ARGV[17]: the delivery's context (JSON), or '' for none
+-- ARGV[18]: a due member to mark due now once the lines are settled, or '' for none: a window's
+--           subscription's later periods (due_members.period_member), which wait for it
 --
 -- Not in KEYS: the invoice, the delivery and its recipients hash. Their names hold the invoice
 -- number, which this script allocates (INCR) only once it knows the lines are unsettled: taken
@@ -44,6 +46,7 @@ local delivery_pattern, recipients_pattern, member_pattern = ARGV[12], ARGV[13],
 for _, line in ipairs(lines) do
   if redis.call('HEXISTS', settled, line) == 1 then return false end
 end
+if ARGV[18] ~= '' then redis.call('ZADD', due, 'LT', now, ARGV[18]) end
 if body == '' then
   for _, line in ipairs(lines) do redis.call('HSET', settled, line, '-') end
   return ''
