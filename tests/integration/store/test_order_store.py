@@ -20,14 +20,25 @@ NINE_AM_CET = datetime(2026, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=1)))
 def test_an_activation_reads_back_with_its_own_offset_and_an_event_id_with_spaces():
     stored = activation_value(NINE_AM_CET, "batch 7 / line 2")
     entry = activation_from(stored.encode())
+    assert entry["at"] == NINE_AM_CET.isoformat()
     assert datetime.fromisoformat(entry["at"]) == NINE_AM_CET
     assert datetime.fromisoformat(entry["at"]).utcoffset() == timedelta(hours=1)
     assert entry["event_id"] == "batch 7 / line 2" and entry["ts"] == NINE_AM_CET.timestamp()
 
 
-def test_a_short_activation_fits_redis_compact_hash_encoding():
+def test_an_activation_named_by_a_uuid_fits_redis_compact_hash_encoding():
     # Redis keeps a hash compact while every value is at most 64 bytes (hash-max-*-value)
-    assert len(activation_value(datetime(2026, 11, 22, 0, 49, 47, tzinfo=UTC), "t-wa-000007").encode()) <= 64
+    uuid = "3f2b8c1e-9d4a-4e7b-8a61-0c5d2e9f7b34"
+    at = datetime(2026, 11, 22, 0, 49, 47, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    assert len(activation_value(at, uuid).encode()) <= 64
+    # and reads back to the microsecond, with its offset
+    entry = activation_from(activation_value(at, uuid))
+    assert datetime.fromisoformat(entry["at"]) == at and entry["at"] == at.isoformat()
+
+
+def test_an_activation_stored_with_its_iso_time_before_2026_12_03_reads_back():
+    stored = f"{NINE_AM_CET.timestamp()!r} {NINE_AM_CET.isoformat()} e-1"
+    assert activation_from(stored) == {"ts": NINE_AM_CET.timestamp(), "at": NINE_AM_CET.isoformat(), "event_id": "e-1"}
 
 
 def test_the_earliest_activation_wins_over_one_stored_in_the_older_json_format(redis_url, redis_client):
