@@ -36,6 +36,9 @@ DEFAULT_APPENDFSYNC: AppendFsync = "everysec"
 #: the free port it found before redis-server could bind it.
 PORT_ATTEMPTS = 3
 
+#: The largest value a hash may hold and stay in Redis's compact encoding (its default: 64).
+HASH_MAX_COMPACT_VALUE = 256
+
 LOOPBACK_HOST = "127.0.0.1"
 LOG_FILE_NAME = "redis-server.log"
 
@@ -147,6 +150,10 @@ class EmbeddedRedis:
             # A full broker must refuse writes, never silently drop queued messages.
             "--maxmemory-policy",
             "noeviction",
+            # Small hashes with values up to 256 bytes stay compact (README, "Redis memory"); the
+            # old name, which Redis 7 still takes, is what 6.2 knows.
+            "--hash-max-ziplist-value",
+            str(HASH_MAX_COMPACT_VALUE),
         ]
         # The log goes to a file rather than a pipe: nobody drains a pipe while the
         # server runs, and the file is what a start-up error quotes.

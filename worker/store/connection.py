@@ -45,6 +45,7 @@ ScriptName = Literal[
     "fail_due",
     "redeem_rewards",
     "remember_digest",
+    "drop_fields",
 ]
 SCRIPT_NAMES: tuple[ScriptName, ...] = get_args(ScriptName)
 

@@ -106,20 +106,13 @@ class Documents:
         return _read_source(sealing.open(raw, bound_to=self._bound_to(number, "source")))
 
     async def drop(self, number: str) -> int:
-        """Retention: drop the files, keeping their description and what builds them again.
+        """Retention: drop the files, keeping their description and what builds them again, in a
+        hash written anew (drop_fields.lua: it can then be compact).
         Documents kept before that was kept with them (no `source`) are left whole: built again
         from today's account, they could differ from those sent. Returns the bytes freed (0:
         none dropped)."""
         key = self.keys.invoice_documents(number)
-        # `source` is never removed once set, so it cannot go between this look and the drop.
-        if not await self.db.command("hexists", key, "source"):
-            return 0
-        pipe = self.db.transaction()
-        pipe.hstrlen(key, "pdf")
-        pipe.hstrlen(key, "xml")
-        pipe.hdel(key, "pdf", "xml")
-        freed_pdf, freed_xml, _ = await pipe.execute()
-        return int(freed_pdf) + int(freed_xml)
+        return int(await self.db.script("drop_fields", keys=[key], args=["source", 2, "pdf", "xml"]))
 
     async def load(self, number: str) -> InvoiceDocuments | None:
         """The invoice's documents as kept, or None (not built yet, or held).
