@@ -229,6 +229,17 @@ async def _document_cost(settings: Settings, deliveries: list[dict[str, Any]]) -
     }
 
 
+def _redis_server(redis_url: str) -> dict[str, Any]:
+    """What the figures depend on in the Redis measured: its version, and the largest value a
+    small hash keeps compact (README, "Redis memory")."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        value: Any = client.config_get("hash-max-ziplist-value")["hash-max-ziplist-value"]
+        return {"version": client.info("server")["redis_version"], "hash_max_listpack_value": int(value)}
+    finally:
+        client.close()
+
+
 def _raw_envelopes(settings: Settings, deliveries: list[dict[str, Any]]) -> list[Envelope]:
     app = ServiceContext.from_settings(settings)
     mail_from = envelope_sender(app)
@@ -280,6 +291,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         worker_cpu = sum(v for k, v in primary["cpu_ms_per_email"].items() if k.startswith("worker"))
         report = {
             "machine": machine(),
+            "redis_server": _redis_server(redis_url),
             "options": {
                 "orders": options.orders,
                 "workers": options.workers,

@@ -11,6 +11,11 @@ def format_report(report: dict[str, Any]) -> str:
     rows = [
         ("machine", f"{m['nproc']} x {m['cpu_model']}, Python {m['python']}"),
         (
+            "Redis",
+            f"{report['redis_server']['version']}, hash-max-listpack-value "
+            f"{report['redis_server']['hash_max_listpack_value']}",
+        ),
+        (
             "load",
             f"{report['options']['orders']} invoice emails, {report['options']['workers']} worker(s), "
             f"{report['options']['smtp']}",
