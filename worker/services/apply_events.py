@@ -111,7 +111,9 @@ async def _account_updated(app: ServiceContext, event: Event) -> list[str]:
             continue
         members.append(window_member(order_id))
         await store.due.mark_due(window_member(order_id), gather_until(app))
-        if order is not None:  # later billing periods wait for the account
+        # Later billing periods may wait for the account, once a window of the order settled
+        # lines (until then that window's settlement marks them due).
+        if order is not None and await store.orders.settled_any(order_id):
             await store.due.mark_due(period_member(order.subscription_id), gather_until(app))
     return members
 

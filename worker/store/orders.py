@@ -129,6 +129,10 @@ class Orders:
             pipe.delete(self.keys.event(event_id))
         await pipe.execute()
 
+    async def settled_any(self, order_id: str) -> bool:
+        """Whether a window of the order settled lines (invoiced them, or found nothing to bill)."""
+        return bool(await self.db.command("exists", self.keys.settled(order_id)))
+
     async def load_order(self, order_id: str) -> Order | None:
         body = await self.db.command("get", self.keys.order(order_id))
         return order_records.decode(body) if body else None

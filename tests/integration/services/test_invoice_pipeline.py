@@ -261,3 +261,29 @@ def test_a_booking_keeps_no_processed_marker_and_its_replay_still_sends_nothing_
     # Then nothing more is sent, and nothing is dead-lettered
     assert len(smtp_server.messages) == sent
     assert harness.dead_letters() == []
+
+
+def test_an_open_window_stays_one_due_member_through_an_account_update(harness, smtp_server, redis_client):
+    # Given an order with one of its two lines activated: its window open, waiting for the other
+    harness.ingest(
+        [
+            account_updated("A-1", event_id="acc-1"),
+            order_booked(
+                "O-1",
+                account_id="A-1",
+                lines=[line("L1", "Compute"), line("L2", "Storage")],
+                term=("2026-01-01", "2028-12-31"),  # later periods to come: 2027, 2028
+            ),
+            service_activated("O-1", "L1", "2026-11-21T09:00:00Z"),
+        ]
+    )
+    harness.drain()
+    assert redis_client.zrange("iw:due", 0, -1) == [b"window:O-1"]
+    # When the account is updated
+    harness.ingest(
+        [account_updated("A-1", name="Acme Holding B.V.", event_id="acc-2", occurred_at="2026-11-21T10:00:00Z")]
+    )
+    harness.drain()
+    # Then the window is still the order's only due member, and nothing was sent
+    assert redis_client.zrange("iw:due", 0, -1) == [b"window:O-1"]
+    assert smtp_server.messages == []
