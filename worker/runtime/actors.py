@@ -131,18 +131,18 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
             if error is not None:
                 log.warning("due member %s failed (%s); its lease brings it back", member, failures.describe(error))
 
-    async def apply_one(raw: dict[str, Any]) -> list[str]:
+    async def apply_one(raw: dict[str, Any], remembered: bool = False) -> list[str]:
         """Apply one event; returns the due members it made due (dead letters the bad ones, and
         parks those that wait for something: see `park`). An unforeseen error parks it for a
         retry, or dead-letters it (`failures.event_failed`); a transient one is raised (the
         chunk is tried again: its events are idempotent)."""
         event_id = raw.get("id") if isinstance(raw, dict) else None
         with about(event_id=event_id if isinstance(event_id, str) else None):
-            return await _apply_one(raw)
+            return await _apply_one(raw, remembered)
 
-    async def _apply_one(raw: dict[str, Any]) -> list[str]:
+    async def _apply_one(raw: dict[str, Any], remembered: bool) -> list[str]:
         try:
-            members = await ingestion.apply_event(app, raw)
+            members = await ingestion.apply_event(app, raw, remembered=remembered)
         except InvalidEvent as exc:
             await ingestion.dead_letter(app, raw, exc)
             return []
@@ -180,20 +180,21 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
             if error is not None:
                 log.warning("due member %s failed (%s); its lease brings it back", member, failures.describe(error))
 
-    async def apply_events(raws: list[dict[str, Any]]) -> None:
-        """A chunk of events from `ingest`: one queue message instead of one per event."""
+    async def apply_events(raws: list[dict[str, Any]], remembered: bool = False) -> None:
+        """A chunk of events from `ingest`: one queue message instead of one per event.
+        `remembered`: `ingest` remembered each id's data digest (and refused reused ids)."""
         members: list[str] = []
         for is_activation, run in groupby(
             raws, key=lambda raw: isinstance(raw, dict) and raw.get("type") == ingestion.ACTIVATED
         ):
             if is_activation:
-                members += await apply_activations(list(run))
+                members += await apply_activations(list(run), remembered)
             else:
                 for raw in run:
-                    members += await apply_one(raw)
+                    members += await apply_one(raw, remembered)
         await run_members(members)
 
-    async def apply_activations(raws: list[dict[str, Any]]) -> list[str]:
+    async def apply_activations(raws: list[dict[str, Any]], remembered: bool) -> list[str]:
         # One Redis round trip for the whole run (see ingestion.apply_activations).
         events = []
         for raw in raws:
@@ -202,14 +203,14 @@ def declare_actors(broker: RedisBroker, app: ServiceContext) -> Actors:
             except InvalidEvent as exc:
                 await ingestion.dead_letter(app, raw, exc)
         try:
-            members, rejected = await ingestion.apply_activations(app, events)
+            members, rejected = await ingestion.apply_activations(app, events, remembered=remembered)
         except Exception as exc:
             if failures.is_transient(exc) or not events:
                 raise
             # One of them (or the batch) hit an error nobody foresaw: one at a time, so that
             # only the poison one is held back (those applied already are seen, not redone).
             log.warning("activations failed together (%s); applying them one by one", failures.describe(exc))
-            return [member for event in events for member in await apply_one(event.raw)]
+            return [member for event in events for member in await apply_one(event.raw, remembered)]
         for event, error in rejected:
             await ingestion.dead_letter(app, event.raw, error)
         app.metrics.events.labels(ingestion.ACTIVATED, "applied").inc(len(events) - len(rejected))

@@ -34,20 +34,23 @@ ACTIVATED = "service.activated"
 BOOKED = "order.booked"
 
 
-async def apply_event(app: ServiceContext, raw: dict[str, Any]) -> list[str]:
-    """Validate and apply; returns the due members the event made due now.
+async def apply_event(app: ServiceContext, raw: dict[str, Any], *, remembered: bool = False) -> list[str]:
+    """Validate and apply; returns the due members the event made due now. `remembered`: its
+    id's data digest was remembered already (by `ingest`, which refused a reused id), so it is
+    not looked up again.
 
     Raises:
       InvalidEvent: the event breaks the contract (the caller dead-letters it).
     """
     event = parse_event(raw)
     if event.type == ACTIVATED:
-        members, rejected = await apply_activations(app, [event])
+        members, rejected = await apply_activations(app, [event], remembered=remembered)
         if rejected:
             raise rejected[0][1]
         return members
     store = app.store
-    await refuse_reused_id(app, event)
+    if not remembered:
+        await refuse_reused_id(app, event)
     # A booking has no processed marker (~140 B per order for 90 days): applying it again is
     # harmless, as `_order_booked` is idempotent (the first record stands; its marks only
     # bring a look at the order earlier, as an account update does).
@@ -140,7 +143,7 @@ async def _order_booked(app: ServiceContext, event: Event) -> list[str]:
 
 
 async def apply_activations(
-    app: ServiceContext, events: list[Event]
+    app: ServiceContext, events: list[Event], *, remembered: bool = False
 ) -> tuple[list[str], list[tuple[Event, InvalidEvent]]]:
     """Apply validated service.activated events in one Redis round trip, in order.
 
@@ -151,8 +154,13 @@ async def apply_activations(
     due_at = gather_until(app)
     members: list[str] = []
     rejected: list[tuple[Event, InvalidEvent]] = []
-    # Each id's first data in the same round trip; one reused with other data is not applied.
-    reused = await asyncio.gather(*(app.store.events.seen_with_other_data(e.id, data_digest(e.raw)) for e in events))
+    # Each id's first data in the same round trip (unless `ingest` did it: `remembered`); one
+    # reused with other data is not applied.
+    reused = (
+        [False] * len(events)
+        if remembered
+        else await asyncio.gather(*(app.store.events.seen_with_other_data(e.id, data_digest(e.raw)) for e in events))
+    )
     fresh = []
     for event, other_data in zip(events, reused, strict=True):
         if other_data:

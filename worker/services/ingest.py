@@ -207,7 +207,8 @@ async def _send(pipeline, chunk: _Chunk, report: IngestReport, *, next_line: int
     for rejection in rejections:
         await dead_letter(app, rejection.raw, rejection.error, key=rejection.key)
     if kept:
-        pipeline.actors.apply_events.send(kept)
+        # Their digests are remembered now: the worker does not look them up again.
+        pipeline.actors.apply_events.send(kept, True)
     report.accepted += len(kept)
     # The report keeps each rejection's line and error, not the event (up to 1 MiB each).
     report.rejections += [replace(r, raw=None) for r in rejections]

@@ -5,14 +5,18 @@ ingest and where events are applied."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
+import dramatiq
 import pytest
 
 from tests.support.contract_events import account_updated, line, order_booked, service_activated
 from tests.support.harness import Harness, make_settings
-from worker.contract.jsonlines import MAX_LINE_BYTES
+from worker.contract.jsonlines import MAX_LINE_BYTES, canonical_digest
+from worker.errors import InvalidEvent
+from worker.services.apply_events import apply_event
 from worker.services.ingest import ingest_lines
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -161,6 +165,54 @@ def test_an_id_reused_with_other_data_is_refused_where_events_are_applied_too(ha
     ]
     (msg,) = smtp_server.messages
     assert "PO-77" in msg.message.get_body(("plain",)).get_content()
+
+
+class RecordMessages(dramatiq.Middleware):
+    """Keeps every message enqueued on the broker."""
+
+    def __init__(self) -> None:
+        self.messages: list[dramatiq.Message] = []
+
+    def before_enqueue(self, broker, message, delay) -> None:
+        self.messages.append(message)
+
+
+def test_ingest_remembers_each_ids_data_so_the_worker_does_not_look_it_up_again(harness, smtp_server):
+    # Given ingest's queue messages recorded
+    recorded = RecordMessages()
+    harness.pipeline.broker.add_middleware(recorded)
+    # When an order and its activation are ingested and applied
+    ingest_lines(harness.pipeline, order_events(1))
+    harness.drain()
+    # Then the message says its ids' data were remembered (and reused ids refused) by ingest
+    (message,) = [m for m in recorded.messages if m.actor_name == "apply_events"]
+    events, remembered = message.args
+    assert [e["id"] for e in events] == ["o1", "a1"] and remembered is True
+    assert invoiced_orders(harness) == ["O-1"]
+
+
+def test_an_event_marked_remembered_is_not_looked_up_and_one_not_marked_is(harness):
+    # Given an id remembered with other data (a stand-in: only what the flag skips differs)
+    booking = order_booked("O-7", lines=[line("L1", "Compute")], event_id="o7")
+
+    async def scenario():
+        app = harness.pipeline.app
+        try:
+            await app.store.events.seen_with_other_data("o7", canonical_digest({"other": "data"}))
+            # When the event is applied as coming from ingest (remembered), then as not
+            remembered = await apply_event(app, booking, remembered=True)
+            try:
+                await apply_event(app, booking)
+            except InvalidEvent as exc:
+                return remembered, exc
+            return remembered, None
+        finally:
+            await app.aclose()
+
+    remembered, refused = asyncio.run(scenario())
+    # Then the first is applied without a lookup, and the second is refused on its id
+    assert remembered == ["window:O-7"]
+    assert refused is not None and refused.field == "id"
 
 
 def test_a_big_rejected_event_is_dead_lettered_by_its_envelope_only(harness, redis_client):
