@@ -85,9 +85,8 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
                     await _fail_permanently(app, delivery_id, delivery["kind"], states, due, str(exc))
                     await store.due.finish_due(member, lease, None)
                     await store.deliveries.mark_retrying(delivery_id, None)
-                    await forget_secrets(store, delivery_id, delivery, final=True)
                     # Its invoice's documents may have been kept before the build failed.
-                    await retention.schedule(store, delivery_id, now, app.policy.message_retention_s)
+                    await _finished(app, store, delivery_id, delivery)
                     return {a: s.state for a, s in (await store.deliveries.recipient_states(delivery_id)).items()}
                 message = await store.deliveries.store_message(
                     delivery_id, built.data, built.message_id, sending=sending
@@ -127,10 +126,7 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
         async def after_written(written_to: Store) -> None:
             app.leases.release(lock_hold, claim_hold)
             if next_at is None:
-                await forget_secrets(written_to, delivery_id, delivery, final=True)
-                await retention.schedule(
-                    written_to, delivery_id, app.clock().timestamp(), app.policy.message_retention_s
-                )
+                await _finished(app, written_to, delivery_id, delivery)
 
         # From here the lock is released by the outcome's write, now or, if Redis does not take
         # it, once it does (the journal holds it, and this process sends nothing new meanwhile).
@@ -143,6 +139,13 @@ async def deliver(app: ServiceContext, delivery_id: str, lease: float) -> dict[s
         if not released:
             app.leases.release(lock_hold)
             await _release_quietly(store, delivery_id, token)
+
+
+async def _finished(app: ServiceContext, store: Store, delivery_id: str, delivery: dict[str, Any]) -> None:
+    """Every recipient is final: drop the secrets the delivery kept, and schedule its bytes'
+    retention."""
+    await forget_secrets(store, delivery_id, delivery, final=True)
+    await retention.schedule(store, delivery_id, app.clock().timestamp(), app.policy.message_retention_s)
 
 
 async def _open(app: ServiceContext, store: Store, delivery_id: str) -> OpenDelivery | None:
