@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from worker.services import apply_events as ingestion
 from worker.services import invoicing
 from worker.services.context import ServiceContext
 from worker.settings import Settings
-from worker.store.events import DIGEST_BUCKETS
+from worker.store.events import digest_bucket
 
 #: Windows opened concurrently (bounded: each holds a few Redis round trips in flight).
 CONCURRENCY = 64
@@ -199,8 +198,7 @@ async def _clone_window(app: ServiceContext, prefix: str, template: str, idents:
                 elif ":event-digests:" in key:  # each id's digest in its own bucket, as Events puts it
                     generation = int(key.split(":event-digests:")[1].split(":")[0])
                     for field, value in renamed:
-                        bucket = zlib.crc32(field) % DIGEST_BUCKETS
-                        pipe.hset(app.store.keys.event_digests(generation, bucket), field, value)
+                        pipe.hset(app.store.keys.event_digests(generation, digest_bucket(field)), field, value)
                 else:
                     pipe.hset(key, mapping=dict(renamed))
         await pipe.execute()

@@ -25,6 +25,11 @@ _DIGEST_BYTES = 16
 DIGEST_BUCKETS = 4096
 
 
+def digest_bucket(event_id: str | bytes) -> int:
+    """Which of a generation's `DIGEST_BUCKETS` holds the id's digest: the same in every process."""
+    return zlib.crc32(event_id.encode() if isinstance(event_id, str) else event_id) % DIGEST_BUCKETS
+
+
 class Events:
     """Processed markers, first sights, dead letters, skipped and parked events, sealed secrets."""
 
@@ -54,7 +59,7 @@ class Events:
         go by wall time, as Redis expires keys. A digest kept before buckets existed, 16 bytes or
         64 hex digits in a key of its own, is read and compared as it was.
         """
-        bucket = zlib.crc32(event_id.encode()) % DIGEST_BUCKETS
+        bucket = digest_bucket(event_id)
         span_s = max(1, self.db.event_ttl_s // 2)
         generation = int(time.time()) // span_s
         compact = bytes.fromhex(digest)[:_DIGEST_BYTES]
@@ -171,7 +176,7 @@ class Events:
         sealing = required(self.sealing, "sealing a redemption code")
         token = secrets.token_urlsafe(18)
         key = self.keys.sealed(token)
-        pipe = self.db.redis.pipeline(transaction=True)
+        pipe = self.db.transaction()
         queue_seal(pipe, self.keys, token, sealing.seal(secret.encode(), bound_to=key), ttl_s)
         await pipe.execute()
         return token

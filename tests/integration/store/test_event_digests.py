@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-import zlib
 
 import pytest
 
 from worker.contract.jsonlines import canonical_digest
-from worker.store.events import DIGEST_BUCKETS
+from worker.store.events import digest_bucket
 from worker.store.keys import Keys
 from worker.store.store import Store
 
@@ -21,7 +20,7 @@ SPAN_S = 90 * 86400 // 2
 
 def bucket_key(keys: Keys, event_id: str, generations_ago: int = 0) -> str:
     generation = int(time.time()) // SPAN_S - generations_ago
-    return keys.event_digests(generation, zlib.crc32(event_id.encode()) % DIGEST_BUCKETS)
+    return keys.event_digests(generation, digest_bucket(event_id))
 
 
 FIRST = canonical_digest({"order_id": "O-1", "po_number": "PO-77"})
