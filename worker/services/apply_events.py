@@ -54,7 +54,8 @@ async def apply_event(app: ServiceContext, raw: dict[str, Any], *, remembered: b
     # A booking has no processed marker (~140 B per order for 90 days): applying it again is
     # harmless, as `_order_booked` is idempotent (the first record stands; its marks only
     # bring a look at the order earlier, as an account update does).
-    if event.type != BOOKED and await store.events.event_done(event.id):
+    marked = event.type != BOOKED
+    if marked and await store.events.event_done(event.id):
         log.info("event %s (%s) seen before: no effect", event.id, event.type)
         await forget_unused_code(app, event)
         return []
@@ -62,7 +63,7 @@ async def apply_event(app: ServiceContext, raw: dict[str, Any], *, remembered: b
     if handler is None:
         raise InvalidEvent(event.id, "type", f"event type {event.type!r} is not handled by this worker yet")
     members = await handler(app, event)
-    if event.type != BOOKED:
+    if marked:
         await store.events.mark_event_done(event.id)
     return members
 

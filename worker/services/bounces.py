@@ -121,8 +121,10 @@ async def apply_bounce(app: ServiceContext, rcpt: str, raw: bytes) -> BounceResu
         else:
             await store.deliveries.append_delivery_log(target.delivery_id, log_entry)
         if decision.resend_at is not None:
-            await store.due.mark_due(deliver_member(target.delivery_id), decision.resend_at)
-            await store.deliveries.mark_retrying(target.delivery_id, decision.resend_at)
+            await asyncio.gather(  # one round trip: the resend is due, and counts as a retry
+                store.due.mark_due(deliver_member(target.delivery_id), decision.resend_at),
+                store.deliveries.mark_retrying(target.delivery_id, decision.resend_at),
+            )
     finally:
         await store.due.release_lock(f"delivery:{target.delivery_id}", token)
     with about(recipient_domain=recipient_domain(target.recipient)):

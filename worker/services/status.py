@@ -15,6 +15,7 @@ from worker.emails.kinds import (
     PAYMENT_REMINDER,
     REDEMPTION,
     kind,
+    kind_of_delivery,
 )
 from worker.services.printable import printable
 from worker.store.store import Store
@@ -30,7 +31,7 @@ async def collect_status(
         if invoice:  # the invoice's email, its re-sent copies, then every other email about it
             ids = [kind(INVOICE).delivery_id(invoice), *await store.documents.copies(invoice)]
             for delivery_id in await store.deliveries.delivery_ids():
-                if delivery_id not in ids and delivery_id.split(":", 1)[0] in ABOUT_AN_INVOICE:
+                if delivery_id not in ids and kind_of_delivery(delivery_id) in ABOUT_AN_INVOICE:
                     delivery = await store.deliveries.load_delivery(delivery_id)
                     if delivery is not None and delivery["key"] == invoice:
                         ids.append(delivery_id)

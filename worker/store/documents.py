@@ -12,14 +12,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from worker.domain.model import Account, Attachment
 from worker.store import account_records
 from worker.store.cipher import SealingKeys, required
 from worker.store.connection import Connection
-
-_ACCOUNT = TypeAdapter(Account)
 
 PDF_TYPE = "application/pdf"
 XML_TYPE = "application/xml"
@@ -189,6 +185,6 @@ def _source_record(account: Account, locale: str) -> bytes:
 def _read_source(plain: bytes) -> tuple[Account, str]:
     if plain.startswith(b"{"):
         source = json.loads(plain)
-        return _ACCOUNT.validate_python(source["account"]), source["locale"]
+        return account_records.RECORDS.adapter.validate_python(source["account"]), source["locale"]
     locale, _, account = plain.removeprefix(_SOURCE_MARKER).partition(b"\n")
     return account_records.decode(account), locale.decode()
