@@ -92,10 +92,10 @@ class Probes:
 
     def loops_health(self) -> dict[str, Check]:
         """Each loop went round lately, or is waiting for a Redis that does not answer now."""
-        checks = {
-            name: self._beat(name.replace("_", " ").replace("redis", "Redis"), at()) for name, at in self.loops.items()
-        }
-        stalled = [name for name, check in checks.items() if not check.ok and "stalled" in check.detail]
+        rounds = {name: at() for name, at in self.loops.items()}
+        checks = {name: self._beat(name.replace("_", " ").replace("redis", "Redis"), at) for name, at in rounds.items()}
+        now = time.monotonic()
+        stalled = [name for name, at in rounds.items() if at is not None and now - at > self.stall_s]
         if stalled and (unanswered := self._redis_unanswered()) is not None:
             for name in stalled:
                 checks[name] = Check(True, f"{checks[name].detail}; waiting for Redis: {unanswered}")
