@@ -21,7 +21,7 @@ from worker.services import apply_events as ingestion
 from worker.services import invoicing
 from worker.services.context import ServiceContext
 from worker.settings import Settings
-from worker.store.events import digest_bucket
+from worker.store.events import digest_bucket, digest_field
 
 #: Windows opened concurrently (bounded: each holds a few Redis round trips in flight).
 CONCURRENCY = 64
@@ -152,7 +152,8 @@ async def measure_windows(settings: Settings, count: int, *, tag: str) -> Window
             )
         if pending:
             await asyncio.gather(*pending)
-        await _clone_window(app, prefix, _ident(0), [_ident(i) for i in range(real, count)])
+        template_ids = [str(e["id"]) for e in _window_events(tag, 0, occurred, term)]
+        await _clone_window(app, prefix, _ident(0), template_ids, [_ident(i) for i in range(real, count)])
         open_s = time.perf_counter() - started
         after = await _used_memory(app)
         lookup_us, due = await _time_due_lookup(app)
@@ -162,12 +163,17 @@ async def measure_windows(settings: Settings, count: int, *, tag: str) -> Window
         await app.aclose()
 
 
-async def _clone_window(app: ServiceContext, prefix: str, template: str, idents: list[str]) -> None:
-    """Copy every key of the window `template` (and its members of shared keys) to each ident."""
+async def _clone_window(
+    app: ServiceContext, prefix: str, template: str, template_event_ids: list[str], idents: list[str]
+) -> None:
+    """Copy every key of the window `template` (and its members of shared keys, and the digests
+    of its events `template_event_ids`) to each ident."""
     # Raw replies of every Redis type (bytes keys, members, scores): typed as the client returns them.
     redis: Any = app.store.redis
     own: list[tuple[str, int, bytes]] = []
     shared: list[tuple[str, str, list]] = []
+    fields_of = {digest_field(event_id): event_id for event_id in template_event_ids}
+    digests: list[tuple[int, str, bytes]] = []
     async for raw_key in redis.scan_iter(match=f"{prefix}:*", count=5000):
         key = raw_key.decode()
         if template in key:
@@ -178,6 +184,13 @@ async def _clone_window(app: ServiceContext, prefix: str, template: str, idents:
             items = [(m, s) for m, s in await redis.zrange(key, 0, -1, withscores=True) if template.encode() in m]
         elif kind == "set":
             items = [(m, None) for m in await redis.smembers(key) if template.encode() in m]
+        elif kind == "hash" and ":event-digests:" in key:
+            # Fields are digests of the ids (events.digest_field): cloned by the template's ids.
+            generation = int(key.split(":event-digests:")[1].split(":")[0])
+            for field, value in (await redis.hgetall(key)).items():
+                if (event_id := fields_of.get(field)) is not None:
+                    digests.append((generation, event_id, value))
+            continue
         elif kind == "hash":
             items = [(f, v) for f, v in (await redis.hgetall(key)).items() if template.encode() in f]
         else:
@@ -195,12 +208,12 @@ async def _clone_window(app: ServiceContext, prefix: str, template: str, idents:
                     pipe.zadd(key, dict(renamed))
                 elif kind == "set":
                     pipe.sadd(key, *(m for m, _ in renamed))
-                elif ":event-digests:" in key:  # each id's digest in its own bucket, as Events puts it
-                    generation = int(key.split(":event-digests:")[1].split(":")[0])
-                    for field, value in renamed:
-                        pipe.hset(app.store.keys.event_digests(generation, digest_bucket(field)), field, value)
                 else:
                     pipe.hset(key, mapping=dict(renamed))
+            for generation, event_id, value in digests:  # each id's digest in its own bucket, as Events puts it
+                clone_id = event_id.replace(template, ident)
+                bucket = app.store.keys.event_digests(generation, digest_bucket(clone_id))
+                pipe.hset(bucket, digest_field(clone_id), value)
         await pipe.execute()
 
 

@@ -5,6 +5,7 @@ letters), the skipped and the parked ones, and the secrets sealed out of their q
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import secrets
 import time
@@ -17,8 +18,12 @@ from worker.store.connection import Connection
 from worker.store.due_members import event_member
 from worker.store.sealer import queue_seal
 
-#: Bytes of an event's data digest that are kept (see `Events.seen_with_other_data`).
-_DIGEST_BYTES = 16
+#: Bytes of an event's data digest that are kept (see `Events.seen_with_other_data`); 16 before
+#: 2026-12-03, still compared as they are.
+_DIGEST_BYTES = 8
+_OLD_DIGEST_BYTES = 16
+#: Bytes of SHA-256 of an event id that name its field in a bucket (see `digest_field`).
+_FIELD_BYTES = 12
 #: Hashes the digests of one generation are spread over: each stays a compact listpack up to
 #: Redis's 128 fields, i.e. up to ~500,000 new event ids per generation (45 days by default);
 #: beyond, a bucket is a hashtable (~70 B a field), still below a key per id.
@@ -28,6 +33,13 @@ DIGEST_BUCKETS = 4096
 def digest_bucket(event_id: str | bytes) -> int:
     """Which of a generation's `DIGEST_BUCKETS` holds the id's digest: the same in every process."""
     return zlib.crc32(event_id.encode() if isinstance(event_id, str) else event_id) % DIGEST_BUCKETS
+
+
+def digest_field(event_id: str) -> bytes:
+    """The field of an event id's digest in its bucket: 12 bytes of SHA-256 of the id, whatever
+    its length (a UUID is 36). Two ids of one bucket and three generations share a field with
+    odds of ~1e-13 at 100 million ids per generation; the second would then read as reused."""
+    return hashlib.sha256(event_id.encode()).digest()[:_FIELD_BYTES]
 
 
 class Events:
@@ -50,14 +62,17 @@ class Events:
         the one kept before differs (the id is reused), False at first sight and for a replay.
         Kept at least as long as the processed marker.
 
-        What is kept is the digest's first 128 bits (an id reused by mistake, not forged, is what
-        this catches), as a field of one of `DIGEST_BUCKETS` hashes: a key of its own per event
-        cost ~130 B with its expiry, a field ~35 B, in every open window (two events) and every
-        invoice (four to six) for 90 days. Hashes cannot expire a field, so each generation of
-        half the TTL has its own buckets, which expire whole: an id is looked for in its bucket
-        of this generation and of the two before (remember_digest.lua, one call). Generations
-        go by wall time, as Redis expires keys. A digest kept before buckets existed, 16 bytes or
-        64 hex digits in a key of its own, is read and compared as it was.
+        What is kept is the digest's first 64 bits (an id reused by mistake, not forged, is what
+        this catches: another data goes unnoticed with odds of 2^-64), as a field of one of
+        `DIGEST_BUCKETS` hashes named by 12 bytes of the id's own digest (`digest_field`): a key
+        of its own per event cost ~130 B with its expiry, a field of the id and 16 bytes ~56 B,
+        this ~24 B, in every open window (two events) and every invoice (four to six) for 90
+        days. Hashes cannot expire a field, so each generation of half the TTL has its own
+        buckets, which expire whole: an id is looked for in its bucket of this generation and of
+        the two before (remember_digest.lua, one call). Generations go by wall time, as Redis
+        expires keys. A digest kept before 2026-12-03 (16 bytes under the id itself), or before
+        buckets existed (16 bytes or 64 hex digits in a key of its own) is read and compared as
+        it was.
         """
         bucket = digest_bucket(event_id)
         span_s = max(1, self.db.event_ttl_s // 2)
@@ -71,12 +86,14 @@ class Events:
                 self.keys.event_digests(generation - 2, bucket),
                 self.keys.event_data(event_id),
             ],
-            args=[event_id, compact, (generation + 3) * span_s * 1000],
+            args=[event_id, digest_field(event_id), compact, (generation + 3) * span_s * 1000],
         )
         if stored is None:
             return False
         kept = stored if isinstance(stored, bytes) else str(stored).encode()
-        return kept != (compact if len(kept) == _DIGEST_BYTES else digest.encode())
+        if len(kept) in (_DIGEST_BYTES, _OLD_DIGEST_BYTES):
+            return kept != bytes.fromhex(digest)[: len(kept)]
+        return kept != digest.encode()
 
     async def first_seen(self, event_id: str, now: float) -> float:
         """When the event was first tried (set now if never)."""

@@ -234,8 +234,9 @@ class Keys:
         return f"{self.prefix}:event-data:{event_id}"
 
     def event_digests(self, generation: int, bucket: int) -> str:
-        """Digests of the `data` event ids were first seen with, a bucket of them (hash: event
-        id -> 16 bytes) per generation (`worker.store.events.Events.seen_with_other_data`)."""
+        """Digests of the `data` event ids were first seen with, a bucket of them (hash: 12 bytes
+        of the id's digest -> 8 bytes; the id -> 16 bytes before) per generation
+        (`worker.store.events.Events.seen_with_other_data`)."""
         return f"{self.prefix}:event-digests:{generation}:{bucket}"
 
     def event_first_seen(self, event_id: str) -> str:
