@@ -1,13 +1,14 @@
 """Redis holds state, not an archive: once every recipient of a delivery is final, and
 MESSAGE_RETENTION_DAYS have passed since the last of them became so, the delivery's built message
 and its invoice's PDF and XML are dropped. What the delivery was (recipients, states, history,
-the Message-ID) stays, and so does what builds the bytes again: the invoice, the account as the
-documents were first built from, the locale, and the DKIM-Signature header; with the message's
-digest, which tells a rebuild that differs (the signature is then made again). Documents kept
-before their source was kept with them stay whole. A later need (a
-bounce's resend, `resend`, `document`, a reminder) builds them again, byte for byte the same
-(deterministic builds: the Message-ID, the Date and the MIME boundaries come from the stored
-delivery, the PDF's timestamps from the invoice date); the signature kept still verifies.
+the Message-ID) stays, folded into one record (`worker.store.delivery_records`), and so does
+what builds the bytes again: the invoice, the account as the documents were first built from,
+the locale, and the DKIM-Signature header; with the message's digest, which tells a rebuild
+that differs (the signature is then made again). Documents kept before their source was kept
+with them stay whole. A later need (a bounce's resend, `resend`, `document`, a reminder) builds
+them again, byte for byte the same (deterministic builds: the Message-ID, the Date and the MIME
+boundaries come from the stored delivery, the PDF's timestamps from the invoice date); the
+signature kept still verifies.
 
 Within one release of this worker: a change to a template, a catalog or a data file changes
 what is built again (README, "Operations").
@@ -57,8 +58,15 @@ async def expire(app: ServiceContext, delivery_id: str, lease: float) -> Dropped
     if final_at + retention_s > now:
         await store.due.finish_due(member, lease, final_at + retention_s)
         return None
-    message = delivery.get("message")
-    freed = 0 if message is None else await store.deliveries.drop_message(delivery_id, message)
+    freed = 0
+    if "message_unreadable" in delivery:  # no key opens it: keep it for the key that will
+        log.warning("delivery %s: its message is kept past retention: %s", delivery_id, delivery["message_unreadable"])
+    else:
+        folded = await store.deliveries.fold(delivery_id, delivery.get("message"))
+        if folded is None:  # a report changed it while this read it: look again shortly
+            await store.due.finish_due(member, lease, now + REFOLD_AFTER_S)
+            return None
+        freed = folded
     kind = KINDS.get(delivery["kind"])
     if kind is not None and kind.documents and kind.loads is Loads.INVOICE:
         freed += await store.documents.drop(delivery["key"])
@@ -66,6 +74,9 @@ async def expire(app: ServiceContext, delivery_id: str, lease: float) -> Dropped
     log.info("delivery %s: message and documents dropped after retention (%d bytes)", delivery_id, freed)
     return Dropped(delivery_id, freed)
 
+
+#: How soon a delivery that changed while retention folded it is looked at again (seconds).
+REFOLD_AFTER_S = 60.0
 
 #: Deliveries looked at per round trip by `sweep`.
 SWEEP_PAGE = 500

@@ -46,6 +46,7 @@ ScriptName = Literal[
     "redeem_rewards",
     "remember_digest",
     "drop_fields",
+    "fold_delivery",
 ]
 SCRIPT_NAMES: tuple[ScriptName, ...] = get_args(ScriptName)
 

@@ -15,7 +15,7 @@ from typing import Any
 from worker.domain.delivery import RecipientState
 from worker.domain.model import Invoice
 from worker.emails.dkim import dkim_signature_of
-from worker.store import invoice_records, recipient_records
+from worker.store import delivery_records, invoice_records, recipient_records
 from worker.store.cipher import SealedValueUnreadable, SealingKeys, required
 from worker.store.connection import Connection
 from worker.store.due_members import deliver_member, period_member, remind_member
@@ -78,6 +78,28 @@ def message_digest(message: bytes) -> bytes:
     return hashlib.sha256(message).digest()[:16]
 
 
+def _states_from(raw: dict[bytes, bytes], record: bytes | None) -> dict[str, RecipientState]:
+    """The recipients' states their hash `raw` holds, laid over those of the delivery's `record`."""
+    merged = {**delivery_records.unfold(record)["states"], **raw}
+    return {k.decode(): recipient_records.decode(k.decode(), v) for k, v in merged.items()}
+
+
+def read_digest(fields: dict[bytes, bytes], states: dict[bytes, bytes], log: list[bytes], record: bytes | None) -> str:
+    """What fold_delivery.lua compares to tell that none of a delivery's keys changed since they
+    were read: the SHA-1 of each key's values (in Redis's order), each as "<length>:<bytes>",
+    a "|" after each key."""
+    parts: list[bytes] = []
+    for values in (
+        [v for pair in fields.items() for v in pair],
+        [v for pair in states.items() for v in pair],
+        log,
+        [record or b""],
+    ):
+        parts += [b"%d:%s" % (len(value), value) for value in values]
+        parts.append(b"|")
+    return hashlib.sha1(b"".join(parts)).hexdigest()  # a change detector, as Redis's sha1hex
+
+
 class Deliveries:
     """Invoices, deliveries and suppression.
 
@@ -98,8 +120,9 @@ class Deliveries:
         """What a delivery's sealed message is bound to: its hash's key and field."""
         return f"{self.keys.delivery(delivery_id)}#message"
 
-    def _delivery_from(self, delivery_id: str, raw: dict[bytes, bytes]) -> dict[str, Any] | None:
-        out = _delivery_from(raw)
+    def _delivery_from(self, delivery_id: str, raw: dict[bytes, bytes], record: bytes | None) -> dict[str, Any] | None:
+        """The delivery its hash `raw` holds, laid over its `record` (what retention left)."""
+        out = _delivery_from({**delivery_records.unfold(record)["fields"], **raw})
         sealed = out.pop("message", None) if out is not None else None
         if out is not None and sealed is not None and self.sealing is not None:
             try:
@@ -253,6 +276,7 @@ class Deliveries:
                     self.keys.delivery_recipients(delivery_id),
                     self.keys.deliveries,
                     self.keys.due,
+                    self.keys.delivery_record(delivery_id),
                 ],
                 args=[
                     kind,
@@ -269,26 +293,27 @@ class Deliveries:
         )
 
     async def load_delivery(self, delivery_id: str) -> dict[str, Any] | None:
-        return self._delivery_from(delivery_id, await self.db.command("hgetall", self.keys.delivery(delivery_id)))
+        raw, record = await asyncio.gather(  # one round trip
+            self.db.command("hgetall", self.keys.delivery(delivery_id)),
+            self.db.command("get", self.keys.delivery_record(delivery_id)),
+        )
+        return self._delivery_from(delivery_id, raw, record)
 
     async def open_delivery(self, delivery_id: str, lock_ttl_s: float) -> OpenDelivery | None:
         """Take the delivery's lock and read the delivery and its recipients' states, in one
         round trip; None when another worker holds the lock."""
         token = secrets.token_hex(8)
-        locked, delivery, states = await asyncio.gather(  # one round trip, in this order
+        locked, delivery, states, record = await asyncio.gather(  # one round trip, in this order
             self.db.command(
                 "set", self.keys.lock(f"delivery:{delivery_id}"), token, nx=True, px=int(lock_ttl_s * 1000)
             ),
             self.db.command("hgetall", self.keys.delivery(delivery_id)),
             self.db.command("hgetall", self.keys.delivery_recipients(delivery_id)),
+            self.db.command("get", self.keys.delivery_record(delivery_id)),
         )
         if not locked:
             return None
-        return OpenDelivery(
-            token,
-            self._delivery_from(delivery_id, delivery),
-            {k.decode(): recipient_records.decode(k.decode(), v) for k, v in states.items()},
-        )
+        return OpenDelivery(token, self._delivery_from(delivery_id, delivery, record), _states_from(states, record))
 
     async def close_delivery(
         self,
@@ -312,6 +337,7 @@ class Deliveries:
                     self.keys.delivery_recipients(delivery_id),
                     self.keys.delivery_log(delivery_id),
                     self.keys.lock(f"delivery:{delivery_id}"),
+                    self.keys.delivery_record(delivery_id),
                 ],
                 args=[
                     token,
@@ -358,27 +384,47 @@ class Deliveries:
         )
         return message if stored is None else sealing.open(stored, bound_to=bound_to)
 
-    async def drop_message(self, delivery_id: str, message: bytes) -> int:
-        """Retention: drop a delivery's built `message` (as `load_delivery` read it), keeping what
-        rebuilds the very same bytes (worker.services.retention) and what tells that it did: its
-        DKIM-Signature header, if it was signed (a signature made again would carry another
-        time), and its digest (`message_digest`). Returns the bytes freed (the message as sealed)."""
-        signature = dkim_signature_of(message)
-        kept = ["message_digest", message_digest(message)]
-        if signature is not None:
-            kept += ["dkim_signature", signature]
-        # Written anew without the message (drop_fields.lua), so that the hash can be compact.
-        return int(
-            await self.db.script("drop_fields", keys=[self.keys.delivery(delivery_id)], args=["", 1, "message", *kept])
+    async def fold(self, delivery_id: str, message: bytes | None) -> int | None:
+        """Retention: drop a delivery's built `message` (as `load_delivery` read it, None when it
+        holds none), keeping what rebuilds the very same bytes (worker.services.retention) and
+        what tells that it did: its DKIM-Signature header, if it was signed (a signature made
+        again would carry another time), and its digest (`message_digest`). The rest of its
+        hash, its recipients' states and its history become one record (`delivery_records`).
+        Returns the bytes freed (the message as sealed), or None when a key changed while this
+        read them (nothing was done: call again)."""
+        kept: dict[str, bytes] = {}
+        if message is not None:
+            kept["message_digest"] = message_digest(message)
+            if (signature := dkim_signature_of(message)) is not None:
+                kept["dkim_signature"] = signature
+        keys = [
+            self.keys.delivery(delivery_id),
+            self.keys.delivery_recipients(delivery_id),
+            self.keys.delivery_log(delivery_id),
+            self.keys.delivery_record(delivery_id),
+        ]
+        fields, states, log, record = await asyncio.gather(  # one round trip
+            self.db.command("hgetall", keys[0]),
+            self.db.command("hgetall", keys[1]),
+            self.db.command("lrange", keys[2], 0, -1),
+            self.db.command("get", keys[3]),
         )
+        folded = delivery_records.fold(record, fields, states, log, kept)
+        freed = await self.db.script(
+            "fold_delivery", keys=keys, args=[read_digest(fields, states, log, record), folded]
+        )
+        return None if int(freed) < 0 else int(freed)
 
     async def forget_message(self, delivery_id: str) -> None:
         """Drop a delivery's built message bytes (they may hold a secret once it is sent)."""
         await self.db.command("hdel", self.keys.delivery(delivery_id), "message")
 
     async def recipient_states(self, delivery_id: str) -> dict[str, RecipientState]:
-        raw = await self.db.command("hgetall", self.keys.delivery_recipients(delivery_id))
-        return {k.decode(): recipient_records.decode(k.decode(), v) for k, v in raw.items()}
+        raw, record = await asyncio.gather(  # one round trip
+            self.db.command("hgetall", self.keys.delivery_recipients(delivery_id)),
+            self.db.command("get", self.keys.delivery_record(delivery_id)),
+        )
+        return _states_from(raw, record)
 
     async def save_recipient_states(
         self, delivery_id: str, states: dict[str, RecipientState], log: dict[str, Any] | None = None
@@ -398,7 +444,12 @@ class Deliveries:
         await self.db.command("rpush", self.keys.delivery_log(delivery_id), json.dumps(entry, default=str))
 
     async def delivery_log(self, delivery_id: str) -> list[dict[str, Any]]:
-        return [json.loads(r) for r in await self.db.command("lrange", self.keys.delivery_log(delivery_id), 0, -1)]
+        """The delivery's history, oldest first: what its record holds, then what came since."""
+        record, live = await asyncio.gather(  # one round trip
+            self.db.command("get", self.keys.delivery_record(delivery_id)),
+            self.db.command("lrange", self.keys.delivery_log(delivery_id), 0, -1),
+        )
+        return [json.loads(r) for r in [*delivery_records.unfold(record)["log"], *live]]
 
     async def delivery_page(self, start: int, count: int) -> list[str]:
         """Delivery ids by creation time, `count` of them from position `start`."""

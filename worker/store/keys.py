@@ -152,6 +152,10 @@ class Keys:
         """Every attempt and report for a delivery, oldest first (JSON)."""
         return f"{self.prefix}:delivery:{delivery_id}:log"
 
+    def delivery_record(self, delivery_id: str) -> str:
+        """What retention leaves of the three keys above: one record (`worker.store.delivery_records`)."""
+        return f"{self.prefix}:delivery:{delivery_id}:record"
+
     @property
     def deliveries(self) -> str:
         """Delivery ids by creation time."""

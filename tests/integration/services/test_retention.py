@@ -23,7 +23,7 @@ from tests.support.harness import Harness, make_settings
 from worker.runtime.runner import run
 from worker.services.messages import build_delivery_message
 from worker.services.resend import documents_as_sent
-from worker.store import recipient_records
+from worker.store import delivery_records, recipient_records
 from worker.store.documents import InvoiceDocuments
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -102,17 +102,20 @@ def test_a_month_after_delivery_the_bytes_leave_redis_and_come_back_byte_for_byt
     harness.clock.advance(days=2)
     harness.drain()
 
-    # Then Redis holds neither the message nor the files, only what builds them again, in
-    # hashes written anew: the documents' compact, on a Redis whose hash-max-listpack-value is
-    # 256 (README)
-    delivery = redis_client.hgetall(delivery_key)
-    # (the delivery's hash is not: the DKIM-Signature kept is ~750 bytes)
+    # Then Redis holds neither the message nor the files, only what builds them again: the
+    # documents in a hash written anew, compact on a Redis whose hash-max-listpack-value is 256
+    # (README), and the delivery's hash, recipients and history folded into one record
     assert redis_client.object("encoding", documents_key) in (b"listpack", b"ziplist")
-    assert b"message" not in delivery and delivery[b"dkim_signature"].startswith(b"DKIM-Signature:")
-    assert b"message_id" in delivery and len(delivery[b"message_digest"]) == 16
     kept = redis_client.hgetall(documents_key)
     assert b"pdf" not in kept and b"xml" not in kept and b"source" in kept and b"meta" in kept
-    held_after = redis_client.memory_usage(delivery_key) + redis_client.memory_usage(documents_key)
+    record_key = f"{delivery_key}:record"
+    assert not redis_client.exists(delivery_key, f"{delivery_key}:rcpt", f"{delivery_key}:log")
+    folded = delivery_records.unfold(redis_client.get(record_key))
+    assert b"message" not in folded["fields"]
+    assert folded["fields"][b"dkim_signature"].startswith(b"DKIM-Signature:")
+    assert b"message_id" in folded["fields"] and len(folded["fields"][b"message_digest"]) == 16
+    assert set(folded["states"]) == {r.encode() for r in sent.rcpt_tos} and len(folded["log"]) == 1
+    held_after = redis_client.memory_usage(record_key) + redis_client.memory_usage(documents_key)
     assert held_after < held_before / 10
 
     # And `document` gives the very files that were sent, built from the account as it was
@@ -172,8 +175,10 @@ def test_documents_kept_by_an_earlier_release_without_their_source_are_not_dropp
     # When retention is over
     harness.clock.advance(days=31)
     harness.drain()
-    # Then the message is dropped, but the files stay: they could not be built again as sent
-    assert b"message" not in redis_client.hgetall(f"iw:delivery:{DELIVERY}")
+    # Then the message is dropped (the delivery folded into its record), but the files stay:
+    # they could not be built again as sent
+    assert not redis_client.exists(f"iw:delivery:{DELIVERY}")
+    assert redis_client.exists(f"iw:delivery:{DELIVERY}:record")
     kept = redis_client.hgetall(documents_key)
     assert b"pdf" in kept
     now = documents(harness)
@@ -246,6 +251,7 @@ def test_deliveries_finished_before_retention_existed_are_swept_once_by_a_worker
     # And when those days have passed its bytes leave Redis like any other's
     later.clock.advance(days=31)
     later.drain()
-    assert b"message" not in redis_client.hgetall(f"iw:delivery:{DELIVERY}")
-    # in a hash written anew, compact now that the 60 KB message is gone (unsigned: no signature kept)
-    assert redis_client.object("encoding", f"iw:delivery:{DELIVERY}") in (b"listpack", b"ziplist")
+    assert not redis_client.exists(f"iw:delivery:{DELIVERY}")
+    folded = delivery_records.unfold(redis_client.get(f"iw:delivery:{DELIVERY}:record"))
+    # (unsigned: no signature kept)
+    assert b"message_digest" in folded["fields"] and b"dkim_signature" not in folded["fields"]

@@ -10,11 +10,16 @@ import pytest
 
 from tests.support.legal_invoices import standard_invoice
 from tests.unit.store.test_account_records import FULL
-from worker.store import account_records, invoice_records
+from worker.store import account_records, delivery_records, invoice_records
 
 LAYOUTS = {
     "invoice": (invoice_records, standard_invoice(), invoice_records.InvoiceRecordUnreadable),
     "account": (account_records, FULL, account_records.AccountRecordUnreadable),
+    "delivery record": (
+        delivery_records,
+        delivery_records.FoldedDelivery(fields={"kind": "invoice"}, binary={}, states={}, log=[{"at": 1.0}]),
+        delivery_records.DeliveryRecordUnreadable,
+    ),
 }
 
 

@@ -8,12 +8,13 @@
 -- KEYS[2]: its recipients' states (Keys.delivery_recipients): address -> state JSON
 -- KEYS[3]: its history (Keys.delivery_log)
 -- KEYS[4]: its lock (Keys.lock of "delivery:<id>")
+-- KEYS[5]: its record (Keys.delivery_record): what retention folded its keys into, if it did
 -- ARGV[1]: the lock token of the attempt
 -- ARGV[2]: the recipients' new states, a JSON object address -> state JSON ('{}' for none)
 -- ARGV[3]: the attempt's history entry (JSON), or '' for none
 --
 -- Returns 1 when recorded, 0 when this attempt was recorded before.
-local delivery, recipients, history, lock = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local delivery, recipients, history, lock, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local token, states, entry = ARGV[1], ARGV[2], ARGV[3]
 
 if redis.call('HGET', delivery, 'closed_by') == token then return 0 end
@@ -21,6 +22,6 @@ for address, state in pairs(cjson.decode(states)) do
   redis.call('HSET', recipients, address, state)
 end
 if entry ~= '' then redis.call('RPUSH', history, entry) end
-if redis.call('EXISTS', delivery) == 1 then redis.call('HSET', delivery, 'closed_by', token) end
+if redis.call('EXISTS', delivery, record) > 0 then redis.call('HSET', delivery, 'closed_by', token) end
 if redis.call('GET', lock) == token then redis.call('DEL', lock) end
 return 1

@@ -5,6 +5,7 @@
 -- KEYS[2]: the delivery's recipients hash (Keys.delivery_recipients): address -> state JSON
 -- KEYS[3]: delivery ids by creation time (Keys.deliveries)
 -- KEYS[4]: the due-time index (Keys.due): member -> due time
+-- KEYS[5]: the delivery's record (Keys.delivery_record): retention folds the first two into it
 -- ARGV[1]: the delivery's kind
 -- ARGV[2]: the business record it is about (its key: an invoice number, an address, ...)
 -- ARGV[3]: now (Unix seconds): its creation and due time
@@ -16,11 +17,11 @@
 -- ARGV[9]: its due member (due_members.deliver_member)
 --
 -- Returns 1 when created, 0 when it existed.
-local delivery, recipients, deliveries, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local delivery, recipients, deliveries, due, record = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local kind, key, now, recipient_list, locale, context = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local states, delivery_id, member = ARGV[7], ARGV[8], ARGV[9]
 
-if redis.call('EXISTS', delivery) == 1 then return 0 end
+if redis.call('EXISTS', delivery, record) > 0 then return 0 end
 redis.call('HSET', delivery, 'kind', kind, 'key', key, 'created_at', now,
   'recipients', recipient_list, 'locale', locale, 'context', context)
 for address, state in pairs(cjson.decode(states)) do redis.call('HSET', recipients, address, state) end
