@@ -48,8 +48,9 @@ async def expire(app: ServiceContext, delivery_id: str, lease: float) -> Dropped
     bounce report may have changed a recipient since), or never while one is not final (the
     next attempt schedules it again). Returns what was dropped, or None."""
     store, member, retention_s = app.store, retain_member(delivery_id), app.policy.message_retention_s
-    delivery = await store.deliveries.load_delivery(delivery_id)
-    states = await store.deliveries.recipient_states(delivery_id)
+    delivery, states = await asyncio.gather(  # one round trip
+        store.deliveries.load_delivery(delivery_id), store.deliveries.recipient_states(delivery_id)
+    )
     final_at = finished_at(states)
     if delivery is None or retention_s is None or final_at is None:
         await store.due.finish_due(member, lease, None)

@@ -78,9 +78,9 @@ def message_digest(message: bytes) -> bytes:
     return hashlib.sha256(message).digest()[:16]
 
 
-def _states_from(raw: dict[bytes, bytes], record: bytes | None) -> dict[str, RecipientState]:
-    """The recipients' states their hash `raw` holds, laid over those of the delivery's `record`."""
-    merged = {**delivery_records.unfold(record)["states"], **raw}
+def _states_from(raw: dict[bytes, bytes], folded: delivery_records.Unfolded) -> dict[str, RecipientState]:
+    """The recipients' states their hash `raw` holds, laid over those of the delivery's record."""
+    merged = {**folded["states"], **raw}
     return {k.decode(): recipient_records.decode(k.decode(), v) for k, v in merged.items()}
 
 
@@ -120,9 +120,11 @@ class Deliveries:
         """What a delivery's sealed message is bound to: its hash's key and field."""
         return f"{self.keys.delivery(delivery_id)}#message"
 
-    def _delivery_from(self, delivery_id: str, raw: dict[bytes, bytes], record: bytes | None) -> dict[str, Any] | None:
-        """The delivery its hash `raw` holds, laid over its `record` (what retention left)."""
-        out = _delivery_from({**delivery_records.unfold(record)["fields"], **raw})
+    def _delivery_from(
+        self, delivery_id: str, raw: dict[bytes, bytes], folded: delivery_records.Unfolded
+    ) -> dict[str, Any] | None:
+        """The delivery its hash `raw` holds, laid over its record (what retention left)."""
+        out = _delivery_from({**folded["fields"], **raw})
         sealed = out.pop("message", None) if out is not None else None
         if out is not None and sealed is not None and self.sealing is not None:
             try:
@@ -297,7 +299,7 @@ class Deliveries:
             self.db.command("hgetall", self.keys.delivery(delivery_id)),
             self.db.command("get", self.keys.delivery_record(delivery_id)),
         )
-        return self._delivery_from(delivery_id, raw, record)
+        return self._delivery_from(delivery_id, raw, delivery_records.unfold(record))
 
     async def open_delivery(self, delivery_id: str, lock_ttl_s: float) -> OpenDelivery | None:
         """Take the delivery's lock and read the delivery and its recipients' states, in one
@@ -313,7 +315,8 @@ class Deliveries:
         )
         if not locked:
             return None
-        return OpenDelivery(token, self._delivery_from(delivery_id, delivery, record), _states_from(states, record))
+        folded = delivery_records.unfold(record)  # inflated once for both
+        return OpenDelivery(token, self._delivery_from(delivery_id, delivery, folded), _states_from(states, folded))
 
     async def close_delivery(
         self,
@@ -424,7 +427,7 @@ class Deliveries:
             self.db.command("hgetall", self.keys.delivery_recipients(delivery_id)),
             self.db.command("get", self.keys.delivery_record(delivery_id)),
         )
-        return _states_from(raw, record)
+        return _states_from(raw, delivery_records.unfold(record))
 
     async def save_recipient_states(
         self, delivery_id: str, states: dict[str, RecipientState], log: dict[str, Any] | None = None
