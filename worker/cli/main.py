@@ -126,7 +126,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from worker.services.status import collect_status, filter_rows, format_status
 
     with _environment(settings, need_smtp=False) as resolved:
-        rows = asyncio.run(collect_status(resolved.redis_url or "", resolved.redis_prefix, invoice=args.invoice))
+        redis_url, prefix = resolved.redis_url or "", resolved.redis_prefix
+        rows = asyncio.run(collect_status(redis_url, prefix, invoice=args.invoice, since=args.since, of_kind=args.kind))
         alerts = [] if args.json else asyncio.run(collect_alerts(resolved.redis_url or "", resolved.redis_prefix))
     rows = filter_rows(rows, state=args.state, since=args.since, kind=args.kind)
     if args.json:

@@ -465,8 +465,10 @@ class Deliveries:
             pipe.hexists(self.keys.delivery(delivery_id), "message")
         return [bool(kept) for kept in await pipe.execute()]
 
-    async def delivery_ids(self) -> list[str]:
-        return [m.decode() for m in await self.db.command("zrange", self.keys.deliveries, 0, -1)]
+    async def delivery_ids(self, since: float | None = None) -> list[str]:
+        """Delivery ids by creation time; only those created at or after `since` (Unix seconds)."""
+        low = "-inf" if since is None else repr(since)
+        return [m.decode() for m in await self.db.command("zrangebyscore", self.keys.deliveries, low, "+inf")]
 
     # -- suppression and bounces -----------------------------------------------------------------
 
