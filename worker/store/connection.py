@@ -47,6 +47,7 @@ ScriptName = Literal[
     "remember_digest",
     "drop_fields",
     "fold_delivery",
+    "fold_documents",
 ]
 SCRIPT_NAMES: tuple[ScriptName, ...] = get_args(ScriptName)
 

@@ -253,7 +253,7 @@ class Deliveries:
         body = await self.db.command("get", self.keys.invoice(number))
         if not body:
             return None
-        return replace(invoice_records.decode(body), number=number)
+        return replace(invoice_records.decode_kept(body), number=number)
 
     async def invoice_numbers(self) -> list[str]:
         return [m.decode() for m in await self.db.command("zrange", self.keys.invoices, 0, -1)]

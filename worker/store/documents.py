@@ -8,12 +8,13 @@ gate has no documents but a `held` entry naming the rules, until a re-run builds
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from worker.domain.model import Account, Attachment
-from worker.store import account_records
+from worker.store import account_records, invoice_records
 from worker.store.cipher import SealingKeys, required
 from worker.store.connection import Connection
 
@@ -90,24 +91,51 @@ class Documents:
         return kept
 
     async def source(self, number: str) -> tuple[Account, str] | None:
-        """What the kept documents were first built from: the account then, and the locale.
+        """What the kept documents were first built from: the account then, and the locale
+        (from the documents hash, or, past retention, from the invoice's key).
 
         Raises:
           SealingKeyMissing, SealedValueUnreadable: as `load`.
         """
-        raw = await self.db.command("hget", self.keys.invoice_documents(number), "source")
+        raw, kept = await asyncio.gather(  # one round trip
+            self.db.command("hget", self.keys.invoice_documents(number), "source"), self._folded(number)
+        )
+        if raw is None and kept is not None:
+            raw = kept.source
         if raw is None:
             return None
         sealing = required(self.sealing, "reading an invoice's documents")
         return _read_source(sealing.open(raw, bound_to=self._bound_to(number, "source")))
 
+    async def _folded(self, number: str) -> invoice_records.Kept | None:
+        """What retention folded into the invoice's key (None: nothing, or no such invoice)."""
+        raw = await self.db.command("get", self.keys.invoice(number))
+        if raw is None:
+            return None
+        kept = invoice_records.split(raw)
+        return kept if kept.meta is not None else None
+
     async def drop(self, number: str) -> int:
-        """Retention: drop the files, keeping their description and what builds them again, in a
-        hash written anew (drop_fields.lua: it can then be compact).
-        Documents kept before that was kept with them (no `source`) are left whole: built again
-        from today's account, they could differ from those sent. Returns the bytes freed (0:
-        none dropped)."""
-        key = self.keys.invoice_documents(number)
+        """Retention: drop the files, keeping their description and what builds them again, in
+        the invoice's own key (`invoice_records.fold`, fold_documents.lua: the documents hash
+        goes). Documents built again after that are dropped whole: the invoice keeps the first
+        fold, from which they were built. When the fold cannot be made (no invoice, or a build
+        or a hold came in between), the hash is written anew without the files (drop_fields.lua:
+        it can then be compact). Documents kept before that was kept with them (no `source`) are
+        left whole: built again from today's account, they could differ from those sent.
+        Returns the bytes freed (0: none dropped)."""
+        key, invoice_key = self.keys.invoice_documents(number), self.keys.invoice(number)
+        (meta, source, held), invoice = await asyncio.gather(  # one round trip
+            self.db.command("hmget", key, "meta", "source", "held"), self.db.command("get", invoice_key)
+        )
+        if meta is not None and source is not None and held is None and invoice is not None:
+            folded = invoice if invoice.startswith(invoice_records.KEPT_MARKER) else None
+            if folded is None:
+                folded = invoice_records.fold(invoice, meta, source)
+            args = [meta, source, invoice, folded]
+            freed = int(await self.db.script("fold_documents", keys=[key, invoice_key], args=args))
+            if freed >= 0:
+                return freed
         return int(await self.db.script("drop_fields", keys=[key], args=["source", 2, "pdf", "xml"]))
 
     async def load(self, number: str) -> InvoiceDocuments | None:
@@ -121,8 +149,11 @@ class Documents:
 
     async def summary(self, number: str) -> dict[str, Any] | None:
         """What `status` shows, read without keys: the format and why, the files, or the hold."""
-        raw = await self.db.command("hmget", self.keys.invoice_documents(number), "meta", "held")
-        meta, held = raw
+        (meta, held), kept = await asyncio.gather(  # one round trip
+            self.db.command("hmget", self.keys.invoice_documents(number), "meta", "held"), self._folded(number)
+        )
+        if meta is None and kept is not None:  # past retention
+            meta = kept.meta
         if meta is None and held is None:
             return None
         out: dict[str, Any] = {}

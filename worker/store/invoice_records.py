@@ -4,14 +4,18 @@ most of what a delivered invoice leaves in Redis: ~1.6 KB as JSON, ~0.5 KB as a 
 Python reads it back; the settle script stores the bytes it is given.
 
 An invoice stored before records existed is JSON (it starts with ``{``) and is read as it is.
+Past retention, the key also holds what builds the invoice's documents again (`fold`,
+marker ``k1``): the invoice's record, then the documents' description and sealed source.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import TypeAdapter
 
 from worker.domain.model import Invoice
-from worker.store.packed_json import JsonRecords
+from worker.store.packed_json import JsonRecords, PackedUnreadable, pack, unpack
 
 #: Marks a record (JSON starts with "{"). A later layout takes a new marker and keeps this one readable.
 MARKER = b"i1"
@@ -39,3 +43,78 @@ class InvoiceRecordUnreadable(ValueError):
 RECORDS = JsonRecords(TypeAdapter(Invoice), "invoice", MARKER, DICTIONARY, InvoiceRecordUnreadable)
 #: `encode(invoice)`, and `decode(raw)`, which raises InvoiceRecordUnreadable for a value neither JSON nor a record.
 encode, decode = RECORDS.encode, RECORDS.decode
+
+
+# -- an invoice past retention, with what builds its documents again ------------------------------
+
+#: Marks an invoice kept with its documents' description and source (`fold`): retention moves
+#: them out of the invoice's documents hash once the files are dropped, so a delivered invoice
+#: past retention is one key, not two (~390 B of a hash for ~180 B more in this one).
+KEPT_MARKER = b"k1"
+
+#: The preset dictionary of a folded description (`InvoiceDocuments` in worker/store/documents.py:
+#: its JSON, the reasons of worker/domain/einvoice/policy.py): it never changes (a test pins
+#: its digest); a better one takes a new KEPT_MARKER.
+META_DICTIONARY = (
+    b"the buyer's address with its city and postal_code; the buyer's buyer_reference (its Leitweg-ID); "
+    b"the account asks for no e-invoice: the PDF alone; the account asks for "
+    b"has no e-invoice policy: the PDF alone's policy is UBL (Peppol)XRechnungFactur-X needs "
+    b"the buyer's peppol_id; sent as the PDF alone; sent as Factur-X"
+    b'{"einvoice": "facturx", "ubl", "xrechnung", "none", "reason": "", "pdf": ".pdf", "xml": null}'
+)
+
+
+def _netstring(data: bytes) -> bytes:
+    return b"%d:%b" % (len(data), data)
+
+
+def _read_netstring(raw: bytes, pos: int) -> tuple[bytes, int]:
+    colon = raw.find(b":", pos, pos + 12)
+    if colon < 0 or not raw[pos:colon].isdigit():
+        raise InvoiceRecordUnreadable("a stored invoice's folded documents are broken: no length")
+    end = colon + 1 + int(raw[pos:colon])
+    if end > len(raw):
+        raise InvoiceRecordUnreadable("a stored invoice's folded documents are cut short")
+    return raw[colon + 1 : end], end
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What an invoice's key holds: the invoice's record, and, once retention folded them in,
+    its documents' description (JSON) and their sealed source (both None before)."""
+
+    record: bytes
+    meta: bytes | None = None
+    source: bytes | None = None
+
+
+def fold(record: bytes, meta: bytes, source: bytes) -> bytes:
+    """The invoice's record `record` (as kept: `encode`'s, or JSON of before) with its documents'
+    description `meta` (JSON) and their sealed `source` (opaque bytes, kept as they are)."""
+    return KEPT_MARKER + _netstring(record) + _netstring(pack(meta, META_DICTIONARY)) + source
+
+
+def split(raw: bytes) -> Kept:
+    """What `raw`, an invoice's key, holds (a fold, or the invoice's record alone).
+
+    Raises:
+      InvoiceRecordUnreadable: a fold whose framing or description is broken.
+    """
+    if not raw.startswith(KEPT_MARKER):
+        return Kept(raw)
+    record, pos = _read_netstring(raw, len(KEPT_MARKER))
+    packed, pos = _read_netstring(raw, pos)
+    try:
+        meta = unpack(packed, META_DICTIONARY)
+    except PackedUnreadable as exc:
+        raise InvoiceRecordUnreadable(f"a stored invoice's folded documents {exc}") from None
+    return Kept(record, meta, raw[pos:])
+
+
+def decode_kept(raw: bytes) -> Invoice:
+    """The invoice an invoice's key holds, folded or not.
+
+    Raises:
+      InvoiceRecordUnreadable: as `decode`, or a broken fold.
+    """
+    return decode(split(raw).record)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import json
 import threading
 from datetime import UTC, datetime
 from email import policy
@@ -23,7 +24,7 @@ from tests.support.harness import Harness, make_settings
 from worker.runtime.runner import run
 from worker.services.messages import build_delivery_message
 from worker.services.resend import documents_as_sent
-from worker.store import delivery_records, recipient_records
+from worker.store import delivery_records, invoice_records, recipient_records
 from worker.store.documents import InvoiceDocuments
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -88,7 +89,8 @@ def test_a_month_after_delivery_the_bytes_leave_redis_and_come_back_byte_for_byt
     assert verify(sent.data, record)
     then = documents(harness)
     delivery_key, documents_key = f"iw:delivery:{DELIVERY}", f"iw:invoice:{NUMBER}:documents"
-    held_before = redis_client.memory_usage(delivery_key) + redis_client.memory_usage(documents_key)
+    invoice_key = f"iw:invoice:{NUMBER}"
+    held_before = sum(redis_client.memory_usage(k) for k in (delivery_key, documents_key, invoice_key))
     # and the account renamed since (the documents must not be built from today's account)
     harness.ingest([account_updated(name="Acme Holding B.V.", occurred_at="2026-03-10T08:00:00Z", event_id="e9")])
     harness.drain()
@@ -103,11 +105,16 @@ def test_a_month_after_delivery_the_bytes_leave_redis_and_come_back_byte_for_byt
     harness.drain()
 
     # Then Redis holds neither the message nor the files, only what builds them again: the
-    # documents in a hash written anew, compact on a Redis whose hash-max-listpack-value is 256
-    # (README), and the delivery's hash, recipients and history folded into one record
-    assert redis_client.object("encoding", documents_key) in (b"listpack", b"ziplist")
-    kept = redis_client.hgetall(documents_key)
-    assert b"pdf" not in kept and b"xml" not in kept and b"source" in kept and b"meta" in kept
+    # documents' description and source folded into the invoice's own key (no documents hash
+    # left), and the delivery's hash, recipients and history folded into one record
+    assert not redis_client.exists(documents_key)
+    kept = invoice_records.split(redis_client.get(invoice_key))
+    assert kept.source and json.loads(kept.meta or b"") == {
+        "einvoice": then.einvoice,
+        "reason": then.reason,
+        "pdf": f"{NUMBER}.pdf",
+        "xml": then.xml.filename if then.xml else None,
+    }
     record_key = f"{delivery_key}:record"
     assert not redis_client.exists(delivery_key, f"{delivery_key}:rcpt", f"{delivery_key}:log")
     folded = delivery_records.unfold(redis_client.get(record_key))
@@ -115,7 +122,7 @@ def test_a_month_after_delivery_the_bytes_leave_redis_and_come_back_byte_for_byt
     assert folded["fields"][b"dkim_signature"].startswith(b"DKIM-Signature:")
     assert b"message_id" in folded["fields"] and len(folded["fields"][b"message_digest"]) == 16
     assert set(folded["states"]) == {r.encode() for r in sent.rcpt_tos} and len(folded["log"]) == 1
-    held_after = redis_client.memory_usage(record_key) + redis_client.memory_usage(documents_key)
+    held_after = redis_client.memory_usage(record_key) + redis_client.memory_usage(invoice_key)
     assert held_after < held_before / 10
 
     # And `document` gives the very files that were sent, built from the account as it was
@@ -215,13 +222,22 @@ def test_a_reminder_after_retention_carries_the_same_pdf_as_the_invoice_email(
     # When the documents are dropped (a day later) and the reminder falls due (a month later)
     harness.clock.advance(days=2)
     harness.drain()
-    assert b"pdf" not in redis_client.hgetall(f"iw:invoice:{NUMBER}:documents")
+    documents_key, invoice_key = f"iw:invoice:{NUMBER}:documents", f"iw:invoice:{NUMBER}"
+    assert not redis_client.exists(documents_key)
+    folded = redis_client.get(invoice_key)
     harness.clock.advance(days=30)
     harness.drain()
     # Then the reminder carries the PDF built again: the same file as the invoice email's
     reminder = smtp_server.messages[-1]
     assert reminder.message["Message-ID"] != invoice_email.message["Message-ID"]
     assert pdf_attachment(reminder.data) == pdf_attachment(invoice_email.data)
+    # And once the reminder's own retention is over, the files built for it go whole, and the
+    # invoice keeps the fold they were built from
+    assert b"pdf" in redis_client.hgetall(documents_key)
+    harness.clock.advance(days=2)
+    harness.drain()
+    assert not redis_client.exists(documents_key)
+    assert redis_client.get(invoice_key) == folded
 
 
 def test_deliveries_finished_before_retention_existed_are_swept_once_by_a_worker(

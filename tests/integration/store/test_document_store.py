@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 
 from pydantic import TypeAdapter
 
 from tests.support.accounts import ACME_BEFORE_DOCUMENT_FIELDS
+from tests.support.legal_invoices import standard_invoice
 from worker.domain.model import Account, Attachment
+from worker.store import invoice_records
 from worker.store.cipher import SealingKeys
 from worker.store.documents import PDF_TYPE, XML_TYPE, InvoiceDocuments
 from worker.store.store import Store
@@ -105,3 +108,69 @@ def test_what_documents_were_built_from_is_kept_small_and_the_json_of_before_sti
     # And the one kept now takes less than half the bytes of the JSON of before, sealed
     kept = redis_client.hget(f"{PREFIX}:invoice:INV-1:documents", "source")
     assert len(kept) * 2 < len(redis_client.hget(key, "source"))
+
+
+def store_invoice(redis_client) -> bytes:
+    record = invoice_records.encode(replace(standard_invoice(), number="INV-1"))
+    redis_client.set(f"{PREFIX}:invoice:INV-1", record)
+    return record
+
+
+def test_past_retention_what_builds_the_documents_again_moves_into_the_invoice(redis_client, redis_url) -> None:
+    # Given an invoice and its documents kept
+    record = store_invoice(redis_client)
+    run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
+    summary = run(redis_url, lambda store: store.documents.summary("INV-1"))
+    # When retention drops them
+    freed = run(redis_url, lambda store: store.documents.drop("INV-1"))
+    # Then the documents hash is gone, its description and source are in the invoice's key, and
+    # every reader reads them as before: the summary, the source, the invoice itself
+    assert freed > len(b"%PDF Acme B.V.") and not redis_client.exists(f"{PREFIX}:invoice:INV-1:documents")
+    folded = redis_client.get(f"{PREFIX}:invoice:INV-1")
+    assert invoice_records.split(folded).record == record and b"Acme B.V." not in folded
+    assert run(redis_url, lambda store: store.documents.load("INV-1")) is None
+    assert run(redis_url, lambda store: store.documents.summary("INV-1")) == summary
+    assert run(redis_url, lambda store: store.documents.source("INV-1")) == (ACCOUNT, "nl-NL")
+    loaded = run(redis_url, lambda store: store.deliveries.load_invoice("INV-1"))
+    assert loaded == replace(standard_invoice(), number="INV-1")
+    # And dropping again frees nothing; documents built again are kept, then dropped whole, the
+    # invoice keeping the fold they were built from
+    assert run(redis_url, lambda store: store.documents.drop("INV-1")) == 0
+    run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
+    assert run(redis_url, lambda store: store.documents.load("INV-1")) == documents(b"%PDF Acme B.V.")
+    assert run(redis_url, lambda store: store.documents.drop("INV-1")) > 0
+    assert not redis_client.exists(f"{PREFIX}:invoice:INV-1:documents")
+    assert redis_client.get(f"{PREFIX}:invoice:INV-1") == folded
+
+
+def test_a_fold_that_raced_a_change_does_nothing_and_the_files_still_go(redis_client, redis_url) -> None:
+    # Given an invoice and its documents kept, read by retention
+    record = store_invoice(redis_client)
+    run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
+    key = f"{PREFIX}:invoice:INV-1:documents"
+    meta, source = redis_client.hmget(key, "meta", "source")
+    folded = invoice_records.fold(record, meta, source)
+    # When a hold is written before its fold runs
+    redis_client.hset(key, "held", "{}")
+    done = run(
+        redis_url,
+        lambda store: store.db.script(
+            "fold_documents", keys=[key, f"{PREFIX}:invoice:INV-1"], args=[meta, source, record, folded]
+        ),
+    )
+    # Then the fold changes nothing; nor does one whose invoice changed since it was read
+    assert done == -1 and redis_client.get(f"{PREFIX}:invoice:INV-1") == record
+    assert b"pdf" in redis_client.hgetall(key)
+    redis_client.hdel(key, "held")
+    stale = run(
+        redis_url,
+        lambda store: store.db.script(
+            "fold_documents", keys=[key, f"{PREFIX}:invoice:INV-1"], args=[meta, source, b"i1 before", folded]
+        ),
+    )
+    assert stale == -1 and redis_client.get(f"{PREFIX}:invoice:INV-1") == record
+    redis_client.hset(key, "held", "{}")
+    # And retention still drops the files, keeping the rest in the hash as before folds existed
+    assert run(redis_url, lambda store: store.documents.drop("INV-1")) > 0
+    assert set(redis_client.hgetall(key)) == {b"meta", b"source", b"held"}
+    assert redis_client.get(f"{PREFIX}:invoice:INV-1") == record

@@ -55,3 +55,41 @@ def test_an_invoice_kept_as_json_before_records_reads_back():
 def test_the_dictionary_of_i1_records_never_changes():
     assert invoice_records.MARKER == b"i1"
     assert hashlib.sha256(invoice_records.DICTIONARY).hexdigest()[:16] == "b4b0d1367ff0762e"
+
+
+META = (
+    b'{"einvoice": "none", "reason": "UBL (Peppol) needs the buyer\'s peppol_id; sent as the PDF alone", '
+    b'"pdf": "INV-1.pdf", "xml": null}'
+)
+
+
+@pytest.mark.parametrize("kept_as", ["record", "json"])
+def test_an_invoice_folded_with_its_documents_source_reads_back_as_each_part(kept_as):
+    # Given an invoice as kept (a record, or JSON of before), its documents' description and
+    # their sealed source (opaque bytes, any of them)
+    issued = standard_invoice()
+    record = invoice_records.encode(issued) if kept_as == "record" else _JSON.dump_json(issued)
+    source = b"\xffs1" + bytes(range(256))
+    # When they are folded into one value
+    folded = invoice_records.fold(record, META, source)
+    # Then each part reads back as it was, the invoice too, and the description costs ~25 bytes
+    assert invoice_records.split(folded) == invoice_records.Kept(record, META, source)
+    assert invoice_records.decode_kept(folded) == issued
+    assert len(folded) - len(record) - len(source) < 35
+    # And an invoice never folded is its record alone
+    assert invoice_records.split(record) == invoice_records.Kept(record)
+    assert invoice_records.decode_kept(record) == issued
+
+
+@pytest.mark.parametrize(
+    "broken, says",
+    [(b"k1", "no length"), (b"k1x:abc", "no length"), (b"k1999:abc", "cut short"), (b"k13:abc2:\xff\xff", "inflate")],
+)
+def test_a_broken_fold_is_refused_saying_what_is_wrong(broken, says):
+    with pytest.raises(invoice_records.InvoiceRecordUnreadable, match=f"folded documents .*{says}"):
+        invoice_records.split(broken)
+
+
+def test_the_dictionary_of_k1_folds_never_changes():
+    assert invoice_records.KEPT_MARKER == b"k1"
+    assert hashlib.sha256(invoice_records.META_DICTIONARY).hexdigest()[:16] == "85c2530d1d1f4dce"
