@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 #: The commonest event, several per order: applied in runs, one Redis round trip per run.
 ACTIVATED = "service.activated"
 BOOKED = "order.booked"
+ACCOUNT_UPDATED = "account.updated"
+#: Events applied again to no effect, so kept without a processed marker (`apply_event`).
+UNMARKED = frozenset({BOOKED, ACCOUNT_UPDATED})
 
 
 async def apply_event(app: ServiceContext, raw: dict[str, Any], *, remembered: bool = False) -> list[str]:
@@ -51,10 +54,12 @@ async def apply_event(app: ServiceContext, raw: dict[str, Any], *, remembered: b
     store = app.store
     if not remembered:
         await refuse_reused_id(app, event)
-    # A booking has no processed marker (~140 B per order for 90 days): applying it again is
-    # harmless, as `_order_booked` is idempotent (the first record stands; its marks only
-    # bring a look at the order earlier, as an account update does).
-    marked = event.type != BOOKED
+    # A booking and an account update have no processed marker (~100-140 B each for 90 days,
+    # in every open window and every invoice's account): applying either again is harmless.
+    # `_order_booked` keeps the first record; `_account_updated` keeps the later snapshot (the
+    # same one, again), and an order it rejects is gone by then. Their marks only bring a look
+    # at the orders earlier.
+    marked = event.type not in UNMARKED
     if marked and await store.events.event_done(event.id):
         log.info("event %s (%s) seen before: no effect", event.id, event.type)
         await forget_unused_code(app, event)
@@ -186,7 +191,7 @@ async def apply_activations(
 
 
 HANDLERS = {
-    "account.updated": _account_updated,
+    ACCOUNT_UPDATED: _account_updated,
     BOOKED: _order_booked,
     "payment.card_failed": apply_card_failed,
     "rewards.accrued": apply_rewards_accrued,

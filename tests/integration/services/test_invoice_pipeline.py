@@ -242,25 +242,30 @@ def test_smtp_5xx_for_one_recipient_is_not_retried_and_the_others_get_it_once(ha
     assert any("550 5.1.1" in r["last_reply"] for r in row["recipients"])
 
 
-def test_a_booking_keeps_no_processed_marker_and_its_replay_still_sends_nothing_twice(
-    harness, smtp_server, redis_client
+@pytest.mark.parametrize("kind", ["order.booked", "account.updated"])
+def test_a_booking_or_account_update_keeps_no_processed_marker_and_its_replay_sends_nothing_twice(
+    harness, smtp_server, redis_client, kind
 ):
     # Given an order booked and invoiced
     events = contract_example()
-    booking = next(e for e in events if e["type"] == "order.booked")
+    replayed = next(e for e in events if e["type"] == kind)
     harness.ingest(events)
     harness.drain()
-    sent = len(smtp_server.messages)
-    # Then its booking left no processed marker of its own: the order's record names the event
-    assert not redis_client.exists(f"iw:event:{booking['id']}")
-    # When the booking comes again, alone and with the rest
-    harness.ingest([booking])
+    sent, stored = (
+        len(smtp_server.messages),
+        (redis_client.get("iw:order:O-1"), redis_client.hgetall("iw:account:A-100")),
+    )
+    # Then the event left no processed marker of its own
+    assert not redis_client.exists(f"iw:event:{replayed['id']}")
+    # When it comes again, alone and with the rest
+    harness.ingest([replayed])
     harness.drain()
     harness.ingest(events)
     harness.drain()
-    # Then nothing more is sent, and nothing is dead-lettered
+    # Then nothing more is sent, nothing is dead-lettered, and the order and account are as they were
     assert len(smtp_server.messages) == sent
     assert harness.dead_letters() == []
+    assert (redis_client.get("iw:order:O-1"), redis_client.hgetall("iw:account:A-100")) == stored
 
 
 def test_an_open_window_stays_one_due_member_through_an_account_update(harness, smtp_server, redis_client):
