@@ -91,11 +91,6 @@ class Keys:
         return f"{self.prefix}:credit_notes"
 
     @property
-    def credit_note_index(self) -> str:
-        """Credit note numbers by issue time."""
-        return f"{self.prefix}:credit_notes:by_time"
-
-    @property
     def reissues(self) -> str:
         """credited invoice number -> number of the invoice that replaced it."""
         return f"{self.prefix}:reissues"
@@ -135,11 +130,6 @@ class Keys:
     def invoice_copy_seq(self, number: str) -> str:
         """The count of the invoice's re-sent copies: numbers each copy's delivery id."""
         return f"{self.prefix}:invoice:{number}:copies:seq"
-
-    @property
-    def invoices(self) -> str:
-        """Invoice numbers by issue time."""
-        return f"{self.prefix}:invoices"
 
     def delivery(self, delivery_id: str) -> str:
         return f"{self.prefix}:delivery:{delivery_id}"

@@ -4,11 +4,11 @@
 -- lease runs out and a scheduler hands the delivery to another worker.
 --
 -- KEYS[1]: what was settled (Keys.settled or Keys.subscription_periods): line -> invoice number
--- KEYS[2]: the invoice number sequence (Keys.invoice_seq)
--- KEYS[3]: invoice numbers by issue time (Keys.invoices)
--- KEYS[4]: the due-time index (Keys.due): member -> due time
--- KEYS[5]: delivery ids by creation time (Keys.deliveries)
--- KEYS[6]: the leased members (Keys.leased): member -> lease expiry
+-- KEYS[2]: the invoice number sequence (Keys.invoice_seq), which is also the index of the
+--          invoices: numbers 1 to its value, each issued (no sorted set of them is kept)
+-- KEYS[3]: the due-time index (Keys.due): member -> due time
+-- KEYS[4]: delivery ids by creation time (Keys.deliveries)
+-- KEYS[5]: the leased members (Keys.leased): member -> lease expiry
 -- ARGV[1]: now (Unix seconds)
 -- ARGV[2]: the invoice number format (string.format, e.g. 'INV-%07d')
 -- ARGV[3]: the invoice as stored (invoice_records.py), or '' when the window billed nothing (its lines are marked '-')
@@ -36,7 +36,7 @@
 --
 -- Returns the invoice number, '' when nothing was billable, or false when another worker
 -- settled any of the lines first.
-local settled, seq, invoices, due, deliveries, leased = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local settled, seq, due, deliveries, leased = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, number_format, body, recipients = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local lines = cjson.decode(ARGV[5])
 local locale, states, lease, kind = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
@@ -54,7 +54,6 @@ end
 local number = string.format(number_format, redis.call('INCR', seq))
 for _, line in ipairs(lines) do redis.call('HSET', settled, line, number) end
 redis.call('SET', string.format(invoice_pattern, number), body)
-redis.call('ZADD', invoices, now, number)
 local delivery_id = string.format(delivery_id_pattern, number)
 redis.call('HSET', string.format(delivery_pattern, delivery_id),
   'kind', kind, 'key', number, 'created_at', now, 'recipients', recipients, 'locale', locale)
