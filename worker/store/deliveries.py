@@ -20,6 +20,7 @@ from worker.store.cipher import SealedValueUnreadable, SealingKeys, required
 from worker.store.connection import Connection
 from worker.store.due_members import deliver_member, period_member, remind_member
 from worker.store.keys import pattern_of
+from worker.store.orders import SETTLED_PREFIX
 
 #: Invoice numbers: a prefix and a zero-padded sequence, allocated without gaps.
 INVOICE_NUMBER_FORMAT = "INV-%07d"
@@ -147,7 +148,14 @@ class Deliveries:
         subscription's later periods due (they wait for the first window); returns the invoice
         number, "" when nothing was billable, or None when another worker settled them first."""
         return await self._settle(
-            self.keys.settled(order_id), line_ids, invoice, settlement, kind, wake=period_member(subscription_id)
+            self.keys.activations(order_id),
+            line_ids,
+            invoice,
+            settlement,
+            kind,
+            wake=period_member(subscription_id),
+            settled_before=self.keys.settled(order_id),
+            prefix=SETTLED_PREFIX,
         )
 
     async def settle_periods(
@@ -211,7 +219,11 @@ class Deliveries:
         *,
         series: tuple[str, str] | None = None,
         wake: str | None = None,
+        settled_before: str | None = None,
+        prefix: str = "",
     ) -> str | None:
+        # `settled_key` holds what is settled, each line under `prefix`; `settled_before` lines
+        # settled by an earlier layout (settle_window.lua).
         # The number series: its counter and its format (invoices by default).
         seq, number_format = series or (self.keys.invoice_seq, INVOICE_NUMBER_FORMAT)
         result = await self.db.script(
@@ -222,6 +234,7 @@ class Deliveries:
                 self.keys.due,
                 self.keys.deliveries,
                 self.keys.leased,
+                settled_before or settled_key,
             ],
             args=[
                 settlement.now.timestamp(),
@@ -242,6 +255,7 @@ class Deliveries:
                 pattern_of(remind_member),
                 json.dumps(settlement.context, default=str) if settlement.context is not None else "",
                 wake or "",
+                prefix,
             ],
         )
         if result is None:

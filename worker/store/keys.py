@@ -44,11 +44,13 @@ class Keys:
         return f"{self.prefix}:order:{order_id}"
 
     def activations(self, order_id: str) -> str:
-        """line id -> {"at": timestamp, "event_id": ...} of its first activation."""
+        """line id -> its first activation (orders.activation_value); and, each under
+        orders.SETTLED_PREFIX, the lines its windows settled -> their invoice number."""
         return f"{self.prefix}:order:{order_id}:activations"
 
     def settled(self, order_id: str) -> str:
-        """line id -> number of the invoice that billed it ("-" when the window billed nothing)."""
+        """line id -> number of the invoice that billed it ("-" when the window billed nothing),
+        as kept until 2026-12-04 (since, in the order's `activations` hash): still read."""
         return f"{self.prefix}:order:{order_id}:settled"
 
     def order_event(self, order_id: str) -> str:

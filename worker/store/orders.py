@@ -74,6 +74,27 @@ def activation_from(raw: bytes | str) -> dict[str, Any]:
     return {"ts": float(ts), "at": at.isoformat(), "event_id": event_id}
 
 
+#: What the field of a settled line starts with in its order's activations hash (its invoice
+#: number, or "-" for a line billed nothing), the prefix alone marking that the order has
+#: settled lines. A line id never starts with it (the contract refuses control characters).
+#: Until 2026-12-04 they had a hash of their own (`Keys.settled`), still read.
+SETTLED_PREFIX = "\x00"
+_SETTLED = SETTLED_PREFIX.encode()
+
+
+def split_activations(flat: list[bytes]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """An order's activations hash (HGETALL, flat) as its activations and its settled lines."""
+    activations: dict[str, dict[str, Any]] = {}
+    settled: dict[str, str] = {}
+    for field, value in zip(flat[::2], flat[1::2], strict=False):
+        if field.startswith(_SETTLED):
+            if field != _SETTLED:
+                settled[field[len(_SETTLED) :].decode()] = value.decode()
+        else:
+            activations[field.decode()] = activation_from(value)
+    return activations, settled
+
+
 class Orders:
     """Accounts, orders and activations."""
 
@@ -131,7 +152,11 @@ class Orders:
 
     async def settled_any(self, order_id: str) -> bool:
         """Whether a window of the order settled lines (invoiced them, or found nothing to bill)."""
-        return bool(await self.db.command("exists", self.keys.settled(order_id)))
+        marked, before = await asyncio.gather(  # one round trip
+            self.db.command("hexists", self.keys.activations(order_id), SETTLED_PREFIX),
+            self.db.command("exists", self.keys.settled(order_id)),
+        )
+        return bool(marked or before)
 
     async def load_order(self, order_id: str) -> Order | None:
         body = await self.db.command("get", self.keys.order(order_id))
@@ -171,6 +196,7 @@ class Orders:
                         window_member(item.order_id),
                         pattern_of(period_member),
                         pattern_of(self.keys.event),
+                        SETTLED_PREFIX,
                     ],
                 )
                 for item in activations
@@ -193,14 +219,14 @@ class Orders:
         )
         if reply is None:
             return None
-        order, account, activations, settled, siblings = reply
+        order, account, flat, settled_before, siblings = reply
+        activations, settled = split_activations(flat)
+        before = {k.decode(): v.decode() for k, v in zip(settled_before[::2], settled_before[1::2], strict=False)}
         return WindowState(
             order=order_records.decode(order),
             account=account_records.decode(account) if account else None,
-            activations={
-                k.decode(): activation_from(v) for k, v in zip(activations[::2], activations[1::2], strict=False)
-            },
-            settled={k.decode(): v.decode() for k, v in zip(settled[::2], settled[1::2], strict=False)},
+            activations=activations,
+            settled={**before, **settled},
             other_orders=[order_records.decode(body) for body in siblings],
         )
 
@@ -221,12 +247,11 @@ class Orders:
             orders=loaded,
             account=account_records.decode(account) if account else None,
             activations={
-                order.order_id: {k.decode(): activation_from(v) for k, v in zip(flat[::2], flat[1::2], strict=False)}
-                for order, flat in zip(loaded, activations, strict=False)
+                order.order_id: split_activations(flat)[0] for order, flat in zip(loaded, activations, strict=False)
             },
             billed_periods={k.decode(): v.decode() for k, v in zip(periods[::2], periods[1::2], strict=False)},
         )
 
     async def load_activations(self, order_id: str) -> dict[str, dict[str, Any]]:
         raw = await self.db.command("hgetall", self.keys.activations(order_id))
-        return {k.decode(): activation_from(v) for k, v in raw.items()}
+        return split_activations([part for pair in raw.items() for part in pair])[0]

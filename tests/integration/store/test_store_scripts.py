@@ -86,3 +86,61 @@ def test_settling_puts_the_invoice_its_delivery_and_its_due_member_under_the_kin
     assert redis_client.zrange(keys.deliveries, 0, -1) == [f"invoice:{number}".encode()]
     # And the subscription's later periods, which waited for this first window, are due now
     assert redis_client.zscore(keys.due, "period:S-1") == NOW.timestamp()
+
+
+def test_settled_lines_are_kept_in_the_orders_activations_hash_and_those_of_before_still_count(redis_url, redis_client):
+    keys = Keys(PREFIX)
+    states = {ELS.email: RecipientState(address=ELS.email, role="to")}
+    settlement = Settlement({"to": [{"name": ELS.name, "email": ELS.email}]}, "nl-NL", states, NOW, lease=1e9)
+    # Given O-1 with its line activated, and O-2 whose line an earlier release settled in a
+    # hash of its own
+    redis_client.hset(keys.settled("O-2"), "L1", "INV-0000009")
+
+    async def scenario():
+        async with Store.open(redis_url, prefix=PREFIX) as store:
+            await store.orders.save_order(order("O-1"))
+            await store.orders.save_order(order("O-2"))
+            await store.orders.apply_activations([ActivationToApply("e-1", "O-1", "L1", NOW)], due_at=NOW.timestamp())
+            unsettled = await store.orders.settled_any("O-1")
+            # When O-1's window settles its line, and settling it (or O-2's) again is tried
+            first = await store.deliveries.settle_window(
+                "O-1", ("L1",), contract_invoice(), settlement, kind="invoice", subscription_id="S-1"
+            )
+            again = [
+                await store.deliveries.settle_window(
+                    order_id, ("L1",), contract_invoice(), settlement, kind="invoice", subscription_id="S-1"
+                )
+                for order_id in ("O-1", "O-2")
+            ]
+            redis_client.zrem(keys.due, "period:S-1")
+            # and a line activated later (a replay's earlier time: it is applied)
+            earlier = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+            await store.orders.apply_activations([ActivationToApply("e-0", "O-1", "L1", earlier)], due_at=1.0)
+            return (
+                unsettled,
+                first,
+                again,
+                await store.orders.settled_any("O-1"),
+                await store.orders.settled_any("O-2"),
+                await store.orders.load_window("O-1"),
+                await store.orders.load_window("O-2"),
+                await store.orders.load_activations("O-1"),
+                await store.orders.load_subscription("S-1"),
+            )
+
+    unsettled, first, again, settled_1, settled_2, window_1, window_2, activations, subscription = asyncio.run(
+        scenario()
+    )
+    # Then the line is settled once: no second invoice for it, nor for O-2's line of before
+    assert (unsettled, first, again) == (False, "INV-0000001", [None, None])
+    # And it is kept in O-1's activations hash, with no hash of its own
+    assert not redis_client.exists(keys.settled("O-1"))
+    assert redis_client.hget(keys.activations("O-1"), "\x00L1") == b"INV-0000001"
+    # And every reader tells activations and settled lines apart, of either layout
+    assert settled_1 and settled_2
+    assert window_1 is not None and window_1.settled == {"L1": "INV-0000001"}
+    assert set(window_1.activations) == {"L1"} and window_1.activations["L1"]["event_id"] == "e-0"
+    assert window_2 is not None and window_2.settled == {"L1": "INV-0000009"} and window_2.activations == {}
+    assert set(activations) == {"L1"} and set(subscription.activations["O-1"]) == {"L1"}
+    # And an activation after the settlement marks the subscription's later periods due
+    assert redis_client.zscore(keys.due, "period:S-1") == 1.0

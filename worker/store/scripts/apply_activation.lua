@@ -12,7 +12,9 @@
 -- KEYS[2]: the order (Keys.order), a record (order_records.py); may not be booked yet
 -- KEYS[3]: the order's activations hash (Keys.activations): line id -> activation
 -- KEYS[4]: the due-time index (Keys.due): member -> due time
--- KEYS[5]: what the order's windows settled (Keys.settled): line id -> invoice number
+-- KEYS[5]: what the order's windows settled before 2026-12-04 (Keys.settled): line id -> invoice
+--          number; since, in KEYS[3] under orders.py SETTLED_PREFIX, the prefix alone marking
+--          that lines were settled (ARGV[9])
 -- ARGV[1]: the line id
 -- ARGV[2]: the activation time (Unix seconds)
 -- ARGV[3]: the activation as stored (orders.activation_value)
@@ -22,6 +24,7 @@
 -- ARGV[7]: the pattern of a subscription's period member (pattern_of(due_members.period_member),
 --          one %s): the subscription id is in the order's body, which only this script reads
 -- ARGV[8]: the pattern of an event marker's name (pattern_of(Keys.event))
+-- ARGV[9]: the field that marks settled lines in KEYS[3] (orders.py SETTLED_PREFIX)
 --
 -- Not in KEYS: the marker of the activation this one displaces. Its event id is only known
 -- from the stored activation, read here; its name comes from the pattern in ARGV[8], made by
@@ -68,7 +71,7 @@ else
   redis.call('SET', event, '1', 'EX', event_ttl)
 end
 redis.call('ZADD', due, 'LT', due_at, window_member)
-if subscription and redis.call('EXISTS', settled) == 1 then
+if subscription and (redis.call('HEXISTS', activations, ARGV[9]) == 1 or redis.call('EXISTS', settled) == 1) then
   redis.call('ZADD', due, 'LT', due_at, string.format(period_member_pattern, subscription))
 end
 return 'applied'

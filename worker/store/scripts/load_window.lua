@@ -3,7 +3,7 @@
 --
 -- KEYS[1]: the order (Keys.order), a record (order_records.py)
 -- KEYS[2]: the order's activations hash (Keys.activations)
--- KEYS[3]: the order's settled lines hash (Keys.settled)
+-- KEYS[3]: the order's settled lines hash of before 2026-12-04 (Keys.settled); since, they are in KEYS[2]
 -- ARGV[1]: the order id
 -- ARGV[2]: the pattern of an account hash's name (pattern_of(Keys.account): one %s)
 -- ARGV[3]: the pattern of a subscription's order set (pattern_of(Keys.subscription_orders))

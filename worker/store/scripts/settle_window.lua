@@ -3,12 +3,16 @@
 -- created already claimed by the settler (until the lease), which sends it next; if it dies, the
 -- lease runs out and a scheduler hands the delivery to another worker.
 --
--- KEYS[1]: what was settled (Keys.settled or Keys.subscription_periods): line -> invoice number
+-- KEYS[1]: where what is settled is kept: an order's activations hash (Keys.activations), each
+--          line under ARGV[19] and its id, or a hash of its own (Keys.subscription_periods,
+--          ...): line (or period key) -> invoice number
 -- KEYS[2]: the invoice number sequence (Keys.invoice_seq), which is also the index of the
 --          invoices: numbers 1 to its value, each issued (no sorted set of them is kept)
 -- KEYS[3]: the due-time index (Keys.due): member -> due time
 -- KEYS[4]: delivery ids by creation time (Keys.deliveries)
 -- KEYS[5]: the leased members (Keys.leased): member -> lease expiry
+-- KEYS[6]: a hash of lines settled before (an order's Keys.settled, kept until 2026-12-04;
+--          for another series KEYS[1] again): a line in it is settled too
 -- ARGV[1]: now (Unix seconds)
 -- ARGV[2]: the invoice number format (string.format, e.g. 'INV-%07d')
 -- ARGV[3]: the invoice as stored (invoice_records.py), or '' when the window billed nothing (its lines are marked '-')
@@ -28,6 +32,9 @@
 -- ARGV[17]: the delivery's context (JSON), or '' for none
 -- ARGV[18]: a due member to mark due now once the lines are settled, or '' for none: a window's
 --           subscription's later periods (due_members.period_member), which wait for it
+-- ARGV[19]: what the field of a settled line starts with in KEYS[1] ('' for a hash of its
+--           own). When it is not '', it alone is a field too: the order has settled lines
+--           (orders.py SETTLED_PREFIX)
 --
 -- Not in KEYS: the invoice, the delivery and its recipients hash. Their names hold the invoice
 -- number, which this script allocates (INCR) only once it knows the lines are unsettled: taken
@@ -36,23 +43,30 @@
 --
 -- Returns the invoice number, '' when nothing was billable, or false when another worker
 -- settled any of the lines first.
-local settled, seq, due, deliveries, leased = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local settled, seq, due, deliveries, leased, before = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now, number_format, body, recipients = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local lines = cjson.decode(ARGV[5])
 local locale, states, lease, kind = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local delivery_id_pattern, invoice_pattern = ARGV[10], ARGV[11]
 local delivery_pattern, recipients_pattern, member_pattern = ARGV[12], ARGV[13], ARGV[14]
+local lead = ARGV[19]
 
 for _, line in ipairs(lines) do
-  if redis.call('HEXISTS', settled, line) == 1 then return false end
+  if redis.call('HEXISTS', settled, lead .. line) == 1 or redis.call('HEXISTS', before, line) == 1 then
+    return false
+  end
+end
+local function settle(value)
+  for _, line in ipairs(lines) do redis.call('HSET', settled, lead .. line, value) end
+  if lead ~= '' then redis.call('HSET', settled, lead, '1') end
 end
 if ARGV[18] ~= '' then redis.call('ZADD', due, 'LT', now, ARGV[18]) end
 if body == '' then
-  for _, line in ipairs(lines) do redis.call('HSET', settled, line, '-') end
+  settle('-')
   return ''
 end
 local number = string.format(number_format, redis.call('INCR', seq))
-for _, line in ipairs(lines) do redis.call('HSET', settled, line, number) end
+settle(number)
 redis.call('SET', string.format(invoice_pattern, number), body)
 local delivery_id = string.format(delivery_id_pattern, number)
 redis.call('HSET', string.format(delivery_pattern, delivery_id),
