@@ -222,9 +222,9 @@ class Deliveries:
         settled_before: str | None = None,
         prefix: str = "",
     ) -> str | None:
-        # `settled_key` holds what is settled, each line under `prefix`; `settled_before` lines
-        # settled by an earlier layout (settle_window.lua).
-        # The number series: its counter and its format (invoices by default).
+        # `settled_key` holds what is settled, each line under `prefix`; `settled_before` holds
+        # lines settled in an earlier layout. `series`: the numbers' counter and format
+        # (invoices' by default).
         seq, number_format = series or (self.keys.invoice_seq, INVOICE_NUMBER_FORMAT)
         result = await self.db.script(
             "settle_window",
