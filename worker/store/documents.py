@@ -129,9 +129,9 @@ class Documents:
             self.db.command("hmget", key, "meta", "source", "held"), self.db.command("get", invoice_key)
         )
         if meta is not None and source is not None and held is None and invoice is not None:
-            folded = invoice if invoice.startswith(invoice_records.KEPT_MARKER) else None
-            if folded is None:
-                folded = invoice_records.fold(invoice, meta, source)
+            # An invoice folded already keeps its fold: these documents were built from it.
+            kept = invoice.startswith(invoice_records.KEPT_MARKER)
+            folded = invoice if kept else invoice_records.fold(invoice, meta, source)
             args = [meta, source, invoice, folded]
             freed = int(await self.db.script("fold_documents", keys=[key, invoice_key], args=args))
             if freed >= 0:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pydantic import TypeAdapter
 
 from worker.domain.model import Invoice
+from worker.store import netstrings
 from worker.store.packed_json import JsonRecords, PackedUnreadable, pack, unpack
 
 #: Marks a record (JSON starts with "{"). A later layout takes a new marker and keeps this one readable.
@@ -64,20 +65,6 @@ META_DICTIONARY = (
 )
 
 
-def _netstring(data: bytes) -> bytes:
-    return b"%d:%b" % (len(data), data)
-
-
-def _read_netstring(raw: bytes, pos: int) -> tuple[bytes, int]:
-    colon = raw.find(b":", pos, pos + 12)
-    if colon < 0 or not raw[pos:colon].isdigit():
-        raise InvoiceRecordUnreadable("a stored invoice's folded documents are broken: no length")
-    end = colon + 1 + int(raw[pos:colon])
-    if end > len(raw):
-        raise InvoiceRecordUnreadable("a stored invoice's folded documents are cut short")
-    return raw[colon + 1 : end], end
-
-
 @dataclass(frozen=True)
 class Kept:
     """What an invoice's key holds: the invoice's record, and, once retention folded them in,
@@ -91,7 +78,7 @@ class Kept:
 def fold(record: bytes, meta: bytes, source: bytes) -> bytes:
     """The invoice's record `record` (as kept: `encode`'s, or JSON of before) with its documents'
     description `meta` (JSON) and their sealed `source` (opaque bytes, kept as they are)."""
-    return KEPT_MARKER + _netstring(record) + _netstring(pack(meta, META_DICTIONARY)) + source
+    return KEPT_MARKER + netstrings.encode(record) + netstrings.encode(pack(meta, META_DICTIONARY)) + source
 
 
 def split(raw: bytes) -> Kept:
@@ -102,8 +89,11 @@ def split(raw: bytes) -> Kept:
     """
     if not raw.startswith(KEPT_MARKER):
         return Kept(raw)
-    record, pos = _read_netstring(raw, len(KEPT_MARKER))
-    packed, pos = _read_netstring(raw, pos)
+    try:
+        record, pos = netstrings.read(raw, len(KEPT_MARKER))
+        packed, pos = netstrings.read(raw, pos)
+    except ValueError as exc:
+        raise InvoiceRecordUnreadable(f"a stored invoice's folded documents are broken: {exc}") from None
     try:
         meta = unpack(packed, META_DICTIONARY)
     except PackedUnreadable as exc:

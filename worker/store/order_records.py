@@ -20,6 +20,7 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 
 from worker.domain.model import Order
+from worker.store import netstrings
 from worker.store.packed_json import PackedUnreadable, pack, unpack
 
 _ORDER = TypeAdapter(Order)
@@ -46,23 +47,10 @@ class OrderRecordUnreadable(ValueError):
     """A stored order is neither JSON nor a record of a known layout."""
 
 
-def _netstring(value: str) -> bytes:
-    data = value.encode("utf-8")
-    return b"%d:%b" % (len(data), data)
-
-
-def _read_netstring(raw: bytes, pos: int) -> tuple[bytes, int]:
-    colon = raw.index(b":", pos)
-    end = colon + 1 + int(raw[pos:colon])
-    if end > len(raw):
-        raise OrderRecordUnreadable("a field runs past the end of the record")
-    return raw[colon + 1 : end], end
-
-
 def _header(order: Order, event_id: str | None) -> bytes:
     fields = [order.account_id, order.subscription_id, event_id or "", str(len(order.lines))]
     fields += [line.line_id for line in order.lines]
-    return MARKER + b"".join(_netstring(field) for field in fields)
+    return MARKER + b"".join(netstrings.encode(field.encode("utf-8")) for field in fields)
 
 
 def encode(order: Order, event_id: str | None = None) -> bytes:
@@ -80,10 +68,10 @@ def _split(raw: bytes) -> tuple[bytes, list[bytes]]:
     try:
         pos, fields = len(MARKER), []
         for _ in range(4):
-            field, pos = _read_netstring(raw, pos)
+            field, pos = netstrings.read(raw, pos)
             fields.append(field)
         for _ in range(int(fields[3])):
-            field, pos = _read_netstring(raw, pos)
+            field, pos = netstrings.read(raw, pos)
             fields.append(field)
     except ValueError as exc:
         raise OrderRecordUnreadable(f"a stored order's header is broken: {exc}") from None
