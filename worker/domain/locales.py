@@ -7,6 +7,7 @@ import re
 from functools import cache
 
 import babel
+from babel import localedata
 from babel.core import get_global
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,50 @@ def babel_locale(locale: str) -> babel.Locale:
     if normalized is None:
         raise ValueError(f"not a locale tag: {locale!r}")
     try:
-        return babel.Locale.parse(normalized, sep="-")
+        parsed = babel.Locale.parse(normalized, sep="-")
     except babel.UnknownLocaleError as exc:
         raise ValueError(f"unknown locale: {locale!r}") from exc
+    localedata.load(str(parsed))
+    _trim_cldr_data()
+    return parsed
+
+
+#: What Babel loads of a locale's CLDR data and nothing here formats with: the names of
+#: languages, territories, scripts and time zones, unit and compact-number patterns, relative-date
+#: fields, intervals. Measured (2026-12-07, Babel 2.19): the 37 supported locales and their parents
+#: held 28 MB in a worker, 6 MB without these. Currency names stay: Babel's currency pattern looks
+#: them up even when the pattern does not show them.
+UNUSED_CLDR_DATA = frozenset(
+    {
+        "languages",
+        "territories",
+        "scripts",
+        "variants",
+        "time_zones",
+        "meta_zones",
+        "zone_formats",
+        "unit_patterns",
+        "unit_display_names",
+        "compound_unit_patterns",
+        "compact_decimal_formats",
+        "compact_currency_formats",
+        "date_fields",
+        "interval_formats",
+        "list_patterns",
+        "measurement_systems",
+        "character_labels",
+    }
+)
+_trimmed_cldr: set[str] = set()
+
+
+def _trim_cldr_data() -> None:
+    """Drops UNUSED_CLDR_DATA from every locale Babel has loaded so far (a child's data shares its
+    parents' dicts, so the parents too). Babel keeps each locale's data in the process-wide cache
+    its `load` returns from; a locked Babel release keeps that layout (a test formats every
+    supported locale after the trim)."""
+    for name, data in list(localedata._cache.items()):  # Babel's own cache of load()
+        if name not in _trimmed_cldr:
+            for key in UNUSED_CLDR_DATA:
+                data.pop(key, None)
+            _trimmed_cldr.add(name)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
+from decimal import Decimal
 
 import babel
 import pytest
+from babel import localedata
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from worker.domain.locales import (
     DEFAULT_LOCALE,
     SUPPORTED_LOCALES,
+    UNUSED_CLDR_DATA,
     babel_locale,
     catalog_language,
     choose_locale,
@@ -236,3 +242,22 @@ def test_a_traditional_chinese_reader_is_never_written_to_in_simplified_chinese(
 
 def test_simplified_chinese_written_in_taiwan_reads_simplified() -> None:
     assert choose_locale("zh-Hans-TW", "zh-TW") == "zh-CN"
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_a_locale_in_use_keeps_only_the_cldr_data_it_formats_with(locale: str) -> None:
+    # Given a supported locale, when it is used, then Babel's cache of it and of its parents no
+    # longer holds the names of languages, territories, time zones nor unit patterns (~0.6 MB a
+    # locale), and every format an email or a document uses still works in it.
+    cldr = babel_locale(locale)
+    chain = [name for name in localedata._cache if str(cldr).startswith(name.split("_")[0])]
+    assert chain
+    for name in [*chain, "root"]:
+        assert not UNUSED_CLDR_DATA & localedata.load(name).keys(), name
+    assert format_currency(Decimal("2124000.5"), "EUR", locale=cldr)
+    assert format_currency(Decimal("12.5"), "JPY", locale=cldr, format_type="name")
+    assert format_decimal(Decimal("1234.5"), locale=cldr)
+    assert format_percent(Decimal("0.21"), locale=cldr)
+    assert format_date(date(2026, 2, 1), format="long", locale=cldr)
+    assert format_skeleton("yMMMM", date(2026, 2, 1), locale=cldr)
+    assert cldr.character_order in {"left-to-right", "right-to-left"}
