@@ -79,8 +79,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from worker.runtime.malloc_arenas import cap_malloc_arenas
     from worker.runtime.runner import make_pipeline, run
     from worker.store.cipher import required
+
+    cap_malloc_arenas()  # before any thread starts: each would get an arena of its own
 
     with _environment(settings) as resolved:
         pipeline = make_pipeline(resolved)
