@@ -11,7 +11,6 @@ environment, glibc's own setting, still decides when it is set.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 #: Arenas when `MALLOC_ARENA_MAX` is not set.
@@ -22,16 +21,13 @@ _M_ARENA_MAX = -8
 
 def cap_malloc_arenas(arenas: int = DEFAULT_ARENAS) -> bool:
     """Limits glibc's malloc arenas for threads started from now on; True when it took effect
-    (not on another C library, nor when `MALLOC_ARENA_MAX` is set: glibc applied that itself)."""
+    (not on a C library without mallopt, nor when `MALLOC_ARENA_MAX` is set: glibc applied that itself)."""
     if os.environ.get("MALLOC_ARENA_MAX"):
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # no such library, or no mallopt (musl)
+        # The process's own symbols, the C library's among them: no search for the library.
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # a C library without mallopt
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int

@@ -8,7 +8,7 @@ import sys
 
 # Eight threads allocate at once, then glibc's malloc_stats() writes one "Arena N:" per arena.
 _THREADS = """
-import ctypes, ctypes.util, sys, threading
+import ctypes, sys, threading
 from worker.runtime.malloc_arenas import cap_malloc_arenas
 took = cap_malloc_arenas() if sys.argv[1] == "capped" else None
 print(took, flush=True)
@@ -19,7 +19,7 @@ def work():
 threads = [threading.Thread(target=work) for _ in range(8)]
 for t in threads: t.start()
 for t in threads: t.join()
-ctypes.CDLL(ctypes.util.find_library("c")).malloc_stats()
+ctypes.CDLL(None).malloc_stats()
 """
 
 
