@@ -1,0 +1,38 @@
+"""`python -m bench.memory`: a fresh process's resident set after each thing a worker loads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.processes import PROJECT_ROOT
+
+
+def test_it_reports_each_stage_and_the_cjk_faces_as_they_load(tmp_path: Path) -> None:
+    # Given a fresh process, when bench.memory runs
+    out = tmp_path / "memory.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.memory", "--json", str(out)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result = json.loads(out.read_text())
+    stages = result["stages_mb"]
+    # Then it names every stage in a worker's order, and the figures add up to what is resident
+    assert list(stages)[:3] == [
+        "interpreter",
+        "imports of `run`",
+        "the invoice email in 37 locales, with their CLDR data",
+    ]
+    assert "the ja-JP invoice document" in stages and "the zh-TW invoice document" in stages
+    assert abs(sum(stages.values()) - result["resident_mb"]) < 0.01
+    # and what it measures is there: the imports are tens of MB, and laying out the first
+    # Japanese invoice reads the CJK face's font files whole (~20 MB a weight)
+    assert stages["imports of `run`"] > 30
+    assert stages["the ja-JP invoice document"] > 15
+    assert "resident in all" in done.stdout
