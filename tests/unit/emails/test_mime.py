@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import email
 import email.policy
@@ -218,6 +219,22 @@ def test_attachments_travel_after_the_alternative_byte_for_byte(recipients):
     assert attached == {"INV-0000001.pdf": PDF.data, "INV-0000001.xml": XML.data}
     # base64 in lines of 76 (RFC 2045), nowhere near SMTP's 998-octet limit
     assert max(len(line) for line in raw.split(b"\r\n")) < 100
+
+
+def test_an_attachment_is_sent_in_the_standard_base64_lines():
+    # Given an invoice email with its PDF, when built, then the PDF's part holds exactly what the
+    # standard library's MIME encoder writes (76 characters a line): a message built again after
+    # retention must come out byte for byte the same.
+    raw = build_message(
+        RENDERED,
+        ASCII_RECIPIENTS,
+        mail_from="Invoice Worker Cloud <billing@invoice-worker.example>",
+        message_id="<m@invoice-worker.example>",
+        sent_at=SENT_AT,
+        attachments=(PDF,),
+    )
+    part = raw.split(b'filename="INV-0000001.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n')[1]
+    assert part.split(b"--")[0] == base64.encodebytes(PDF.data).replace(b"\n", b"\r\n")
 
 
 def test_an_email_without_attachments_stays_multipart_alternative():
