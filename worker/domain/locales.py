@@ -256,7 +256,9 @@ def babel_locale(locale: str) -> babel.Locale:
 #: languages, territories, scripts and time zones, unit and compact-number patterns, relative-date
 #: fields, intervals. Measured (2026-12-07, Babel 2.19): the 37 supported locales and their parents
 #: held 28 MB in a worker, 6 MB without these. Currency names stay: Babel's currency pattern looks
-#: them up even when the pattern does not show them.
+#: them up even when the pattern does not show them. Reading a dropped one afterwards
+#: (`Locale.territories`, ...) raises KeyError; a locale Babel loads later without this function
+#: would see only its own entries of them, so code here gets its locales from `babel_locale`.
 UNUSED_CLDR_DATA = frozenset(
     {
         "languages",
