@@ -7,7 +7,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.support.cli import CLI, wait_for
+from tests.support.cli import start_embedded_run, wait_for
 
 #: glibc reserves each arena beyond the main one as a heap of 64 MiB, aligned to its size: a
 #: read-write start followed by the rest of the reservation, inaccessible (arena.c, HEAP_MAX_SIZE).
@@ -15,16 +15,10 @@ HEAP_RESERVATION = 64 << 20
 
 
 def test_run_keeps_its_threads_memory_in_two_arenas(tmp_path: Path) -> None:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_", "SEALING_", "METRICS_", "MALLOC_"))
-    }
-    env["LOG_LEVEL"] = "INFO"
     log = tmp_path / "run.log"
     # Given `run` on embedded defaults, with its dramatiq threads, scheduler and Redis watch up
-    with open(log, "w") as out:
-        worker = subprocess.Popen(CLI + ["run"], cwd=tmp_path, env=env, stderr=out, start_new_session=True)
+    worker = start_embedded_run(tmp_path, log)
     try:
-        wait_for(lambda: "local SMTP server on" in log.read_text(), timeout_s=60)
         wait_for(lambda: _threads(worker.pid) >= 10, timeout_s=30)
         # When its memory map is read, then glibc keeps one heap beside the main arena
         # (without the cap: one per thread, 15 with 17 threads on this machine)

@@ -7,23 +7,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
-from tests.support.cli import CLI, wait_for
+from tests.support.cli import start_embedded_run, wait_for
 from worker.dev.environment import STATE_FILE
 
 
 def test_ctrl_c_stops_the_worker_and_its_embedded_redis_without_an_outage_warning(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_", "SEALING_", "METRICS_"))}
-    env["LOG_LEVEL"] = "INFO"
     log = tmp_path / "run.log"
     # Given `run` on embedded defaults in a process group of its own, as a terminal starts it
-    with open(log, "w") as out:
-        worker = subprocess.Popen(CLI + ["run"], cwd=tmp_path, env=env, stderr=out, start_new_session=True)
+    worker = start_embedded_run(tmp_path, log)
     try:
-        wait_for(lambda: "local SMTP server on" in log.read_text(), timeout_s=60)
         redis_pid = json.loads((tmp_path / "var" / "redis" / STATE_FILE).read_text())["pid"]
         time.sleep(1)  # let it take work: the scheduler, the Redis watch and the probes go round
         # When Ctrl-C is pressed: SIGINT to the whole group

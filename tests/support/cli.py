@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.support.sealing import TEST_SEALING_KEY
 
@@ -61,3 +62,22 @@ def sigkill_worker_when(env: dict[str, str], condition: Callable[[], bool], time
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def start_embedded_run(cwd: Path, log: Path) -> subprocess.Popen:
+    """`invoice-worker run` on embedded defaults (no SMTP_, REDIS_, SEALING_, METRICS_ nor MALLOC_
+    settings of this environment), in a process group of its own as a terminal starts it, its
+    log in `log`; returned once its local SMTP server is up."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_", "SEALING_", "METRICS_", "MALLOC_"))
+    }
+    env["LOG_LEVEL"] = "INFO"
+    with open(log, "w") as out:
+        worker = subprocess.Popen(CLI + ["run"], cwd=cwd, env=env, stderr=out, start_new_session=True)
+    try:
+        wait_for(lambda: "local SMTP server on" in log.read_text(), timeout_s=60)
+    except BaseException:
+        worker.kill()
+        worker.wait()
+        raise
+    return worker
