@@ -3,14 +3,17 @@
 A fresh machine has DejaVu only; `lock/fonts` installs Debian's `fonts-noto-core` (Noto Sans,
 Noto Sans Arabic, Hebrew, Thai) and `fonts-noto-cjk` (Noto Sans CJK: one face for Japanese,
 Korean and Chinese, each language's glyph forms chosen by the text's language). Typst embeds
-the glyphs used, subset. A font that is missing is an operator's problem, never a silently
-wrong PDF: Typst warns, and the warning is raised here naming the family and the fix.
+the glyphs used, subset. The CJK faces' common characters are read from subsets of them
+(worker/documents/font_subsets.py), listed before the whole faces. A font that is missing is an
+operator's problem, never a silently wrong PDF: Typst warns, and the warning is raised here
+naming the family and the fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from worker.documents.font_subsets import SUBSET_FAMILIES
 from worker.domain.locales import catalog_language
 from worker.errors import PermanentError
 
@@ -35,8 +38,10 @@ class DocumentFontsMissing(PermanentError):
 
 def font_families(locale: str) -> list[str]:
     """Typst's font fallback list for `locale`: each script's glyphs from its own family (a
-    Japanese buyer's name on a German invoice still has its glyphs)."""
-    return [LATIN, ARABIC, *OTHER_SCRIPTS, CJK_OWN_FACES.get(catalog_language(locale), CJK_FACE)]
+    Japanese buyer's name on a German invoice still has its glyphs); the CJK face's common
+    characters from its subset (worker/documents/font_subsets.py), any other from the whole face."""
+    cjk = CJK_OWN_FACES.get(catalog_language(locale), CJK_FACE)
+    return [LATIN, ARABIC, *OTHER_SCRIPTS, SUBSET_FAMILIES[cjk], cjk]
 
 
 def check_fonts(warnings: Iterable[object]) -> None:

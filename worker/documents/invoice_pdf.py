@@ -17,6 +17,7 @@ from typing import Literal
 import typst
 
 from worker.documents.facturx_xmp import with_facturx_xmp
+from worker.documents.font_subsets import subsets_directory
 from worker.documents.fonts import check_fonts, font_families
 from worker.documents.pdf_content import pdf_content
 from worker.domain.einvoice.model import LegalInvoice
@@ -38,7 +39,10 @@ class DocumentRenderFailed(PermanentError):
 def _the_compiler() -> typst.Compiler:
     global _compiler
     if _compiler is None:
-        _compiler = typst.Compiler(str(document_templates_dir() / TEMPLATE))
+        subsets = subsets_directory()
+        _compiler = typst.Compiler(
+            str(document_templates_dir() / TEMPLATE), font_paths=[str(subsets)] if subsets is not None else []
+        )
     return _compiler
 
 

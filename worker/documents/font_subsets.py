@@ -1,0 +1,157 @@
+"""The CJK faces' common characters as fonts of their own, which Typst reads instead of the
+whole faces.
+
+Typst reads a font file whole into memory the first time it lays out a glyph of it, each face of
+a collection on its own: the two Noto Sans CJK faces the invoice uses (JP, which also serves
+simplified Chinese and Korean through `locl`, and TC) are ~20 MB a weight, 78 MB in a worker that
+laid out both. Nearly every name and address uses the characters of the national standard
+character sets, so each face is cut down to them once (HarfBuzz's subsetter, ~0.3 s a face and
+weight; fontTools took 16 s) and renamed (`SUBSET_FAMILIES`), and the PDF's font list names the
+subset first and the whole face after it: a character outside the subset is laid out from the
+whole face, which is then read as before.
+
+The subsets are kept on disk, named by what they are built from (the source fonts' paths, sizes
+and times, the two libraries' versions, the character sets), so every worker of a machine builds
+them once and two machines with the same fonts and lock build the same bytes: a document built
+again after retention comes out the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import threading
+from importlib.metadata import version
+from pathlib import Path
+
+import typst
+
+#: The whole faces, each with the name its subset takes (worker/documents/fonts.py lists both).
+SUBSET_FAMILIES = {
+    "Noto Sans CJK JP": "Invoice Worker Sans CJK JP",
+    "Noto Sans CJK TC": "Invoice Worker Sans CJK TC",
+}
+#: What each subset keeps, by the legacy encodings of the national character sets (every
+#: two-byte code of them that decodes to one character), with the Hangul syllables whole
+#: (11,172; KS X 1001 has 2,350 of them) for Korean names:
+#: JIS X 0208 (Japanese), GB 2312 (simplified Chinese), KS X 1001 (Korean); Big5 (traditional).
+CHARACTER_SETS = {
+    "Noto Sans CJK JP": ("euc_jp", "gb2312", "euc_kr"),
+    "Noto Sans CJK TC": ("big5",),
+}
+HANGUL_SYLLABLES = range(0xAC00, 0xD7A4)
+#: What every subset keeps besides: Latin, general punctuation, CJK symbols and punctuation,
+#: kana, full- and half-width forms.
+COMMON_RANGES = (range(0x20, 0x250), range(0x2000, 0x2070), range(0x3000, 0x3100), range(0xFF00, 0xFFF0))
+#: Raise when what the subsets keep changes, so that every machine builds them anew.
+SUBSETS_VERSION = 1
+#: The weights the invoice template uses.
+WEIGHTS = (400, 700)
+
+_lock = threading.Lock()
+_directory: Path | None = None
+
+
+def characters(face: str) -> list[int]:
+    """The code points `face`'s subset keeps, sorted."""
+    kept: set[int] = {code for codes in COMMON_RANGES for code in codes}
+    for codec in CHARACTER_SETS[face]:
+        for lead in range(0x81, 0xFF):
+            for trail in range(0x40, 0xFF):
+                try:
+                    text = bytes((lead, trail)).decode(codec)
+                except UnicodeDecodeError:
+                    continue
+                if len(text) == 1:
+                    kept.add(ord(text))
+    if "euc_kr" in CHARACTER_SETS[face]:
+        kept.update(HANGUL_SYLLABLES)
+    return sorted(kept)
+
+
+def subsets_directory() -> Path | None:
+    """The folder holding every subset, built on first call (None when a whole face is not
+    installed: the PDF then fails as it would without the subsets, naming the fonts to install)."""
+    global _directory
+    with _lock:
+        if _directory is None:
+            sources = _sources()
+            if sources is None:
+                return None
+            _directory = _build(sources)
+        return _directory
+
+
+def _sources() -> list[tuple[str, int, str, int]] | None:
+    """(face, weight, path, index in its collection) of every whole face, as Typst finds them."""
+    found = {
+        (info.family, info.weight): (info.path, info.index)
+        for info in typst.Fonts(include_embedded_fonts=False).fonts()
+        if info.family in SUBSET_FAMILIES and info.weight in WEIGHTS and info.style == "normal" and info.path
+    }
+    wanted = [(face, weight) for face in SUBSET_FAMILIES for weight in WEIGHTS]
+    if any(key not in found for key in wanted):
+        return None
+    return [(face, weight, str(found[face, weight][0]), found[face, weight][1]) for face, weight in wanted]
+
+
+def _build(sources: list[tuple[str, int, str, int]]) -> Path:
+    made_of = [SUBSETS_VERSION, version("uharfbuzz"), version("fonttools")]
+    for face, weight, path, index in sources:
+        stat = os.stat(path)
+        made_of.append([face, weight, path, index, stat.st_size, stat.st_mtime_ns, CHARACTER_SETS[face]])
+    key = hashlib.sha256(json.dumps(made_of).encode()).hexdigest()[:16]
+    directory = _cache_root() / key
+    directory.mkdir(parents=True, exist_ok=True)
+    for face, weight, path, index in sources:
+        target = directory / f"{SUBSET_FAMILIES[face].replace(' ', '')}-{weight}.otf"
+        if not target.exists():
+            # Written whole under another name, then renamed: a worker never reads half a font,
+            # and two that build it at once write the same bytes.
+            with tempfile.NamedTemporaryFile(dir=directory, suffix=".part", delete=False) as part:
+                part.write(subset_font(path, index, face))
+            os.replace(part.name, target)
+    return directory
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    root = Path(base) / "invoice-worker" / "fonts"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if os.access(root, os.W_OK):
+            return root
+    except OSError:
+        pass
+    # No writable cache (a read-only home): this process's own, built again by the next.
+    return Path(tempfile.mkdtemp(prefix="invoice-worker-fonts-"))
+
+
+def subset_font(path: str, index: int, face: str) -> bytes:
+    """Face `index` of the font file at `path` cut down to `characters(face)` and renamed to
+    `SUBSET_FAMILIES[face]`; the layout features that text shaping uses (`locl` included, with
+    the glyphs they reach) are kept."""
+    # Imported here: a worker whose subsets are on disk never needs them (~3 MB).
+    import uharfbuzz
+    from fontTools.ttLib import TTFont
+
+    blob = uharfbuzz.Blob.from_file_path(path)
+    wanted = uharfbuzz.SubsetInput()
+    for code in characters(face):
+        wanted.unicode_set.add(code)
+    subset = uharfbuzz.subset(uharfbuzz.Face(blob, index), wanted)
+    if subset is None:
+        raise RuntimeError(f"HarfBuzz could not subset {face} ({path}, face {index})")
+    font = TTFont(io.BytesIO(subset.blob.data), lazy=True, recalcBBoxes=False, recalcTimestamp=False)
+    family, postscript = SUBSET_FAMILIES[face], SUBSET_FAMILIES[face].replace(" ", "")
+    for record in font["name"].names:
+        text = record.toUnicode()
+        record.string = text.replace(face, family).replace(face.replace(" ", ""), postscript)
+        if record.nameID == 6:  # the PostScript name: "NotoSansCJKjp-Regular"
+            record.string = postscript + "-" + text.split("-", 1)[-1]
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
