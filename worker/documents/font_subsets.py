@@ -104,7 +104,13 @@ def _build(sources: list[tuple[str, int, str, int]]) -> Path:
         stat = os.stat(path)
         made_of.append([face, weight, path, index, stat.st_size, stat.st_mtime_ns, CHARACTER_SETS[face]])
     key = hashlib.sha256(json.dumps(made_of).encode()).hexdigest()[:16]
-    directory = _cache_root() / key
+    try:
+        return _write(_cache_root() / key, sources)
+    except OSError:  # a cache that takes no more (a full disk): this process's own
+        return _write(Path(tempfile.mkdtemp(prefix="invoice-worker-fonts-")) / key, sources)
+
+
+def _write(directory: Path, sources: list[tuple[str, int, str, int]]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for face, weight, path, index in sources:
         target = directory / f"{SUBSET_FAMILIES[face].replace(' ', '')}-{weight}.otf"
@@ -112,19 +118,22 @@ def _build(sources: list[tuple[str, int, str, int]]) -> Path:
             # Written whole under another name, then renamed: a worker never reads half a font,
             # and two that build it at once write the same bytes.
             with tempfile.NamedTemporaryFile(dir=directory, suffix=".part", delete=False) as part:
-                part.write(subset_font(path, index, face))
+                try:
+                    part.write(subset_font(path, index, face))
+                except BaseException:
+                    os.unlink(part.name)
+                    raise
             os.replace(part.name, target)
     return directory
 
 
 def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    root = Path(base) / "invoice-worker" / "fonts"
     try:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "invoice-worker" / "fonts"
         root.mkdir(parents=True, exist_ok=True)
         if os.access(root, os.W_OK):
             return root
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
         pass
     # No writable cache (a read-only home): this process's own, built again by the next.
     return Path(tempfile.mkdtemp(prefix="invoice-worker-fonts-"))

@@ -117,3 +117,15 @@ def test_a_subset_comes_out_the_same_bytes_each_time() -> None:
     source = next(s for s in font_subsets._sources() or [] if s[:2] == ("Noto Sans CJK JP", 400))
     _, _, path, index = source
     assert subset_font(path, index, "Noto Sans CJK JP") == subset_font(path, index, "Noto Sans CJK JP")
+
+
+def test_with_no_cache_to_write_to_the_subsets_are_the_process_s_own(tmp_path, monkeypatch) -> None:
+    # Given a cache location that cannot be a folder (a file stands there)
+    blocked = tmp_path / "cache"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    monkeypatch.setattr(font_subsets, "_directory", None)
+    # When the subsets are asked for, then they are built into a folder of this process's own
+    directory = subsets_directory()
+    assert directory is not None and directory.parent.name.startswith("invoice-worker-fonts-")
+    assert len(list(directory.glob("*.otf"))) == 4
