@@ -18,10 +18,12 @@ again after retention comes out the same.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import json
 import os
+import shutil
 import tempfile
 import threading
 from importlib.metadata import version
@@ -107,7 +109,7 @@ def _build(sources: list[tuple[str, int, str, int]]) -> Path:
     try:
         return _write(_cache_root() / key, sources)
     except OSError:  # a cache that takes no more (a full disk): this process's own
-        return _write(Path(tempfile.mkdtemp(prefix="invoice-worker-fonts-")) / key, sources)
+        return _write(_private_folder() / key, sources)
 
 
 def _write(directory: Path, sources: list[tuple[str, int, str, int]]) -> Path:
@@ -136,7 +138,14 @@ def _cache_root() -> Path:
     except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
         pass
     # No writable cache (a read-only home): this process's own, built again by the next.
-    return Path(tempfile.mkdtemp(prefix="invoice-worker-fonts-"))
+    return _private_folder()
+
+
+def _private_folder() -> Path:
+    """A folder of this process's own, removed when it exits."""
+    folder = Path(tempfile.mkdtemp(prefix="invoice-worker-fonts-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def subset_font(path: str, index: int, face: str) -> bytes:

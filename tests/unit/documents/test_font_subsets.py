@@ -4,6 +4,7 @@ character still from the whole face, and the subsets are built once, the same by
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,3 +130,4 @@ def test_with_no_cache_to_write_to_the_subsets_are_the_process_s_own(tmp_path, m
     directory = subsets_directory()
     assert directory is not None and directory.parent.name.startswith("invoice-worker-fonts-")
     assert len(list(directory.glob("*.otf"))) == 4
+    shutil.rmtree(directory.parent)  # (the process would at its exit)
