@@ -11,7 +11,7 @@ subset first and the whole face after it: a character outside the subset is laid
 whole face, which is then read as before.
 
 The subsets are kept on disk, named by what they are built from (the source fonts' paths, sizes
-and times, the two libraries' versions, the character sets), so every worker of a machine builds
+and times, the two libraries' versions, the characters kept), so every worker of a machine builds
 them once and two machines with the same fonts and lock build the same bytes: a document built
 again after retention comes out the same.
 """
@@ -26,6 +26,7 @@ import os
 import shutil
 import tempfile
 import threading
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
@@ -57,8 +58,9 @@ _lock = threading.Lock()
 _directory: Path | None = None
 
 
-def characters(face: str) -> list[int]:
-    """The code points `face`'s subset keeps, sorted."""
+@cache
+def characters(face: str) -> tuple[int, ...]:
+    """The code points `face`'s subset keeps, sorted (~0.1 s to work out: kept)."""
     kept: set[int] = {code for codes in COMMON_RANGES for code in codes}
     for codec in CHARACTER_SETS[face]:
         for lead in range(0x81, 0xFF):
@@ -71,7 +73,7 @@ def characters(face: str) -> list[int]:
                     kept.add(ord(text))
     if "euc_kr" in CHARACTER_SETS[face]:
         kept.update(HANGUL_SYLLABLES)
-    return sorted(kept)
+    return tuple(sorted(kept))
 
 
 def subsets_directory() -> Path | None:
@@ -104,7 +106,8 @@ def _build(sources: list[tuple[str, int, str, int]]) -> Path:
     made_of = [SUBSETS_VERSION, version("uharfbuzz"), version("fonttools")]
     for face, weight, path, index in sources:
         stat = os.stat(path)
-        made_of.append([face, weight, path, index, stat.st_size, stat.st_mtime_ns, CHARACTER_SETS[face]])
+        kept = hashlib.sha256(json.dumps(characters(face)).encode()).hexdigest()  # Python's codecs' say
+        made_of.append([face, weight, path, index, stat.st_size, stat.st_mtime_ns, kept])
     key = hashlib.sha256(json.dumps(made_of).encode()).hexdigest()[:16]
     try:
         return _write(_cache_root() / key, sources)
