@@ -11,7 +11,7 @@ subset first and the whole face after it: a character outside the subset is laid
 whole face, which is then read as before.
 
 The subsets are kept on disk, named by what they are built from (the source fonts' paths, sizes
-and times, the two libraries' versions, the characters kept), so every worker of a machine builds
+and times, the two libraries' versions, what the characters kept are made of), so every worker of a machine builds
 them once and two machines with the same fonts and lock build the same bytes: a document built
 again after retention comes out the same.
 """
@@ -24,6 +24,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 from functools import cache
@@ -53,6 +55,8 @@ COMMON_RANGES = (range(0x20, 0x250), range(0x2000, 0x2070), range(0x3000, 0x3100
 SUBSETS_VERSION = 1
 #: The weights the invoice template uses.
 WEIGHTS = (400, 700)
+#: Longest wait for the process that builds the subsets (~2 s on this machine).
+BUILD_TIMEOUT_S = 300
 
 _lock = threading.Lock()
 _directory: Path | None = None
@@ -60,7 +64,7 @@ _directory: Path | None = None
 
 @cache
 def characters(face: str) -> tuple[int, ...]:
-    """The code points `face`'s subset keeps, sorted (~0.1 s to work out: kept)."""
+    """The code points `face`'s subset keeps, sorted (~0.1 s to work out: kept for the other weight)."""
     kept: set[int] = {code for codes in COMMON_RANGES for code in codes}
     for codec in CHARACTER_SETS[face]:
         for lead in range(0x81, 0xFF):
@@ -103,11 +107,13 @@ def _sources() -> list[tuple[str, int, str, int]] | None:
 
 
 def _build(sources: list[tuple[str, int, str, int]]) -> Path:
-    made_of = [SUBSETS_VERSION, version("uharfbuzz"), version("fonttools")]
+    # What the characters kept are made of, not the characters: a warm cache is found without
+    # working them out. The codecs' tables are Python's, hence its version.
+    kept = [CHARACTER_SETS, repr(COMMON_RANGES), repr(HANGUL_SYLLABLES), sys.version_info[:2]]
+    made_of = [SUBSETS_VERSION, version("uharfbuzz"), version("fonttools"), kept]
     for face, weight, path, index in sources:
         stat = os.stat(path)
-        kept = hashlib.sha256(json.dumps(characters(face)).encode()).hexdigest()  # Python's codecs' say
-        made_of.append([face, weight, path, index, stat.st_size, stat.st_mtime_ns, kept])
+        made_of.append([face, weight, path, index, stat.st_size, stat.st_mtime_ns])
     key = hashlib.sha256(json.dumps(made_of).encode()).hexdigest()[:16]
     try:
         return _write(_cache_root() / key, sources)
@@ -117,19 +123,39 @@ def _build(sources: list[tuple[str, int, str, int]]) -> Path:
 
 def _write(directory: Path, sources: list[tuple[str, int, str, int]]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    for face, weight, path, index in sources:
-        target = directory / f"{SUBSET_FAMILIES[face].replace(' ', '')}-{weight}.otf"
-        if not target.exists():
-            # Written whole under another name, then renamed: a worker never reads half a font,
-            # and two that build it at once write the same bytes.
-            with tempfile.NamedTemporaryFile(dir=directory, suffix=".part", delete=False) as part:
-                try:
-                    part.write(subset_font(path, index, face))
-                except BaseException:
-                    os.unlink(part.name)
-                    raise
-            os.replace(part.name, target)
+    missing = [source for source in sources if not _target(directory, source).exists()]
+    if missing:
+        # In a process of its own: cutting the four faces holds ~220 MB (HarfBuzz's and
+        # fontTools' tables), which a worker would keep as its own resident memory.
+        done = subprocess.run(
+            [sys.executable, "-m", __name__, str(directory), json.dumps(missing)],
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT_S,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"the CJK font subsets could not be built: {done.stderr.strip()[-500:]}")
     return directory
+
+
+def _target(directory: Path, source: tuple[str, int, str, int]) -> Path:
+    face, weight, _, _ = source
+    return directory / f"{SUBSET_FAMILIES[face].replace(' ', '')}-{weight}.otf"
+
+
+def write_subsets(directory: Path, sources: list[tuple[str, int, str, int]]) -> None:
+    """Each of `sources` cut down into `directory` (what the process `_write` starts runs)."""
+    for source in sources:
+        face, _, path, index = source
+        # Written whole under another name, then renamed: a worker never reads half a font,
+        # and two that build it at once write the same bytes.
+        with tempfile.NamedTemporaryFile(dir=directory, suffix=".part", delete=False) as part:
+            try:
+                part.write(subset_font(path, index, face))
+            except BaseException:
+                os.unlink(part.name)
+                raise
+        os.replace(part.name, _target(directory, source))
 
 
 def _cache_root() -> Path:
@@ -176,3 +202,7 @@ def subset_font(path: str, index: int, face: str) -> bytes:
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
+
+
+if __name__ == "__main__":
+    write_subsets(Path(sys.argv[1]), [tuple(source) for source in json.loads(sys.argv[2])])
