@@ -5,7 +5,8 @@ through `ingestion.apply_event`, then `invoicing.close_windows` finds the window
 one of the order's lines is active) and re-arms its deadline 15 days ahead. That path costs ~4 ms
 per window here, so beyond the first `REAL_WINDOWS` the windows are clones of the first one: its
 keys copied byte for byte with DUMP/RESTORE (same encoding, same TTL) and its members of shared
-keys (due index, account's orders) added under the new ids. Everything lives under its own key
+keys (due index, account's orders) added under the new ids, its events' digests remembered through the
+store's own script (so their buckets grow as they would). Everything lives under its own key
 prefix, so the measurement neither sees nor disturbs the pipeline's keys.
 """
 
@@ -21,7 +22,7 @@ from worker.services import apply_events as ingestion
 from worker.services import invoicing
 from worker.services.context import ServiceContext
 from worker.settings import Settings
-from worker.store.events import digest_bucket, digest_field
+from worker.store.events import digest_field
 
 #: Windows opened concurrently (bounded: each holds a few Redis round trips in flight).
 CONCURRENCY = 64
@@ -173,7 +174,7 @@ async def _clone_window(
     own: list[tuple[str, int, bytes]] = []
     shared: list[tuple[str, str, list]] = []
     fields_of = {digest_field(event_id): event_id for event_id in template_event_ids}
-    digests: list[tuple[int, str, bytes]] = []
+    digests: list[tuple[str, bytes]] = []
     async for raw_key in redis.scan_iter(match=f"{prefix}:*", count=5000):
         key = raw_key.decode()
         if template in key:
@@ -186,11 +187,12 @@ async def _clone_window(
             items = [(m, None) for m in await redis.smembers(key) if template.encode() in m]
         elif kind == "hash" and ":event-digests:" in key:
             # Fields are digests of the ids (events.digest_field): cloned by the template's ids.
-            generation = int(key.split(":event-digests:")[1].split(":")[0])
             for field, value in (await redis.hgetall(key)).items():
                 if (event_id := fields_of.get(field)) is not None:
-                    digests.append((generation, event_id, value))
+                    digests.append((event_id, value))
             continue
+        elif ":event-digests:" in key:
+            continue  # a generation's level: the clones' digests move it as the real path does
         elif kind == "hash":
             items = [(f, v) for f, v in (await redis.hgetall(key)).items() if template.encode() in f]
         else:
@@ -210,11 +212,17 @@ async def _clone_window(
                     pipe.sadd(key, *(m for m, _ in renamed))
                 else:
                     pipe.hset(key, mapping=dict(renamed))
-            for generation, event_id, value in digests:  # each id's digest in its own bucket, as Events puts it
-                clone_id = event_id.replace(template, ident)
-                bucket = app.store.keys.event_digests(generation, digest_bucket(clone_id))
-                pipe.hset(bucket, digest_field(clone_id), value)
         await pipe.execute()
+        # Each id's digest through the store's own script (one round trip for the batch), so
+        # that the buckets grow with the clones as they would with real events.
+        remember = app.store.events.seen_with_other_data
+        await asyncio.gather(
+            *(
+                remember(event_id.replace(template, ident), value.hex())
+                for ident in idents[start : start + CLONE_BATCH]
+                for event_id, value in digests
+            )
+        )
 
 
 async def _delete_prefix(app: ServiceContext, prefix: str) -> None:

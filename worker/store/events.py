@@ -11,11 +11,14 @@ import secrets
 import time
 import zlib
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from worker.store import growing_buckets
 from worker.store.cipher import SealingKeys, required
 from worker.store.connection import Connection
 from worker.store.due_members import event_member
+from worker.store.keys import pattern_of
 from worker.store.sealer import queue_seal
 
 #: Bytes of an event's data digest that are kept (see `Events.seen_with_other_data`); 16 before
@@ -24,15 +27,24 @@ _DIGEST_BYTES = 8
 _OLD_DIGEST_BYTES = 16
 #: Bytes of SHA-256 of an event id that name its field in a bucket (see `digest_field`).
 _FIELD_BYTES = 12
-#: Hashes the digests of one generation are spread over: each stays a compact listpack up to
-#: Redis's 128 fields, i.e. up to ~500,000 new event ids per generation (45 days by default);
-#: beyond, a bucket is a hashtable (~70 B a field), still below a key per id.
+#: The buckets of a generation's digests as kept from 2026-12-03 to 2026-12-07 (4,096 fixed
+#: ones): still looked at, no longer written.
 DIGEST_BUCKETS = 4096
 
 
+def digest_crc(event_id: str | bytes) -> int:
+    """What an id's bucket is chosen by, at every level: the same in every process."""
+    return zlib.crc32(event_id.encode() if isinstance(event_id, str) else event_id)
+
+
 def digest_bucket(event_id: str | bytes) -> int:
-    """Which of a generation's `DIGEST_BUCKETS` holds the id's digest: the same in every process."""
-    return zlib.crc32(event_id.encode() if isinstance(event_id, str) else event_id) % DIGEST_BUCKETS
+    """Which of a generation's `DIGEST_BUCKETS` held the id's digest before levels."""
+    return digest_crc(event_id) % DIGEST_BUCKETS
+
+
+def digest_place(event_id: str | bytes, level: int) -> str:
+    """The "<level>:<bucket>" of the id's bucket at a generation's `level`."""
+    return growing_buckets.place(digest_crc(event_id), level)
 
 
 def digest_field(event_id: str) -> bytes:
@@ -63,30 +75,40 @@ class Events:
         Kept at least as long as the processed marker.
 
         What is kept is the digest's first 64 bits (an id reused by mistake, not forged, is what
-        this catches: another data goes unnoticed with odds of 2^-64), as a field of one of
-        `DIGEST_BUCKETS` hashes named by 12 bytes of the id's own digest (`digest_field`): a key
-        of its own per event cost ~130 B with its expiry, a field of the id and 16 bytes ~56 B,
-        this ~24 B, in every open window (two events) and every invoice (four to six) for 90
-        days. Hashes cannot expire a field, so each generation of half the TTL has its own
-        buckets, which expire whole: an id is looked for in its bucket of this generation and of
-        the two before (remember_digest.lua, one call). Generations go by wall time, as Redis
-        expires keys. A digest kept before 2026-12-03 (16 bytes under the id itself), or before
-        buckets existed (16 bytes or 64 hex digits in a key of its own) is read and compared as
-        it was.
+        this catches: another data goes unnoticed with odds of 2^-64), as a field of a bucket
+        hash named by 12 bytes of the id's own digest (`digest_field`): a key of its own per
+        event cost ~130 B with its expiry, a field of the id and 16 bytes ~56 B, this ~24 B, in
+        every open window (two events) and every invoice (four to six) for 90 days. Hashes
+        cannot expire a field, so each generation of half the TTL has its own buckets, which
+        expire whole: an id is looked for in its buckets of this generation and of the two
+        before (remember_digest.lua, one call). A generation's buckets grow with its events, by
+        levels of twice as many (`worker.store.growing_buckets`): 4,096 fixed ones
+        cost ~100 B of a key each, ~200 B per invoice at a few thousand. Generations go by wall
+        time, as Redis expires keys. A digest kept before 2026-12-07 (in one of `DIGEST_BUCKETS`),
+        before 2026-12-03 (16 bytes under the id itself), or before buckets existed (16 bytes or
+        64 hex digits in a key of its own) is read and compared as it was.
         """
         bucket = digest_bucket(event_id)
         span_s = max(1, self.db.event_ttl_s // 2)
         generation = int(time.time()) // span_s
+        generations = (generation, generation - 1, generation - 2)
         compact = bytes.fromhex(digest)[:_DIGEST_BYTES]
         stored = await self.db.script(
             "remember_digest",
             keys=[
-                self.keys.event_digests(generation, bucket),
-                self.keys.event_digests(generation - 1, bucket),
-                self.keys.event_digests(generation - 2, bucket),
+                *(self.keys.event_digests(g, bucket) for g in generations),
                 self.keys.event_data(event_id),
+                *(self.keys.event_digest_level(g) for g in generations),
             ],
-            args=[event_id, digest_field(event_id), compact, (generation + 3) * span_s * 1000],
+            args=[
+                event_id,
+                digest_field(event_id),
+                compact,
+                (generation + 3) * span_s * 1000,
+                digest_crc(event_id),
+                *(pattern_of(partial(self.keys.event_digest_bucket, g)) for g in generations),
+                *growing_buckets.script_args(),
+            ],
         )
         if stored is None:
             return False

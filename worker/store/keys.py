@@ -230,10 +230,21 @@ class Keys:
         return f"{self.prefix}:event-data:{event_id}"
 
     def event_digests(self, generation: int, bucket: int) -> str:
-        """Digests of the `data` event ids were first seen with, a bucket of them (hash: 12 bytes
-        of the id's digest -> 8 bytes; the id -> 16 bytes before) per generation
-        (`worker.store.events.Events.seen_with_other_data`)."""
+        """Digests of the `data` event ids were first seen with, one of 4,096 buckets of a
+        generation as kept until 2026-12-07 (hash: 12 bytes of the id's digest -> 8 bytes; the
+        id -> 16 bytes before 2026-12-03); read, no longer written."""
         return f"{self.prefix}:event-digests:{generation}:{bucket}"
+
+    def event_digest_bucket(self, generation: int, place: str) -> str:
+        """Digests of the `data` event ids were first seen with, a bucket of them (hash: 12 bytes
+        of the id's digest -> 8 bytes) of a generation, at `place` "<level>:<bucket>"
+        (`worker.store.events.Events.seen_with_other_data`)."""
+        return f"{self.prefix}:event-digests:{generation}:{place}"
+
+    def event_digest_level(self, generation: int) -> str:
+        """The level a generation's digests are written at now (`event_digest_bucket`): absent
+        is 0."""
+        return f"{self.prefix}:event-digests:{generation}:level"
 
     def event_first_seen(self, event_id: str) -> str:
         """When an event was first tried (Unix seconds): bounds how long it may wait for another."""
