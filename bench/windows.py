@@ -5,9 +5,10 @@ through `ingestion.apply_event`, then `invoicing.close_windows` finds the window
 one of the order's lines is active) and re-arms its deadline 15 days ahead. That path costs ~4 ms
 per window here, so beyond the first `REAL_WINDOWS` the windows are clones of the first one: its
 keys copied byte for byte with DUMP/RESTORE (same encoding, same TTL) and its members of shared
-keys (due index, account's orders) added under the new ids, its events' digests remembered through the
-store's own script (so their buckets grow as they would). Everything lives under its own key
-prefix, so the measurement neither sees nor disturbs the pipeline's keys.
+keys (due index, account's orders) added under the new ids; its subscription's orders and its
+events' digests are written through the store's own scripts (so that their buckets grow as they
+would). Everything lives under its own key prefix, so the measurement neither sees nor disturbs
+the pipeline's keys.
 """
 
 from __future__ import annotations
@@ -175,6 +176,7 @@ async def _clone_window(
     shared: list[tuple[str, str, list]] = []
     fields_of = {digest_field(event_id): event_id for event_id in template_event_ids}
     digests: list[tuple[str, bytes]] = []
+    subscriptions: list[tuple[str, str]] = []
     async for raw_key in redis.scan_iter(match=f"{prefix}:*", count=5000):
         key = raw_key.decode()
         if template in key:
@@ -191,8 +193,14 @@ async def _clone_window(
                 if (event_id := fields_of.get(field)) is not None:
                     digests.append((event_id, value))
             continue
-        elif ":event-digests:" in key:
-            continue  # a generation's level: the clones' digests move it as the real path does
+        elif kind == "hash" and ":subscription-orders:" in key:
+            # subscription id -> its order ids: the clones' go through the store's own script.
+            subscriptions += [
+                (f.decode(), v.decode()) for f, v in (await redis.hgetall(key)).items() if template.encode() in f
+            ]
+            continue
+        elif ":event-digests:" in key or ":subscription-orders:" in key:
+            continue  # a level: the clones move it as the real path does
         elif kind == "hash":
             items = [(f, v) for f, v in (await redis.hgetall(key)).items() if template.encode() in f]
         else:
@@ -212,6 +220,12 @@ async def _clone_window(
                     pipe.sadd(key, *(m for m, _ in renamed))
                 else:
                     pipe.hset(key, mapping=dict(renamed))
+        for ident in idents[start : start + CLONE_BATCH]:
+            for subscription_id, order_ids in subscriptions:
+                for order_id in order_ids.split("\n"):
+                    await app.store.orders.subscription_order_in(
+                        pipe, "add", subscription_id.replace(template, ident), order_id.replace(template, ident)
+                    )
         await pipe.execute()
         # Each id's digest through the store's own script (one round trip for the batch), so
         # that the buckets grow with the clones as they would with real events.

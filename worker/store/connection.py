@@ -48,6 +48,7 @@ ScriptName = Literal[
     "drop_fields",
     "fold_delivery",
     "fold_documents",
+    "subscription_order",
 ]
 SCRIPT_NAMES: tuple[ScriptName, ...] = get_args(ScriptName)
 
@@ -110,6 +111,11 @@ class Connection:
     def script(self, name: ScriptName, *, keys: Sequence[str], args: Sequence[Any]) -> asyncio.Future[Any]:
         """A registered script, sent like `command`."""
         return self.auto.script(self._scripts[name], keys, args)
+
+    async def script_in(self, pipe: Pipeline, name: ScriptName, *, keys: Sequence[str], args: Sequence[Any]) -> None:
+        """Queue a registered script on `pipe` (a transaction), which loads it if the server does
+        not know it yet. (Awaiting it only queues it.)"""
+        await self._scripts[name](keys=keys, args=args, client=pipe)
 
     def transaction(self) -> Pipeline:
         """A MULTI/EXEC pipeline of its own (not batched with other coroutines' commands)."""

@@ -64,8 +64,20 @@ class Keys:
 
     def subscription_order_ids(self, subscription_id: str) -> str:
         """order id -> "" of the subscription's orders: a hash, because Redis keeps a small hash
-        compactly and a set of strings (before Redis 7.2) as a hashtable (~250 bytes for one)."""
+        compactly and a set of strings (before Redis 7.2) as a hashtable (~250 bytes for one).
+        Since 2026-12-07 only for a subscription whose ids are too long for
+        `subscription_order_bucket`."""
         return f"{self.prefix}:subscription:{subscription_id}:order_ids"
+
+    def subscription_order_bucket(self, place: str) -> str:
+        """subscription id -> its order ids (one per line), for many subscriptions, at `place`
+        "<level>:<bucket>" (`worker.store.growing_buckets`)."""
+        return f"{self.prefix}:subscription-orders:{place}"
+
+    @property
+    def subscription_order_level(self) -> str:
+        """The level subscriptions' order ids are written at now (`subscription_order_bucket`)."""
+        return f"{self.prefix}:subscription-orders:level"
 
     def subscription_periods(self, subscription_id: str) -> str:
         """ "order:line:period start" -> number of the invoice that billed that later period."""

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from redis.asyncio.client import Pipeline
+
 from worker.domain.model import Account, Order
-from worker.store import account_records, order_records
+from worker.store import account_records, growing_buckets, order_records
 from worker.store.connection import Connection
 from worker.store.due_members import period_member, window_member
 from worker.store.keys import pattern_of
@@ -74,6 +76,12 @@ def activation_from(raw: bytes | str) -> dict[str, Any]:
     return {"ts": float(ts), "at": at.isoformat(), "event_id": event_id}
 
 
+#: The longest subscription id, and its order ids joined by line breaks, kept in a bucket shared
+#: with other subscriptions (subscription_order.lua): Redis's default `hash-max-listpack-value`,
+#: beyond which the whole bucket would lose its compact encoding.
+COMPACT_FIELD_BYTES = 64
+
+
 #: What the field of a settled line starts with in its order's activations hash (its invoice
 #: number, or "-" for a line billed nothing), the prefix alone marking that the order has
 #: settled lines. A line id never starts with it (the contract refuses control characters).
@@ -124,9 +132,30 @@ class Orders:
         pipe = self.db.transaction()
         pipe.set(self.keys.order(order.order_id), order_records.encode(order, event_id), nx=True)
         pipe.hsetnx(self.keys.account_order_ids(order.account_id), order.order_id, "")
-        pipe.hsetnx(self.keys.subscription_order_ids(order.subscription_id), order.order_id, "")
+        await self.subscription_order_in(pipe, "add", order.subscription_id, order.order_id)
         created = (await pipe.execute())[0]
         return bool(created)
+
+    async def subscription_order_in(self, pipe: Pipeline, op: str, subscription_id: str, order_id: str) -> None:
+        """Queue on `pipe` adding an order to its subscription's orders (`op` "add"), or taking
+        it away ("remove"): subscription_order.lua."""
+        await self.db.script_in(
+            pipe,
+            "subscription_order",
+            keys=[
+                self.keys.subscription_order_ids(subscription_id),
+                self.keys.subscription_orders(subscription_id),
+                self.keys.subscription_order_level,
+            ],
+            args=[
+                op,
+                subscription_id,
+                order_id,
+                pattern_of(self.keys.subscription_order_bucket),
+                *growing_buckets.script_args(),
+                COMPACT_FIELD_BYTES,
+            ],
+        )
 
     async def order_event_id(self, order_id: str) -> str | None:
         """The id of the event that booked the order: in its record, or (booked before records
@@ -144,8 +173,7 @@ class Orders:
         pipe.delete(self.keys.order(order.order_id), self.keys.order_event(order.order_id))
         pipe.srem(self.keys.account_orders(order.account_id), order.order_id)
         pipe.hdel(self.keys.account_order_ids(order.account_id), order.order_id)
-        pipe.srem(self.keys.subscription_orders(order.subscription_id), order.order_id)
-        pipe.hdel(self.keys.subscription_order_ids(order.subscription_id), order.order_id)
+        await self.subscription_order_in(pipe, "remove", order.subscription_id, order.order_id)
         if event_id:
             pipe.delete(self.keys.event(event_id))
         await pipe.execute()
@@ -208,13 +236,20 @@ class Orders:
         """The order with all its window closing reads (one round trip), or None when not booked."""
         reply = await self.db.script(
             "load_window",
-            keys=[self.keys.order(order_id), self.keys.activations(order_id), self.keys.settled(order_id)],
+            keys=[
+                self.keys.order(order_id),
+                self.keys.activations(order_id),
+                self.keys.settled(order_id),
+                self.keys.subscription_order_level,
+            ],
             args=[
                 order_id,
                 pattern_of(self.keys.account),
                 pattern_of(self.keys.subscription_orders),
                 pattern_of(self.keys.order),
                 pattern_of(self.keys.subscription_order_ids),
+                pattern_of(self.keys.subscription_order_bucket),
+                growing_buckets.BASE,
             ],
         )
         if reply is None:
@@ -239,8 +274,16 @@ class Orders:
                 self.keys.subscription_orders(subscription_id),
                 self.keys.subscription_periods(subscription_id),
                 self.keys.subscription_order_ids(subscription_id),
+                self.keys.subscription_order_level,
             ],
-            args=[pattern_of(self.keys.order), pattern_of(self.keys.activations), pattern_of(self.keys.account)],
+            args=[
+                pattern_of(self.keys.order),
+                pattern_of(self.keys.activations),
+                pattern_of(self.keys.account),
+                subscription_id,
+                pattern_of(self.keys.subscription_order_bucket),
+                growing_buckets.BASE,
+            ],
         )
         loaded = [order_records.decode(body) for body in orders]
         return SubscriptionState(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pydantic import TypeAdapter
 
 from tests.support.billing_examples import order_line, three_year_order
+from tests.support.store_layout import subscription_bucket
 from worker.domain.model import Order
 from worker.store.keys import Keys
 from worker.store.orders import ActivationToApply, activation_from, activation_value
@@ -117,9 +118,10 @@ def test_orders_kept_as_json_and_as_records_make_one_subscription(redis_url, red
         # (whose record and JSON each name it: O-1 alone would have marked it too)
         # And each booking event is found where it was kept
         assert events == ["e-old", "e-new"]
-        # The new order is a record, in the subscription's hash, with no key for its event
+        # The new order is a record, in the subscription's bucket, with no key for its event
         assert redis_client.get(keys.order("O-2")).startswith(b"o1")
-        assert redis_client.hkeys(keys.subscription_order_ids("S-1")) == [b"O-2"]
+        assert redis_client.hget(subscription_bucket(keys, "S-1"), "S-1") == b"O-2"
+        assert not redis_client.exists(keys.subscription_order_ids("S-1"))
         assert not redis_client.exists(keys.order_event("O-2"))
     finally:
         redis_client.delete(*redis_client.keys("os-mixed:*"))
@@ -159,10 +161,10 @@ def test_a_removed_order_leaves_its_subscription_whichever_way_it_was_kept(redis
 
     try:
         subscription = asyncio.run(scenario())
-        # Then the subscription holds O-2 alone, in neither the old set nor the hash
+        # Then the subscription holds O-2 alone, in neither the old set nor its bucket
         assert [o.order_id for o in subscription.orders] == ["O-2"]
         assert not redis_client.sismember(keys.subscription_orders("S-1"), "O-1")
-        assert redis_client.hkeys(keys.subscription_order_ids("S-1")) == [b"O-2"]
+        assert redis_client.hget(subscription_bucket(keys, "S-1"), "S-1") == b"O-2"
     finally:
         redis_client.delete(*redis_client.keys("os-remove:*"))
 
@@ -204,11 +206,10 @@ def test_an_open_order_takes_less_redis_memory_than_its_json_did(redis_url, redi
     try:
         asyncio.run(scenario())
         # Then the order and its subscription's index cost under half of the JSON and set before
+        # (the bucket, which other subscriptions would share, counted whole)
         redis_client.sadd("os-memory:set", "O-1")
         before = redis_client.memory_usage("os-memory:json") + redis_client.memory_usage("os-memory:set")
-        now = redis_client.memory_usage(keys.order("O-1")) + redis_client.memory_usage(
-            keys.subscription_order_ids("S-1")
-        )
+        now = redis_client.memory_usage(keys.order("O-1")) + redis_client.memory_usage(subscription_bucket(keys, "S-1"))
         assert now * 2 < before
     finally:
         redis_client.delete(*redis_client.keys("os-memory:*"))
