@@ -29,6 +29,8 @@ class Keys:
         return f"{self.prefix}:event:{event_id}"
 
     def account(self, account_id: str) -> str:
+        """The account: its snapshot ("body", "occurred_at") and, since 2026-12-07, its order
+        ids (each under orders.ACCOUNT_ORDER_PREFIX -> "")."""
         return f"{self.prefix}:account:{account_id}"
 
     def account_orders(self, account_id: str) -> str:
@@ -37,7 +39,8 @@ class Keys:
 
     def account_order_ids(self, account_id: str) -> str:
         """order id -> "" of the account's orders: a hash, for the reason of
-        `subscription_order_ids`."""
+        `subscription_order_ids`, written from 2026-12-03 to 2026-12-07 (since, in `account`):
+        still read."""
         return f"{self.prefix}:account:{account_id}:order_ids"
 
     def order(self, order_id: str) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from pydantic import TypeAdapter
 
-from tests.support.billing_examples import order_line, three_year_order
+from tests.support.billing_examples import account, order_line, three_year_order
 from tests.support.store_layout import subscription_bucket
 from worker.domain.model import Order
 from worker.store.keys import Keys
@@ -169,27 +169,35 @@ def test_a_removed_order_leaves_its_subscription_whichever_way_it_was_kept(redis
         redis_client.delete(*redis_client.keys("os-remove:*"))
 
 
-def test_an_accounts_orders_are_found_in_its_hash_and_in_the_set_of_before(redis_url, redis_client):
-    # Given an account whose O-1 was booked before 2026-12-03 (kept in a set), then O-2 and O-3
+def test_an_accounts_orders_are_found_in_its_hash_and_in_the_sets_and_hashes_of_before(redis_url, redis_client):
+    # Given an account whose O-1 was booked before 2026-12-03 (kept in a set), O-2
+    # before 2026-12-07 (in a hash of the account's order ids), then O-3 and O-4
     keys = Keys("os-account")
     redis_client.sadd(keys.account_orders("A-100"), "O-1")
+    redis_client.hset(keys.account_order_ids("A-100"), "O-2", "")
 
     async def scenario():
         async with Store.open(redis_url, prefix="os-account") as store:
-            for order_id in ("O-2", "O-3"):
+            await store.orders.save_account(account(), NINE_AM_CET)
+            for order_id in ("O-3", "O-4"):
                 await store.orders.save_order(three_year_order(order_id=order_id), f"e-{order_id}")
             before = await store.orders.account_orders("A-100")
             await store.orders.remove_order(three_year_order(order_id="O-3"))
-            return before, await store.orders.account_orders("A-100")
+            await store.orders.remove_order(three_year_order(order_id="O-2"))
+            return before, await store.orders.account_orders("A-100"), await store.orders.load_account("A-100")
 
     try:
-        before, after = asyncio.run(scenario())
-        # Then the account's orders are all three, whichever way each was kept; O-3 removed, two
-        assert before == ["O-1", "O-2", "O-3"]
-        assert after == ["O-1", "O-2"]
-        # And the new ones are fields of a small hash, which Redis keeps compactly
-        assert redis_client.hkeys(keys.account_order_ids("A-100")) == [b"O-2"]
-        assert redis_client.object("encoding", keys.account_order_ids("A-100")) in (b"listpack", b"ziplist")
+        before, after, snapshot = asyncio.run(scenario())
+        # Then the account's orders are all four, whichever way each was kept; O-2 and O-3
+        # removed, two
+        assert before == ["O-1", "O-2", "O-3", "O-4"]
+        assert after == ["O-1", "O-4"]
+        # And the new ones are fields of the account's own hash, beside its snapshot, which
+        # Redis keeps compactly: no key of their own
+        assert snapshot == account()
+        assert not redis_client.exists(keys.account_order_ids("A-100"))
+        assert redis_client.hget(keys.account("A-100"), "\x01O-4") == b""
+        assert redis_client.object("encoding", keys.account("A-100")) in (b"listpack", b"ziplist")
     finally:
         redis_client.delete(*redis_client.keys("os-account:*"))
 
