@@ -73,6 +73,12 @@ def _delivery_from(raw: dict[bytes, bytes]) -> dict[str, Any] | None:
     return out
 
 
+def _created(entry: bytes) -> tuple[float, str]:
+    """(created at, delivery id) of an entry of `Keys.created_deliveries` (an id may hold spaces)."""
+    at, _, delivery_id = entry.partition(b" ")
+    return float(at), delivery_id.decode()
+
+
 def message_digest(message: bytes) -> bytes:
     """What retention keeps of a dropped message to tell a rebuild that is the very same bytes
     (16 bytes of SHA-256: a check of our own builds, not a defence against forgery)."""
@@ -232,7 +238,7 @@ class Deliveries:
                 settled_key,
                 seq,
                 self.keys.due,
-                self.keys.deliveries,
+                self.keys.created_deliveries,
                 self.keys.leased,
                 settled_before or settled_key,
             ],
@@ -293,7 +299,7 @@ class Deliveries:
                 keys=[
                     self.keys.delivery(delivery_id),
                     self.keys.delivery_recipients(delivery_id),
-                    self.keys.deliveries,
+                    self.keys.created_deliveries,
                     self.keys.due,
                     self.keys.delivery_record(delivery_id),
                 ],
@@ -472,8 +478,17 @@ class Deliveries:
         return [json.loads(r) for r in [*delivery_records.unfold(record)["log"], *live]]
 
     async def delivery_page(self, start: int, count: int) -> list[str]:
-        """Delivery ids by creation time, `count` of them from position `start`."""
-        return [m.decode() for m in await self.db.command("zrange", self.keys.deliveries, start, start + count - 1)]
+        """Delivery ids as they were created, `count` of them from position `start`: those of
+        the sorted set kept before 2026-12-07 first, then those of the list."""
+        kept_before = int(await self.db.command("zcard", self.keys.deliveries))
+        ids: list[str] = []
+        if start < kept_before:
+            ids = [m.decode() for m in await self.db.command("zrange", self.keys.deliveries, start, start + count - 1)]
+        if (rest := count - len(ids)) > 0:
+            offset = max(0, start - kept_before)
+            entries = await self.db.command("lrange", self.keys.created_deliveries, offset, offset + rest - 1)
+            ids += [_created(entry)[1] for entry in entries]
+        return ids
 
     async def kept_messages(self, delivery_ids: list[str]) -> list[bool]:
         """Whether each delivery still holds its built message (one round trip)."""
@@ -485,7 +500,15 @@ class Deliveries:
     async def delivery_ids(self, since: float | None = None) -> list[str]:
         """Delivery ids by creation time; only those created at or after `since` (Unix seconds)."""
         low = "-inf" if since is None else repr(since)
-        return [m.decode() for m in await self.db.command("zrangebyscore", self.keys.deliveries, low, "+inf")]
+        kept_before, entries = await asyncio.gather(  # one round trip
+            self.db.command("zrangebyscore", self.keys.deliveries, low, "+inf", withscores=True),
+            self.db.command("lrange", self.keys.created_deliveries, 0, -1),
+        )
+        created = [(float(at), m.decode()) for m, at in kept_before]
+        created += [(at, delivery_id) for at, delivery_id in map(_created, entries) if since is None or at >= since]
+        # (The list is in the order Redis ran the scripts; workers' clocks may differ a little.)
+        created.sort(key=lambda pair: pair[0])
+        return [delivery_id for _, delivery_id in created]
 
     # -- suppression and bounces -----------------------------------------------------------------
 

@@ -165,8 +165,14 @@ class Keys:
 
     @property
     def deliveries(self) -> str:
-        """Delivery ids by creation time."""
+        """Delivery ids by creation time, a sorted set, as kept until 2026-12-07: still read."""
         return f"{self.prefix}:deliveries"
+
+    @property
+    def created_deliveries(self) -> str:
+        """Every delivery as it was created, a list of "<created at (Unix seconds)> <delivery
+        id>": ~40 B a delivery, where a sorted set's member cost ~110 B."""
+        return f"{self.prefix}:deliveries-created"
 
     @property
     def due(self) -> str:

@@ -61,4 +61,4 @@ def test_a_delivery_is_stored_addressed_and_due_once(redis_client, redis_url, sm
         "ar@acme.example": ("cc", "pending"),
     }
     assert redis_client.zscore("iw:due", "deliver:card_failed:evt-1") == NOW.timestamp()
-    assert redis_client.zscore("iw:deliveries", "card_failed:evt-1") == NOW.timestamp()
+    assert redis_client.lrange("iw:deliveries-created", 0, -1) == [f"{NOW.timestamp()!r} card_failed:evt-1".encode()]

@@ -83,7 +83,7 @@ def test_settling_puts_the_invoice_its_delivery_and_its_due_member_under_the_kin
     assert redis_client.get(keys.invoice(number)).startswith(b"i1")
     member = deliver_member(f"invoice:{number}")
     assert redis_client.zscore(keys.due, member) == 1e9 and redis_client.zscore(keys.leased, member) == 1e9
-    assert redis_client.zrange(keys.deliveries, 0, -1) == [f"invoice:{number}".encode()]
+    assert redis_client.lrange(keys.created_deliveries, 0, -1) == [f"{NOW.timestamp()!r} invoice:{number}".encode()]
     # And the subscription's later periods, which waited for this first window, are due now
     assert redis_client.zscore(keys.due, "period:S-1") == NOW.timestamp()
 

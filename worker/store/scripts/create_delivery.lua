@@ -3,7 +3,7 @@
 --
 -- KEYS[1]: the delivery hash (Keys.delivery)
 -- KEYS[2]: the delivery's recipients hash (Keys.delivery_recipients): address -> state JSON
--- KEYS[3]: delivery ids by creation time (Keys.deliveries)
+-- KEYS[3]: every delivery as it was created (Keys.created_deliveries): "<now> <delivery id>"
 -- KEYS[4]: the due-time index (Keys.due): member -> due time
 -- KEYS[5]: the delivery's record (Keys.delivery_record): retention folds the first two into it
 -- ARGV[1]: the delivery's kind
@@ -25,6 +25,6 @@ if redis.call('EXISTS', delivery, record) > 0 then return 0 end
 redis.call('HSET', delivery, 'kind', kind, 'key', key, 'created_at', now,
   'recipients', recipient_list, 'locale', locale, 'context', context)
 for address, state in pairs(cjson.decode(states)) do redis.call('HSET', recipients, address, state) end
-redis.call('ZADD', deliveries, now, delivery_id)
+redis.call('RPUSH', deliveries, now .. ' ' .. delivery_id)
 redis.call('ZADD', due, now, member)
 return 1

@@ -9,7 +9,7 @@
 -- KEYS[2]: the invoice number sequence (Keys.invoice_seq), which is also the index of the
 --          invoices: numbers 1 to its value, each issued (no sorted set of them is kept)
 -- KEYS[3]: the due-time index (Keys.due): member -> due time
--- KEYS[4]: delivery ids by creation time (Keys.deliveries)
+-- KEYS[4]: every delivery as it was created (Keys.created_deliveries): "<now> <delivery id>"
 -- KEYS[5]: the leased members (Keys.leased): member -> lease expiry
 -- KEYS[6]: a hash of lines settled before (an order's Keys.settled, kept until 2026-12-04;
 --          for another series KEYS[1] again): a line in it is settled too
@@ -78,7 +78,7 @@ local rcpt = string.format(recipients_pattern, delivery_id)
 for address, state in pairs(cjson.decode(states)) do
   redis.call('HSET', rcpt, address, state)
 end
-redis.call('ZADD', deliveries, now, delivery_id)
+redis.call('RPUSH', deliveries, now .. ' ' .. delivery_id)
 local member = string.format(member_pattern, delivery_id)
 redis.call('ZADD', due, lease, member)
 redis.call('ZADD', leased, lease, member)
