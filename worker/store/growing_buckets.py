@@ -4,7 +4,8 @@ scripts are told, and where an entry's bucket is.
 Level L has `BASE` * 2^L buckets; an entry goes to its bucket at the current level, which goes
 up once a bucket holds `FULL` fields. So a few thousand entries share a few dozen compact hashes
 (~24 B an entry of a short field and value), where a fixed 4,096 would cost ~100 B of a key
-each, mostly near empty; and ten million still stay below Redis's 128 fields a compact hash.
+each, mostly near empty; and at ten million entries every bucket is still a compact hash (up to
+Redis's 128 fields).
 """
 
 from __future__ import annotations
