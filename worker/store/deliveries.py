@@ -162,6 +162,7 @@ class Deliveries:
             wake=period_member(subscription_id),
             settled_before=self.keys.settled(order_id),
             prefix=SETTLED_PREFIX,
+            record=self.keys.order(order_id),
         )
 
     async def settle_periods(
@@ -227,9 +228,11 @@ class Deliveries:
         wake: str | None = None,
         settled_before: str | None = None,
         prefix: str = "",
+        record: str | None = None,
     ) -> str | None:
         # `settled_key` holds what is settled, each line under `prefix`; `settled_before` holds
-        # lines settled in an earlier layout. `series`: the numbers' counter and format
+        # lines settled in an earlier layout; `record`, a window's order, holds them once booked
+        # (order_records.MARKER_WITH_LINES). `series`: the numbers' counter and format
         # (invoices' by default).
         seq, number_format = series or (self.keys.invoice_seq, INVOICE_NUMBER_FORMAT)
         result = await self.db.script(
@@ -241,6 +244,7 @@ class Deliveries:
                 self.keys.created_deliveries,
                 self.keys.leased,
                 settled_before or settled_key,
+                record or settled_key,
             ],
             args=[
                 settlement.now.timestamp(),

@@ -27,6 +27,13 @@ _ORDER = TypeAdapter(Order)
 
 #: Marks a record (JSON starts with "{"). A later layout takes a new marker and keeps this one readable.
 MARKER = b"o1"
+#: Marks a record with its line state (since 2026-12-07): the same header, the body as a
+#: netstring, then netstring pairs of field and value, as the order's activations hash holds
+#: them (a line's activation, a settled line's invoice number under orders.SETTLED_PREFIX).
+#: The scripts that apply activations and settle windows write them there once the order is
+#: booked (`scripts/lib/order_record.lua`): one key per order instead of two. The body stays
+#: packed with the dictionary of an "o1" header, so it is never packed again.
+MARKER_WITH_LINES = b"o2"
 
 #: The preset dictionary of every "o1" record. Records written with it are read with it, for as
 #: long as they live: it never changes (a test pins its digest); a better one takes a new MARKER.
@@ -63,8 +70,10 @@ def encode(order: Order, event_id: str | None = None) -> bytes:
 
 def _split(raw: bytes) -> tuple[bytes, list[bytes]]:
     """The header's bytes and its fields (account, subscription, event, count, line ids)."""
-    if not raw.startswith(MARKER):
-        raise OrderRecordUnreadable(f"a stored order starts with {raw[:2]!r}, neither JSON nor {MARKER!r}")
+    if not raw.startswith((MARKER, MARKER_WITH_LINES)):
+        raise OrderRecordUnreadable(
+            f"a stored order starts with {raw[:2]!r}, neither JSON nor {MARKER!r} nor {MARKER_WITH_LINES!r}"
+        )
     try:
         pos, fields = len(MARKER), []
         for _ in range(4):
@@ -87,11 +96,37 @@ def decode(raw: bytes) -> Order:
     if raw.startswith(b"{"):
         return _ORDER.validate_json(raw)
     header, _ = _split(raw)
+    packed = raw[len(header) :]
+    if raw.startswith(MARKER_WITH_LINES):
+        packed = _read(raw, len(header))[0]
     try:
-        body = unpack(raw[len(header) :], DICTIONARY + header)
+        body = unpack(packed, DICTIONARY + MARKER + header[len(MARKER) :])
     except PackedUnreadable as exc:
         raise OrderRecordUnreadable(f"a stored order's body {exc}") from None
     return _ORDER.validate_json(body)
+
+
+def line_state(raw: bytes) -> list[bytes]:
+    """The line state a record holds beside its body, flat (field, value, field, value, ...) as
+    HGETALL of the order's activations hash gives it; none in an "o1" record or JSON."""
+    if not raw.startswith(MARKER_WITH_LINES):
+        return []
+    header, _ = _split(raw)
+    _, pos = _read(raw, len(header))
+    flat = []
+    while pos < len(raw):
+        part, pos = _read(raw, pos)
+        flat.append(part)
+    if len(flat) % 2:
+        raise OrderRecordUnreadable("a stored order's line state has a field without its value")
+    return flat
+
+
+def _read(raw: bytes, pos: int) -> tuple[bytes, int]:
+    try:
+        return netstrings.read(raw, pos)
+    except ValueError as exc:
+        raise OrderRecordUnreadable(f"a stored order's record is broken: {exc}") from None
 
 
 def booking_event(raw: bytes) -> str | None:

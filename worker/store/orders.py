@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 
 from worker.domain.model import Account, Order
 from worker.store import account_records, growing_buckets, order_records
@@ -175,23 +176,41 @@ class Orders:
     async def remove_order(self, order: Order) -> None:
         """Forget a booked order as if its event had been rejected on arrival (activations stay)."""
         event_id = await self.order_event_id(order.order_id)
-        pipe = self.db.transaction()
-        pipe.delete(self.keys.order(order.order_id), self.keys.order_event(order.order_id))
-        pipe.srem(self.keys.account_orders(order.account_id), order.order_id)
-        pipe.hdel(self.keys.account(order.account_id), ACCOUNT_ORDER_PREFIX + order.order_id)
-        pipe.hdel(self.keys.account_order_ids(order.account_id), order.order_id)
-        await self.subscription_order_in(pipe, "remove", order.subscription_id, order.order_id)
-        if event_id:
-            pipe.delete(self.keys.event(event_id))
-        await pipe.execute()
+        order_key = self.keys.order(order.order_id)
+        async with self.db.transaction() as pipe:
+            while True:
+                try:
+                    # The line state its record holds goes back to the hash, unchanged since read.
+                    await pipe.watch(order_key)
+                    record = await pipe.get(order_key)
+                    state = order_records.line_state(record) if isinstance(record, bytes) else []
+                    pipe.multi()
+                    if state:
+                        pipe.hset(
+                            self.keys.activations(order.order_id),
+                            mapping=dict(zip(state[::2], state[1::2], strict=True)),
+                        )
+                    pipe.delete(order_key, self.keys.order_event(order.order_id))
+                    pipe.srem(self.keys.account_orders(order.account_id), order.order_id)
+                    pipe.hdel(self.keys.account(order.account_id), ACCOUNT_ORDER_PREFIX + order.order_id)
+                    pipe.hdel(self.keys.account_order_ids(order.account_id), order.order_id)
+                    await self.subscription_order_in(pipe, "remove", order.subscription_id, order.order_id)
+                    if event_id:
+                        pipe.delete(self.keys.event(event_id))
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue  # an activation or a settlement wrote the record meanwhile
 
     async def settled_any(self, order_id: str) -> bool:
         """Whether a window of the order settled lines (invoiced them, or found nothing to bill)."""
-        marked, before = await asyncio.gather(  # one round trip
+        marked, before, record = await asyncio.gather(  # one round trip
             self.db.command("hexists", self.keys.activations(order_id), SETTLED_PREFIX),
             self.db.command("exists", self.keys.settled(order_id)),
+            self.db.command("get", self.keys.order(order_id)),
         )
-        return bool(marked or before)
+        in_record = record is not None and _SETTLED in order_records.line_state(record)[::2]
+        return bool(marked or before or in_record)
 
     async def load_order(self, order_id: str) -> Order | None:
         body = await self.db.command("get", self.keys.order(order_id))
@@ -265,7 +284,7 @@ class Orders:
         if reply is None:
             return None
         order, account, flat, settled_before, siblings = reply
-        activations, settled = split_activations(flat)
+        activations, settled = split_activations([*flat, *order_records.line_state(order)])
         before = {k.decode(): v.decode() for k, v in zip(settled_before[::2], settled_before[1::2], strict=False)}
         return WindowState(
             order=order_records.decode(order),
@@ -300,11 +319,16 @@ class Orders:
             orders=loaded,
             account=account_records.decode(account) if account else None,
             activations={
-                order.order_id: split_activations(flat)[0] for order, flat in zip(loaded, activations, strict=False)
+                order.order_id: split_activations([*flat, *order_records.line_state(body)])[0]
+                for order, body, flat in zip(loaded, orders, activations, strict=False)
             },
             billed_periods={k.decode(): v.decode() for k, v in zip(periods[::2], periods[1::2], strict=False)},
         )
 
     async def load_activations(self, order_id: str) -> dict[str, dict[str, Any]]:
-        raw = await self.db.command("hgetall", self.keys.activations(order_id))
-        return split_activations([part for pair in raw.items() for part in pair])[0]
+        raw, record = await asyncio.gather(  # one round trip
+            self.db.command("hgetall", self.keys.activations(order_id)),
+            self.db.command("get", self.keys.order(order_id)),
+        )
+        state = order_records.line_state(record) if record else []
+        return split_activations([*(part for pair in raw.items() for part in pair), *state])[0]

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 from tests.support.billing_examples import account, order_line, three_year_order
 from tests.support.store_layout import subscription_bucket
 from worker.domain.model import Order
+from worker.store import order_records
 from worker.store.keys import Keys
 from worker.store.orders import ActivationToApply, activation_from, activation_value
 from worker.store.store import Store
@@ -67,8 +68,11 @@ def test_the_earliest_activation_wins_over_one_stored_in_the_older_json_format(r
     assert after_later["L1"]["event_id"] == "old"
     assert activations["L1"]["event_id"] == "earliest"
     assert datetime.fromisoformat(activations["L1"]["at"]) == NINE_AM_CET
-    assert not redis_client.hget(keys.activations("O-1"), "L1").startswith(b"{")
-    redis_client.delete(keys.activations("O-1"))
+    # And the booked order's record now holds its line, the old hash taken into it
+    state = order_records.line_state(redis_client.get(keys.order("O-1")))
+    assert state[:1] == [b"L1"] and not state[1].startswith(b"{")
+    assert not redis_client.exists(keys.activations("O-1"))
+    redis_client.delete(*redis_client.keys("os-test:*"))
 
 
 def test_orders_kept_as_json_and_as_records_make_one_subscription(redis_url, redis_client):
@@ -118,8 +122,11 @@ def test_orders_kept_as_json_and_as_records_make_one_subscription(redis_url, red
         # (whose record and JSON each name it: O-1 alone would have marked it too)
         # And each booking event is found where it was kept
         assert events == ["e-old", "e-new"]
-        # The new order is a record, in the subscription's bucket, with no key for its event
-        assert redis_client.get(keys.order("O-2")).startswith(b"o1")
+        # The new order is a record holding its line's activation, in the subscription's
+        # bucket, with no key for its event; the JSON order keeps its activations in the hash
+        assert redis_client.get(keys.order("O-2")).startswith(b"o2")
+        assert not redis_client.exists(keys.activations("O-2"))
+        assert redis_client.hexists(keys.activations("O-1"), "L2")
         assert redis_client.hget(subscription_bucket(keys, "S-1"), "S-1") == b"O-2"
         assert not redis_client.exists(keys.subscription_order_ids("S-1"))
         assert not redis_client.exists(keys.order_event("O-2"))

@@ -10,6 +10,7 @@ from decimal import Decimal
 from tests.support.examples import ELS, contract_invoice
 from worker.domain.delivery import RecipientState
 from worker.domain.model import Account, Order, OrderLine
+from worker.store import order_records
 from worker.store.deliveries import Settlement
 from worker.store.due_members import deliver_member
 from worker.store.keys import Keys
@@ -133,9 +134,10 @@ def test_settled_lines_are_kept_in_the_orders_activations_hash_and_those_of_befo
     )
     # Then the line is settled once: no second invoice for it, nor for O-2's line of before
     assert (unsettled, first, again) == (False, "INV-0000001", [None, None])
-    # And it is kept in O-1's activations hash, with no hash of its own
-    assert not redis_client.exists(keys.settled("O-1"))
-    assert redis_client.hget(keys.activations("O-1"), "\x00L1") == b"INV-0000001"
+    # And it is kept in O-1's record beside its activation, with no hash of its own
+    assert not redis_client.exists(keys.settled("O-1")) and not redis_client.exists(keys.activations("O-1"))
+    state = order_records.line_state(redis_client.get(keys.order("O-1")))
+    assert dict(zip(state[::2], state[1::2], strict=True))[b"\x00L1"] == b"INV-0000001"
     # And every reader tells activations and settled lines apart, of either layout
     assert settled_1 and settled_2
     assert window_1 is not None and window_1.settled == {"L1": "INV-0000001"}

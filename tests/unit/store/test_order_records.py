@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from tests.support.billing_examples import ELS, order, order_line, three_year_order
 from worker.domain.model import Contact, Order
-from worker.store import order_records
+from worker.store import netstrings, order_records
 from worker.store.order_records import OrderRecordUnreadable
 
 ids = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=100)
@@ -84,7 +84,7 @@ def test_an_order_kept_as_json_before_records_reads_back():
 @pytest.mark.parametrize(
     ("raw", "says"),
     [
-        (b"o2" + b"5:A-100", "neither JSON nor b'o1'"),
+        (b"o3" + b"5:A-100", "neither JSON nor b'o1' nor b'o2'"),
         (b"o1" + b"99:A-100", "runs past the end"),
         (b"o1" + b"x:A-100", "header is broken"),
         (order_records.encode(three_year_order())[:-8], "does not inflate"),
@@ -107,3 +107,20 @@ def test_a_record_keeps_every_field_of_an_order_and_its_lines():
     booked = three_year_order(billing_contact=ELS, po_number="PO-9")
     body = json.loads(TypeAdapter(Order).dump_json(order_records.decode(order_records.encode(booked))))
     assert set(body) == set(asdict(booked))
+
+
+def test_line_state_is_none_in_a_record_without_it_and_a_field_without_its_value_is_refused():
+    booked = three_year_order()
+    record = order_records.encode(booked, "e-1")
+    assert order_records.line_state(record) == []
+    # Given the same record as the scripts write it with a line's state ("o2": the body framed)
+    fields = [booked.account_id, booked.subscription_id, "e-1", "1", booked.lines[0].line_id]
+    header = b"".join(netstrings.encode(f.encode()) for f in fields)
+    packed = record[len(b"o1" + header) :]
+    with_lines = b"o2" + header + netstrings.encode(packed) + netstrings.encode(b"L1") + netstrings.encode(b"1.0 0 a-1")
+    # Then it reads as the same order, with its line state, flat as the hash gives it
+    assert order_records.decode(with_lines) == booked
+    assert order_records.line_state(with_lines) == [b"L1", b"1.0 0 a-1"]
+    assert order_records.booking_event(with_lines) == "e-1"
+    with pytest.raises(order_records.OrderRecordUnreadable, match="without its value"):
+        order_records.line_state(with_lines + netstrings.encode(b"L2"))

@@ -9,8 +9,10 @@
 -- One activation per line, the common case, costs no key of its own (~120 bytes each).
 --
 -- KEYS[1]: the event's processed marker (Keys.event)
--- KEYS[2]: the order (Keys.order), a record (order_records.py); may not be booked yet
--- KEYS[3]: the order's activations hash (Keys.activations): line id -> activation
+-- KEYS[2]: the order (Keys.order), a record (order_records.py); may not be booked yet. Once it
+--          is, its line state is written in the record ("o2"), the hash's taken into it
+-- KEYS[3]: the order's activations hash (Keys.activations): line id -> activation, for an
+--          order not booked yet (or JSON, or stored before 2026-12-07)
 -- KEYS[4]: the due-time index (Keys.due): member -> due time
 -- KEYS[5]: what the order's windows settled before 2026-12-04 (Keys.settled): line id -> invoice
 --          number; since, in KEYS[3] under orders.py SETTLED_PREFIX, the prefix alone marking
@@ -49,11 +51,15 @@ local function activation(stored)
 end
 
 local _, event_id = activation(value)
-local current = redis.call('HGET', activations, line_id)
+local order = redis.call('GET', order_key)
+-- A booked order's line state is in its record (since 2026-12-07); the hash holds what came
+-- before its booking, or before then.
+local state = nil
+if order and order_is_record(order) then state = order_line_state(order) end
+local current = redis.call('HGET', activations, line_id) or (state and line_state_get(state, line_id))
 local current_ts, current_id = nil, nil
 if current then current_ts, current_id = activation(current) end
 if current_id == event_id or redis.call('EXISTS', event) == 1 then return 'seen' end
-local order = redis.call('GET', order_key)
 local subscription = nil
 if order then
   local _, order_subscription, lines = order_header(order)
@@ -64,14 +70,21 @@ if order then
   if not found then return 'unknown_line' end
   subscription = order_subscription
 end
+local settled_lines = redis.call('HEXISTS', activations, ARGV[9]) == 1
+  or (state and line_state_get(state, ARGV[9]) ~= nil) or redis.call('EXISTS', settled) == 1
 if not current or current_ts > ts then
-  redis.call('HSET', activations, line_id, value)
+  if state then
+    line_state_set(state, line_id, value)
+    order_save_line_state(order_key, order, state, activations)
+  else
+    redis.call('HSET', activations, line_id, value)
+  end
   if current_id then redis.call('SET', string.format(event_pattern, current_id), '1', 'EX', event_ttl) end
 else
   redis.call('SET', event, '1', 'EX', event_ttl)
 end
 redis.call('ZADD', due, 'LT', due_at, window_member)
-if subscription and (redis.call('HEXISTS', activations, ARGV[9]) == 1 or redis.call('EXISTS', settled) == 1) then
+if subscription and settled_lines then
   redis.call('ZADD', due, 'LT', due_at, string.format(period_member_pattern, subscription))
 end
 return 'applied'

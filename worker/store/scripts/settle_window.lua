@@ -13,6 +13,9 @@
 -- KEYS[5]: the leased members (Keys.leased): member -> lease expiry
 -- KEYS[6]: a hash of lines settled before (an order's Keys.settled, kept until 2026-12-04;
 --          for another series KEYS[1] again): a line in it is settled too
+-- KEYS[7]: a window's order (Keys.order): once booked as a record, its line state is kept in
+--          it since 2026-12-07, KEYS[1]'s taken into it (scripts/lib/order_record.lua); read
+--          only when ARGV[19] is not '' (for another series KEYS[1] again)
 -- ARGV[1]: now (Unix seconds)
 -- ARGV[2]: the invoice number format (string.format, e.g. 'INV-%07d')
 -- ARGV[3]: the invoice as stored (invoice_records.py), or '' when the window billed nothing (its lines are marked '-')
@@ -43,6 +46,8 @@
 --
 -- Returns the invoice number, '' when nothing was billable, or false when another worker
 -- settled any of the lines first.
+--
+-- requires: order_record
 local settled, seq, due, deliveries, leased, before = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now, number_format, body, recipients = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local lines = cjson.decode(ARGV[5])
@@ -50,13 +55,26 @@ local locale, states, lease, kind = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local delivery_id_pattern, invoice_pattern = ARGV[10], ARGV[11]
 local delivery_pattern, recipients_pattern, member_pattern = ARGV[12], ARGV[13], ARGV[14]
 local lead = ARGV[19]
+local order_key = KEYS[7]
 
+local order, state = nil, nil
+if lead ~= '' then
+  order = redis.call('GET', order_key)
+  if order and order_is_record(order) then state = order_line_state(order) end
+end
 for _, line in ipairs(lines) do
-  if redis.call('HEXISTS', settled, lead .. line) == 1 or redis.call('HEXISTS', before, line) == 1 then
+  if redis.call('HEXISTS', settled, lead .. line) == 1 or redis.call('HEXISTS', before, line) == 1
+    or (state and line_state_get(state, lead .. line) ~= nil) then
     return false
   end
 end
 local function settle(value)
+  if state then
+    for _, line in ipairs(lines) do line_state_set(state, lead .. line, value) end
+    line_state_set(state, lead, '1')
+    order_save_line_state(order_key, order, state, settled)
+    return
+  end
   for _, line in ipairs(lines) do redis.call('HSET', settled, lead .. line, value) end
   if lead ~= '' then redis.call('HSET', settled, lead, '1') end
 end

@@ -1,7 +1,9 @@
 -- Reading a stored order (worker/store/order_records.py): a record, "o1" and netstrings
 -- (account id, subscription id, booking event id, line count, line ids) before the deflated
--- body, or JSON written before records existed. Spliced into the scripts that name it in a
--- "-- requires: order_record" line (worker/store/connection.py).
+-- body; "o2", the same header, the body as a netstring and the order's line state as netstring
+-- pairs (field, value: what its activations hash holds); or JSON written before records
+-- existed. Spliced into the scripts that name it in a "-- requires: order_record" line
+-- (worker/store/connection.py).
 
 local function order_record_field(body, pos)
   local colon = string.find(body, ':', pos, true)
@@ -9,13 +11,14 @@ local function order_record_field(body, pos)
   return string.sub(body, colon + 1, colon + length), colon + length + 1
 end
 
--- The order's account id, subscription id and line ids (a list).
+-- The order's account id, subscription id, line ids (a list) and, for a record, where its
+-- header ends.
 local function order_header(body)
   if string.sub(body, 1, 1) == '{' then
     local decoded = cjson.decode(body)
     local lines = {}
     for _, line in ipairs(decoded['lines']) do lines[#lines + 1] = line['line_id'] end
-    return decoded['account_id'], decoded['subscription_id'], lines
+    return decoded['account_id'], decoded['subscription_id'], lines, nil
   end
   local account, subscription, count, pos, _
   account, pos = order_record_field(body, 3)
@@ -24,5 +27,63 @@ local function order_header(body)
   count, pos = order_record_field(body, pos)
   local lines = {}
   for i = 1, tonumber(count) do lines[i], pos = order_record_field(body, pos) end
-  return account, subscription, lines
+  return account, subscription, lines, pos
+end
+
+-- Whether the order can hold its line state: a record (JSON keeps it in the hash).
+local function order_is_record(body)
+  local marker = string.sub(body, 1, 2)
+  return marker == 'o1' or marker == 'o2'
+end
+
+-- The line state a record holds, flat: {field, value, ...} ({} for an "o1" record).
+local function order_line_state(body)
+  local flat = {}
+  if string.sub(body, 1, 2) ~= 'o2' then return flat end
+  local _, _, _, pos = order_header(body)
+  local _packed
+  _packed, pos = order_record_field(body, pos)
+  while pos <= #body do
+    flat[#flat + 1], pos = order_record_field(body, pos)
+  end
+  return flat
+end
+
+local function line_state_get(flat, field)
+  for i = 1, #flat, 2 do
+    if flat[i] == field then return flat[i + 1] end
+  end
+  return nil
+end
+
+local function line_state_set(flat, field, value)
+  for i = 1, #flat, 2 do
+    if flat[i] == field then
+      flat[i + 1] = value
+      return
+    end
+  end
+  flat[#flat + 1] = field
+  flat[#flat + 1] = value
+end
+
+-- Write the record at `key` anew ("o2") with the line state `flat`, and what the order's
+-- activations hash `hash` still held (an activation before the booking, a layout of before)
+-- taken into it: the hash goes.
+local function order_save_line_state(key, body, flat, hash)
+  local held = redis.call('HGETALL', hash)
+  for i = 1, #held, 2 do
+    if line_state_get(flat, held[i]) == nil then line_state_set(flat, held[i], held[i + 1]) end
+  end
+  local _, _, _, pos = order_header(body)
+  local packed
+  if string.sub(body, 1, 2) == 'o2' then
+    packed = order_record_field(body, pos)
+  else
+    packed = string.sub(body, pos)
+  end
+  local parts = {'o2', string.sub(body, 3, pos - 1), #packed .. ':' .. packed}
+  for i = 1, #flat do parts[#parts + 1] = #flat[i] .. ':' .. flat[i] end
+  redis.call('SET', key, table.concat(parts), 'KEEPTTL')
+  redis.call('DEL', hash)
 end
