@@ -10,6 +10,9 @@ bytes), and the body the order's JSON deflated with a preset dictionary: the fie
 common values below, then the record's own header (so the ids in the JSON cost a few bits).
 A three-line order comes to ~200 bytes (its JSON: ~640). The scripts read the header alone
 (`scripts/lib/order_record.lua`): the account, the subscription and whether a line is on the order.
+Once the order's lines are activated or settled, the scripts write its line state into the
+record too (`MARKER_WITH_LINES`, "o2": the body framed as a netstring, then field and value
+pairs), where a hash beside the record held it before 2026-12-07.
 
 An order stored before records existed is JSON (it starts with ``{``) and is read as it is;
 `decode` and the Lua reader take both.
