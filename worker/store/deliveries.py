@@ -73,6 +73,12 @@ def _delivery_from(raw: dict[bytes, bytes]) -> dict[str, Any] | None:
     return out
 
 
+#: Entries of the list of created deliveries read per round trip when `since` narrows them.
+SINCE_PAGE = 1000
+#: How far apart workers' clocks may be (s): see `Deliveries._created_since`.
+CLOCK_SKEW_S = 600.0
+
+
 def _created(entry: bytes) -> tuple[float, str]:
     """(created at, delivery id) of an entry of `Keys.created_deliveries` (an id may hold spaces)."""
     at, _, delivery_id = entry.partition(b" ")
@@ -506,13 +512,29 @@ class Deliveries:
         low = "-inf" if since is None else repr(since)
         kept_before, entries = await asyncio.gather(  # one round trip
             self.db.command("zrangebyscore", self.keys.deliveries, low, "+inf", withscores=True),
-            self.db.command("lrange", self.keys.created_deliveries, 0, -1),
+            self._created_since(since),
         )
         created = [(float(at), m.decode()) for m, at in kept_before]
         created += [(at, delivery_id) for at, delivery_id in map(_created, entries) if since is None or at >= since]
-        # (The list is in the order Redis ran the scripts; workers' clocks may differ a little.)
         created.sort(key=lambda pair: pair[0])
         return [delivery_id for _, delivery_id in created]
+
+    async def _created_since(self, since: float | None) -> list[bytes]:
+        """The entries of the list of created deliveries from about `since` on (all of them for
+        None), read back from its end a page at a time, so that a recent `since` reads only the
+        recent ones. The list is in the order Redis ran the scripts, each entry stamped by its
+        worker's clock: reading stops once a page starts `CLOCK_SKEW_S` before `since`."""
+        key = self.keys.created_deliveries
+        if since is None:
+            return list(await self.db.command("lrange", key, 0, -1))
+        entries: list[bytes] = []
+        end = -1
+        while page := await self.db.command("lrange", key, end - SINCE_PAGE + 1, end):
+            entries = [*page, *entries]
+            if len(page) < SINCE_PAGE or _created(page[0])[0] < since - CLOCK_SKEW_S:
+                break
+            end -= SINCE_PAGE
+        return entries
 
     # -- suppression and bounces -----------------------------------------------------------------
 

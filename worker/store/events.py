@@ -32,19 +32,14 @@ _FIELD_BYTES = 12
 DIGEST_BUCKETS = 4096
 
 
-def digest_crc(event_id: str | bytes) -> int:
-    """What an id's bucket is chosen by, at every level: the same in every process."""
-    return zlib.crc32(event_id.encode() if isinstance(event_id, str) else event_id)
-
-
 def digest_bucket(event_id: str | bytes) -> int:
-    """Which of a generation's `DIGEST_BUCKETS` held the id's digest before levels."""
-    return digest_crc(event_id) % DIGEST_BUCKETS
+    """Which of a generation's `DIGEST_BUCKETS` held the id's digest before levels: its CRC-32."""
+    return zlib.crc32(event_id.encode() if isinstance(event_id, str) else event_id) % DIGEST_BUCKETS
 
 
-def digest_place(event_id: str | bytes, level: int) -> str:
+def digest_place(event_id: str, level: int) -> str:
     """The "<level>:<bucket>" of the id's bucket at a generation's `level`."""
-    return growing_buckets.place(digest_crc(event_id), level)
+    return growing_buckets.place(growing_buckets.id_number(event_id), level)
 
 
 def digest_field(event_id: str) -> bytes:
@@ -105,7 +100,6 @@ class Events:
                 digest_field(event_id),
                 compact,
                 (generation + 3) * span_s * 1000,
-                digest_crc(event_id),
                 *(pattern_of(partial(self.keys.event_digest_bucket, g)) for g in generations),
                 *growing_buckets.script_args(),
             ],

@@ -17,6 +17,9 @@ BASE = 64
 #: Fields of a bucket that move the level up: Redis keeps a hash of up to 128 fields (the
 #: default `hash-max-listpack-entries`) as a compact listpack, ~70 B a field more beyond.
 FULL = 128
+#: The longest field or value an entry may have (bytes): Redis's default
+#: `hash-max-listpack-value`, beyond which the whole bucket would lose its compact encoding.
+COMPACT_VALUE_BYTES = 64
 #: The highest level (262,144 buckets): ~40 million entries, ~85 a bucket, before its buckets
 #: grow past `FULL`.
 TOP_LEVEL = 12
@@ -28,8 +31,8 @@ def place(number: int, level: int) -> str:
 
 
 def id_number(entry_id: str) -> int:
-    """What an id is bucketed by where only a script knows the id: the first 32 bits of its
-    SHA-1, as `growing_number` computes it in Lua."""
+    """What an id is bucketed by: the first 32 bits of its SHA-1, as the scripts' `growing_number`
+    computes it."""
     return int(hashlib.sha1(entry_id.encode(), usedforsecurity=False).hexdigest()[:8], 16)
 
 

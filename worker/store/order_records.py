@@ -98,10 +98,7 @@ def decode(raw: bytes) -> Order:
     """
     if raw.startswith(b"{"):
         return _ORDER.validate_json(raw)
-    header, _ = _split(raw)
-    packed = raw[len(header) :]
-    if raw.startswith(MARKER_WITH_LINES):
-        packed = _read(raw, len(header))[0]
+    header, packed, _ = _body(raw)
     try:
         body = unpack(packed, DICTIONARY + MARKER + header[len(MARKER) :])
     except PackedUnreadable as exc:
@@ -114,8 +111,7 @@ def line_state(raw: bytes) -> list[bytes]:
     HGETALL of the order's activations hash gives it; none in an "o1" record or JSON."""
     if not raw.startswith(MARKER_WITH_LINES):
         return []
-    header, _ = _split(raw)
-    _, pos = _read(raw, len(header))
+    _, _, pos = _body(raw)
     flat = []
     while pos < len(raw):
         part, pos = _read(raw, pos)
@@ -123,6 +119,15 @@ def line_state(raw: bytes) -> list[bytes]:
     if len(flat) % 2:
         raise OrderRecordUnreadable("a stored order's line state has a field without its value")
     return flat
+
+
+def _body(raw: bytes) -> tuple[bytes, bytes, int]:
+    """A record's header, its packed body, and where the body ends (the line state of "o2" starts)."""
+    header, _ = _split(raw)
+    if raw.startswith(MARKER_WITH_LINES):
+        packed, end = _read(raw, len(header))
+        return header, packed, end
+    return header, raw[len(header) :], len(raw)
 
 
 def _read(raw: bytes, pos: int) -> tuple[bytes, int]:

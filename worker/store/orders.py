@@ -77,12 +77,6 @@ def activation_from(raw: bytes | str) -> dict[str, Any]:
     return {"ts": float(ts), "at": at.isoformat(), "event_id": event_id}
 
 
-#: The longest subscription id, and its order ids joined by line breaks, kept in a bucket shared
-#: with other subscriptions (subscription_order.lua): Redis's default `hash-max-listpack-value`,
-#: beyond which the whole bucket would lose its compact encoding.
-COMPACT_FIELD_BYTES = 64
-
-
 #: What the field of a settled line starts with in its order's activations hash (its invoice
 #: number, or "-" for a line billed nothing), the prefix alone marking that the order has
 #: settled lines. A line id never starts with it (the contract refuses control characters).
@@ -160,7 +154,7 @@ class Orders:
                 order_id,
                 pattern_of(self.keys.subscription_order_bucket),
                 *growing_buckets.script_args(),
-                COMPACT_FIELD_BYTES,
+                growing_buckets.COMPACT_VALUE_BYTES,
             ],
         )
 

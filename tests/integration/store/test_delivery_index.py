@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from worker.domain.delivery import RecipientState
+from worker.store import deliveries
 from worker.store.keys import Keys
 from worker.store.store import Store
 
@@ -83,3 +84,37 @@ def test_a_page_that_spans_the_sorted_set_of_before_and_the_list_holds_both(redi
         assert asyncio.run(scenario()) == (["invoice:INV-1", "invoice:INV-2"], ["invoice:INV-2"])
     finally:
         redis_client.delete(*redis_client.keys("di-span:*"))
+
+
+def test_since_reads_the_recent_end_of_the_list_and_still_finds_what_a_slower_clock_follows(
+    redis_url, redis_client, monkeypatch
+):
+    # Given deliveries an hour apart, read back two at a time; INV-5 was stamped by a worker
+    # whose clock ran slow, after INV-4 of a worker whose clock ran fast
+    monkeypatch.setattr(deliveries, "SINCE_PAGE", 2)
+    keys = Keys("di-since")
+    stamps = [("invoice:INV-1", 0), ("invoice:INV-2", 60), ("invoice:INV-3", 120)]
+    stamps += [("invoice:INV-4", 240), ("invoice:INV-5", 225), ("invoice:INV-6", 300)]
+    for delivery_id, minutes in stamps:
+        redis_client.rpush(keys.created_deliveries, f"{(T0 + timedelta(minutes=minutes)).timestamp()!r} {delivery_id}")
+    lranges = []
+
+    async def scenario():
+        async with Store.open(redis_url, prefix="di-since") as store:
+            command = store.deliveries.db.command
+
+            def counted(name, *args, **options):
+                lranges.extend([args] if name == "lrange" else [])
+                return command(name, *args, **options)
+
+            monkeypatch.setattr(store.deliveries.db, "command", counted)
+            return await store.deliveries.delivery_ids(since=(T0 + timedelta(minutes=230)).timestamp())
+
+    try:
+        # When asked for those created since 230 minutes past, then both come, by creation time:
+        # the slow clock's entry before 230 did not end the reading
+        assert asyncio.run(scenario()) == ["invoice:INV-4", "invoice:INV-6"]
+        # And the oldest deliveries were not read: two pages of two, not the whole list of six
+        assert len(lranges) == 2
+    finally:
+        redis_client.delete(*redis_client.keys("di-since:*"))

@@ -14,11 +14,10 @@ import pytest
 from worker.contract.jsonlines import canonical_digest
 from worker.store.events import (
     digest_bucket,
-    digest_crc,
     digest_field,
     digest_place,
 )
-from worker.store.growing_buckets import BASE, FULL
+from worker.store.growing_buckets import BASE, FULL, id_number
 from worker.store.keys import Keys
 from worker.store.store import Store
 
@@ -167,10 +166,10 @@ def test_a_full_bucket_moves_its_generation_to_twice_the_buckets_and_what_it_hol
 ):
     # Given ids that all fall in one bucket of the first level, as many as it holds
     keys = Keys("ed-full")
-    crowd = [i for i in (f"evt-{n}" for n in range(20000)) if digest_crc(i) % BASE == 0]
+    crowd = [i for i in (f"evt-{n}" for n in range(20000)) if id_number(i) % BASE == 0]
     crowd = crowd[:FULL]
     assert len(crowd) == FULL
-    later = next(i for i in (f"late-{n}" for n in range(1000)) if digest_crc(i) % BASE == 0)
+    later = next(i for i in (f"late-{n}" for n in range(1000)) if id_number(i) % BASE == 0)
 
     async def scenario():
         async with Store.open(redis_url, prefix="ed-full") as store:

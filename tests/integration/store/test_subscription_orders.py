@@ -10,7 +10,6 @@ from tests.support.billing_examples import three_year_order
 from tests.support.store_layout import subscription_bucket
 from worker.store import growing_buckets
 from worker.store.keys import Keys
-from worker.store.orders import COMPACT_FIELD_BYTES
 from worker.store.store import Store
 
 
@@ -18,7 +17,7 @@ def test_a_subscription_of_many_orders_moves_to_a_hash_of_its_own_and_keeps_them
     # Given a subscription whose orders' ids, joined, grow past what a compact hash keeps
     keys = Keys("so-many")
     order_ids = [f"ORDER-2026-{n:06d}" for n in range(1, 6)]
-    assert len("\n".join(order_ids[:3])) <= COMPACT_FIELD_BYTES < len("\n".join(order_ids[:4]))
+    assert len("\n".join(order_ids[:3])) <= growing_buckets.COMPACT_VALUE_BYTES < len("\n".join(order_ids[:4]))
 
     async def scenario():
         async with Store.open(redis_url, prefix="so-many") as store:

@@ -14,8 +14,9 @@
 --
 -- Not in KEYS: the subscription's order bucket (which depends on the level read here), the
 -- orders, their activations and the account. Their ids are only known from the subscription's
--- ids and the first order's body, read here; reading them first would cost a second round trip. Their names come from the patterns in ARGV, made by worker/store/keys.py
--- (a single Redis is assumed, not Redis Cluster).
+-- ids and the first order's body, read here; reading them first would cost a second round
+-- trip. Their names come from the patterns in ARGV, made by worker/store/keys.py (a single
+-- Redis is assumed, not Redis Cluster).
 --
 -- Returns {order bodies, their activations (flat, in the same order), account body or '',
 -- billed periods (flat)}.

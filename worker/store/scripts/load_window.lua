@@ -16,8 +16,8 @@
 -- Not in KEYS: the account hash, the subscription's order ids (in its bucket, its own hash or
 -- set) and the sibling orders. Their ids are only known from the order's header and the
 -- subscription's ids, read here; reading the order first would cost every window close a
--- second round trip. Their names come from the patterns
--- in ARGV, made by worker/store/keys.py (a single Redis is assumed, not Redis Cluster).
+-- second round trip. Their names come from the patterns in ARGV, made by worker/store/keys.py
+-- (a single Redis is assumed, not Redis Cluster).
 --
 -- Returns false when the order is not booked, else
 -- {order, account body or '', activations (flat), settled (flat), sibling order bodies}.

@@ -4,9 +4,9 @@
 -- generation and the two before it, so a digest is kept at least the TTL.
 --
 -- A generation's buckets grow with its events (scripts/lib/growing_buckets.lua), an id's bucket
--- chosen by its CRC-32: a few dozen for a few thousand events, not thousands of near-empty
--- ones. Before 2026-12-07 there were 4,096 fixed buckets (the first three KEYS, still looked
--- at); before 2026-12-03 the field was the id itself, and before buckets existed a digest was a
+-- chosen by its SHA-1 (`growing_number`): a few dozen for a few thousand events, not thousands of near-empty
+-- ones. Before 2026-12-07 there were 4,096 fixed buckets, chosen by the id's CRC-32 (the first
+-- three KEYS, still looked at); before 2026-12-03 the field was the id itself, and before buckets existed a digest was a
 -- string key of its own (the fourth).
 --
 -- KEYS[1]: the id's bucket of the current generation as kept before levels (Keys.event_digests)
@@ -20,14 +20,13 @@
 -- ARGV[2]: the id's field (events.digest_field)
 -- ARGV[3]: the digest to remember
 -- ARGV[4]: when the current generation's keys may expire (Unix milliseconds)
--- ARGV[5]: the id's CRC-32 (events.digest_crc)
--- ARGV[6]: the current generation's bucket names (pattern_of(Keys.event_digest_bucket), one %s
+-- ARGV[5]: the current generation's bucket names (pattern_of(Keys.event_digest_bucket), one %s
 --          for "<level>:<bucket>")
--- ARGV[7]: the same of the generation before
--- ARGV[8]: the same of the generation before that
--- ARGV[9]: BASE, the buckets at level 0
--- ARGV[10]: FULL, the fields of a bucket that move its generation to the next level
--- ARGV[11]: the highest level
+-- ARGV[6]: the same of the generation before
+-- ARGV[7]: the same of the generation before that
+-- ARGV[8]: BASE, the buckets at level 0
+-- ARGV[9]: FULL, the fields of a bucket that move its generation to the next level
+-- ARGV[10]: the highest level
 --
 -- Not in KEYS: the buckets of each level, which depend on the levels read here; their names
 -- come from the patterns in ARGV, made by worker/store/keys.py (a single Redis is assumed, not
@@ -39,9 +38,9 @@ local fixed = {KEYS[1], KEYS[2], KEYS[3]}
 local legacy = KEYS[4]
 local levels = {KEYS[5], KEYS[6], KEYS[7]}
 local event_id, field, digest, expire_at = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local crc = tonumber(ARGV[5])
-local patterns = {ARGV[6], ARGV[7], ARGV[8]}
-local base, full, top = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local number = growing_number(event_id)
+local patterns = {ARGV[5], ARGV[6], ARGV[7]}
+local base, full, top = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 
 local kept = redis.call('GET', legacy)
 for g = 3, 1, -1 do -- the oldest generation first
@@ -49,12 +48,12 @@ for g = 3, 1, -1 do -- the oldest generation first
   kept = redis.call('HGET', fixed[g], field) or redis.call('HGET', fixed[g], event_id)
   if not kept then
     local _
-    _, kept = growing_find(patterns[g], levels[g], crc, base, field)
+    _, kept = growing_find(patterns[g], levels[g], number, base, field)
   end
 end
 if kept then return kept end
 
-local bucket = growing_put(patterns[1], levels[1], crc, base, full, top, field, digest)
+local bucket = growing_put(patterns[1], levels[1], number, base, full, top, field, digest)
 redis.call('PEXPIREAT', bucket, expire_at)
 redis.call('PEXPIREAT', levels[1], expire_at)
 return false

@@ -57,22 +57,22 @@ local delivery_pattern, recipients_pattern, member_pattern = ARGV[12], ARGV[13],
 local lead = ARGV[19]
 local order_key = KEYS[7]
 
-local order, state = nil, nil
+local order, line_state = nil, nil
 if lead ~= '' then
   order = redis.call('GET', order_key)
-  if order and order_is_record(order) then state = order_line_state(order) end
+  if order and order_is_record(order) then line_state = order_line_state(order) end
 end
 for _, line in ipairs(lines) do
   if redis.call('HEXISTS', settled, lead .. line) == 1 or redis.call('HEXISTS', before, line) == 1
-    or (state and line_state_get(state, lead .. line) ~= nil) then
+    or (line_state and line_state_get(line_state, lead .. line) ~= nil) then
     return false
   end
 end
 local function settle(value)
-  if state then
-    for _, line in ipairs(lines) do line_state_set(state, lead .. line, value) end
-    line_state_set(state, lead, '1')
-    order_save_line_state(order_key, order, state, settled)
+  if line_state then
+    for _, line in ipairs(lines) do line_state_set(line_state, lead .. line, value) end
+    line_state_set(line_state, lead, '1')
+    order_save_line_state(order_key, order, line_state, settled)
     return
   end
   for _, line in ipairs(lines) do redis.call('HSET', settled, lead .. line, value) end

@@ -16,7 +16,8 @@
 -- ARGV[5]: the buckets at the first level (growing_buckets.BASE)
 -- ARGV[6]: the fields of a bucket that move the level up (growing_buckets.FULL)
 -- ARGV[7]: the highest level (growing_buckets.TOP_LEVEL)
--- ARGV[8]: the longest subscription id, and order ids joined, kept in a bucket (bytes)
+-- ARGV[8]: the longest subscription id, and order ids joined, kept in a bucket (bytes:
+--          growing_buckets.COMPACT_VALUE_BYTES)
 --
 -- Not in KEYS: the buckets, which depend on the level read here; their names come from the
 -- pattern in ARGV, made by worker/store/keys.py (a single Redis is assumed, not Redis Cluster).

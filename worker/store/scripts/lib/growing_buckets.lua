@@ -36,8 +36,8 @@ local function growing_put(pattern, level_key, number, base, full, top, field, v
   return bucket
 end
 
--- The number an id is bucketed by when only a script knows the id: the first 32 bits of its
--- SHA-1 (growing_buckets.py `id_number`).
+-- The number an id is bucketed by: the first 32 bits of its SHA-1 (growing_buckets.py
+-- `id_number`).
 local function growing_number(id)
   return tonumber(string.sub(redis.sha1hex(id), 1, 8), 16)
 end

@@ -36,16 +36,22 @@ local function order_is_record(body)
   return marker == 'o1' or marker == 'o2'
 end
 
--- The line state a record holds, flat: {field, value, ...} ({} for an "o1" record).
-local function order_line_state(body)
-  local flat = {}
-  if string.sub(body, 1, 2) ~= 'o2' then return flat end
+-- A record's parts: its header as written (after the marker), its packed body and its line
+-- state, flat: {field, value, ...} ({} for an "o1" record).
+local function order_parts(body)
   local _, _, _, pos = order_header(body)
-  local _packed
-  _packed, pos = order_record_field(body, pos)
+  local header = string.sub(body, 3, pos - 1)
+  if string.sub(body, 1, 2) ~= 'o2' then return header, string.sub(body, pos), {} end
+  local packed, flat = nil, {}
+  packed, pos = order_record_field(body, pos)
   while pos <= #body do
     flat[#flat + 1], pos = order_record_field(body, pos)
   end
+  return header, packed, flat
+end
+
+local function order_line_state(body)
+  local _, _, flat = order_parts(body)
   return flat
 end
 
@@ -75,14 +81,8 @@ local function order_save_line_state(key, body, flat, hash)
   for i = 1, #held, 2 do
     if line_state_get(flat, held[i]) == nil then line_state_set(flat, held[i], held[i + 1]) end
   end
-  local _, _, _, pos = order_header(body)
-  local packed
-  if string.sub(body, 1, 2) == 'o2' then
-    packed = order_record_field(body, pos)
-  else
-    packed = string.sub(body, pos)
-  end
-  local parts = {'o2', string.sub(body, 3, pos - 1), #packed .. ':' .. packed}
+  local header, packed = order_parts(body)
+  local parts = {'o2', header, #packed .. ':' .. packed}
   for i = 1, #flat do parts[#parts + 1] = #flat[i] .. ':' .. flat[i] end
   redis.call('SET', key, table.concat(parts), 'KEEPTTL')
   redis.call('DEL', hash)
