@@ -15,8 +15,9 @@ from typing import Any
 
 from worker.domain.model import Account, Attachment
 from worker.store import account_records, invoice_records
-from worker.store.cipher import SealingKeys, required
+from worker.store.cipher import SealedValueUnreadable, SealingKeys, required
 from worker.store.connection import Connection
+from worker.store.packed_json import PackedUnreadable, pack, unpack
 
 PDF_TYPE = "application/pdf"
 XML_TYPE = "application/xml"
@@ -100,12 +101,13 @@ class Documents:
         raw, kept = await asyncio.gather(  # one round trip
             self.db.command("hget", self.keys.invoice_documents(number), "source"), self._folded(number)
         )
+        record = None
         if raw is None and kept is not None:
-            raw = kept.source
+            raw, record = kept.source, kept.record
         if raw is None:
             return None
         sealing = required(self.sealing, "reading an invoice's documents")
-        return _read_source(sealing.open(raw, bound_to=self._bound_to(number, "source")))
+        return _read_source(sealing.open(raw, bound_to=self._bound_to(number, "source")), record)
 
     async def _folded(self, number: str) -> invoice_records.Kept | None:
         """What retention folded into the invoice's key (None: nothing, or no such invoice)."""
@@ -131,12 +133,32 @@ class Documents:
         if meta is not None and source is not None and held is None and invoice is not None:
             # An invoice folded already keeps its fold: these documents were built from it.
             kept = invoice.startswith(invoice_records.KEPT_MARKER)
-            folded = invoice if kept else invoice_records.fold(invoice, meta, source)
+            folded = (
+                invoice if kept else invoice_records.fold(invoice, meta, self._folded_source(number, source, invoice))
+            )
             args = [meta, source, invoice, folded]
             freed = int(await self.db.script("fold_documents", keys=[key, invoice_key], args=args))
             if freed >= 0:
                 return freed
         return int(await self.db.script("drop_fields", keys=[key], args=["source", 2, "pdf", "xml"]))
+
+    def _folded_source(self, number: str, source: bytes, invoice: bytes) -> bytes:
+        """The sealed `source` as the invoice's key keeps it past retention: deflated with the
+        invoice's JSON (`_FOLDED_SOURCE_MARKER`); as it is when it cannot be opened here or was
+        kept as JSON (a release before 2026-11-30)."""
+        if self.sealing is None:
+            return source
+        bound_to = self._bound_to(number, "source")
+        try:
+            plain = self.sealing.open(source, bound_to=bound_to)
+        except SealedValueUnreadable:
+            return source
+        if not plain.startswith(_SOURCE_MARKER):
+            return source
+        account, locale = _read_source(plain, None)
+        folded = _FOLDED_SOURCE_MARKER + locale.encode() + b"\n"
+        folded += pack(account_records.RECORDS.adapter.dump_json(account), _folded_dictionary(invoice))
+        return self.sealing.seal(folded, bound_to=bound_to)
 
     async def load(self, number: str) -> InvoiceDocuments | None:
         """The invoice's documents as kept, or None (not built yet, or held).
@@ -213,9 +235,32 @@ def _source_record(account: Account, locale: str) -> bytes:
     return _SOURCE_MARKER + locale.encode() + b"\n" + account_records.encode(account)
 
 
-def _read_source(plain: bytes) -> tuple[Account, str]:
+#: Marks a source folded into its invoice's key by retention (since 2026-12-08): the locale, a
+#: newline, the account's JSON deflated with the account records' dictionary and then the
+#: invoice's own JSON, which names the account, its name, country and billing contact again:
+#: ~110 B of record as ~60 B, the folded invoice's key one allocation size smaller.
+_FOLDED_SOURCE_MARKER = b"s2"
+
+
+def _folded_dictionary(invoice: bytes) -> bytes:
+    """The dictionary of an "s2" source kept with the invoice record `invoice`."""
+    return account_records.DICTIONARY + invoice_records.written_json(invoice)
+
+
+def _read_source(plain: bytes, invoice: bytes | None) -> tuple[Account, str]:
+    """The account and locale of an opened source; `invoice`, the record of the invoice whose
+    key holds it (past retention), is the dictionary of an "s2" source."""
     if plain.startswith(b"{"):
         source = json.loads(plain)
         return account_records.RECORDS.adapter.validate_python(source["account"]), source["locale"]
+    if plain.startswith(_FOLDED_SOURCE_MARKER):
+        if invoice is None:
+            raise SealedValueUnreadable("a folded source is read without the invoice it was folded with")
+        locale, _, packed = plain.removeprefix(_FOLDED_SOURCE_MARKER).partition(b"\n")
+        try:
+            account = unpack(packed, _folded_dictionary(invoice))
+        except PackedUnreadable as exc:
+            raise SealedValueUnreadable(f"a folded source {exc}") from None
+        return account_records.RECORDS.adapter.validate_json(account), locale.decode()
     locale, _, account = plain.removeprefix(_SOURCE_MARKER).partition(b"\n")
     return account_records.decode(account), locale.decode()

@@ -46,6 +46,24 @@ RECORDS = JsonRecords(TypeAdapter(Invoice), "invoice", MARKER, DICTIONARY, Invoi
 encode, decode = RECORDS.encode, RECORDS.decode
 
 
+def written_json(raw: bytes) -> bytes:
+    """The JSON of the invoice kept as `raw` (its record, not a fold), as it was written: a
+    record inflated, or the JSON of before. These bytes never change while the invoice is kept,
+    so what is kept beside it can be deflated with them as its dictionary.
+
+    Raises:
+      InvoiceRecordUnreadable: `raw` is neither.
+    """
+    if raw.startswith(b"{"):
+        return raw
+    if not raw.startswith(MARKER):
+        raise InvoiceRecordUnreadable(f"a stored invoice starts with {raw[:2]!r}, neither JSON nor {MARKER!r}")
+    try:
+        return unpack(raw[len(MARKER) :], DICTIONARY)
+    except PackedUnreadable as exc:
+        raise InvoiceRecordUnreadable(f"a stored invoice {exc}") from None
+
+
 # -- an invoice past retention, with what builds its documents again ------------------------------
 
 #: Marks an invoice kept with its documents' description and source (`fold`): retention moves

@@ -12,7 +12,8 @@ A three-line order comes to ~200 bytes (its JSON: ~640). The scripts read the he
 (`scripts/lib/order_record.lua`): the account, the subscription and whether a line is on the order.
 Once the order's lines are activated or settled, the scripts write its line state into the
 record too (`MARKER_WITH_LINES`, "o2": the body framed as a netstring, then field and value
-pairs), where a hash beside the record held it before 2026-12-07.
+pairs), where a hash beside the record held it before 2026-12-07; since 2026-12-08 each value
+front-coded against the one before it (`MARKER_FRONT_CODED`, "o3").
 
 An order stored before records existed is JSON (it starts with ``{``) and is read as it is;
 `decode` and the Lua reader take both.
@@ -37,6 +38,12 @@ MARKER = b"o1"
 #: booked (`scripts/lib/order_record.lua`): one key per order instead of two. The body stays
 #: packed with the dictionary of an "o1" header, so it is never packed again.
 MARKER_WITH_LINES = b"o2"
+#: Marks the same with each value front-coded (since 2026-12-08): ``<n>+`` then a netstring of
+#: what follows the first n bytes of the value before it (of the first: of ""). A line's
+#: activation (``"<ts> <offset> <event id>"``) shares its time and most of its event id with the
+#: line's before, and every settled line of a window names the same invoice: ~45 and ~19 bytes
+#: a line become ~6 and ~5 (a four-line order's record ~550 -> ~420 B, a smaller allocation).
+MARKER_FRONT_CODED = b"o3"
 
 #: The preset dictionary of every "o1" record. Records written with it are read with it, for as
 #: long as they live: it never changes (a test pins its digest); a better one takes a new MARKER.
@@ -51,6 +58,9 @@ DICTIONARY = (
     b'"currency":"EUR","payment_method":"invoice","po_number":null,"locale":"nl-NL","email":"",'
     b'"name":"},"billing_contact":{"subscription_id":"","account_id":"{"order_id":"'
 )
+
+
+_MARKERS = (MARKER, MARKER_WITH_LINES, MARKER_FRONT_CODED)
 
 
 class OrderRecordUnreadable(ValueError):
@@ -73,9 +83,9 @@ def encode(order: Order, event_id: str | None = None) -> bytes:
 
 def _split(raw: bytes) -> tuple[bytes, list[bytes]]:
     """The header's bytes and its fields (account, subscription, event, count, line ids)."""
-    if not raw.startswith((MARKER, MARKER_WITH_LINES)):
+    if not raw.startswith(_MARKERS):
         raise OrderRecordUnreadable(
-            f"a stored order starts with {raw[:2]!r}, neither JSON nor {MARKER!r} nor {MARKER_WITH_LINES!r}"
+            f"a stored order starts with {raw[:2]!r}, neither JSON nor one of {b', '.join(_MARKERS).decode()}"
         )
     try:
         pos, fields = len(MARKER), []
@@ -109,22 +119,36 @@ def decode(raw: bytes) -> Order:
 def line_state(raw: bytes) -> list[bytes]:
     """The line state a record holds beside its body, flat (field, value, field, value, ...) as
     HGETALL of the order's activations hash gives it; none in an "o1" record or JSON."""
-    if not raw.startswith(MARKER_WITH_LINES):
+    if not raw.startswith((MARKER_WITH_LINES, MARKER_FRONT_CODED)):
         return []
+    front_coded = raw.startswith(MARKER_FRONT_CODED)
     _, _, pos = _body(raw)
-    flat = []
+    flat: list[bytes] = []
+    previous = b""
     while pos < len(raw):
         part, pos = _read(raw, pos)
         flat.append(part)
+        if front_coded:
+            previous, pos = _read_shared(raw, pos, previous)
+            flat.append(previous)
     if len(flat) % 2:
         raise OrderRecordUnreadable("a stored order's line state has a field without its value")
     return flat
 
 
+def _read_shared(raw: bytes, pos: int, previous: bytes) -> tuple[bytes, int]:
+    """A front-coded value at `pos` ("o3"), the value before it being `previous`."""
+    plus = raw.find(b"+", pos, pos + 12)
+    if plus < 0 or not raw[pos:plus].isdigit() or int(raw[pos:plus]) > len(previous):
+        raise OrderRecordUnreadable("a stored order's line state has a front-coded value that is broken")
+    rest, end = _read(raw, plus + 1)
+    return previous[: int(raw[pos:plus])] + rest, end
+
+
 def _body(raw: bytes) -> tuple[bytes, bytes, int]:
-    """A record's header, its packed body, and where the body ends (the line state of "o2" starts)."""
+    """A record's header, its packed body, and where the body ends (where the line state starts)."""
     header, _ = _split(raw)
-    if raw.startswith(MARKER_WITH_LINES):
+    if raw.startswith((MARKER_WITH_LINES, MARKER_FRONT_CODED)):
         packed, end = _read(raw, len(header))
         return header, packed, end
     return header, raw[len(header) :], len(raw)

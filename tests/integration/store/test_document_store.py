@@ -121,6 +121,7 @@ def test_past_retention_what_builds_the_documents_again_moves_into_the_invoice(r
     record = store_invoice(redis_client)
     run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
     summary = run(redis_url, lambda store: store.documents.summary("INV-1"))
+    source = redis_client.hget(f"{PREFIX}:invoice:INV-1:documents", "source")
     # When retention drops them
     freed = run(redis_url, lambda store: store.documents.drop("INV-1"))
     # Then the documents hash is gone, its description and source are in the invoice's key, and
@@ -128,6 +129,8 @@ def test_past_retention_what_builds_the_documents_again_moves_into_the_invoice(r
     assert freed > len(b"%PDF Acme B.V.") and not redis_client.exists(f"{PREFIX}:invoice:INV-1:documents")
     folded = redis_client.get(f"{PREFIX}:invoice:INV-1")
     assert invoice_records.split(folded).record == record and b"Acme B.V." not in folded
+    # (the source sealed anew, deflated with the invoice's JSON, which names the account again)
+    assert len(invoice_records.split(folded).source or b"") < len(source) - 15
     assert run(redis_url, lambda store: store.documents.load("INV-1")) is None
     assert run(redis_url, lambda store: store.documents.summary("INV-1")) == summary
     assert run(redis_url, lambda store: store.documents.source("INV-1")) == (ACCOUNT, "nl-NL")
@@ -174,3 +177,17 @@ def test_a_fold_that_raced_a_change_does_nothing_and_the_files_still_go(redis_cl
     assert run(redis_url, lambda store: store.documents.drop("INV-1")) > 0
     assert set(redis_client.hgetall(key)) == {b"meta", b"source", b"held"}
     assert redis_client.get(f"{PREFIX}:invoice:INV-1") == record
+
+
+def test_an_invoice_folded_by_the_release_before_reads_its_source_as_it_was_kept(redis_client, redis_url) -> None:
+    # Given an invoice whose documents were folded into its key as the release of 2026-12-07
+    # folded them: the source moved as it was sealed
+    record = store_invoice(redis_client)
+    run(redis_url, lambda store: keep(store, documents(b"%PDF Acme B.V.")))
+    kept = redis_client.hgetall(f"{PREFIX}:invoice:INV-1:documents")
+    redis_client.set(f"{PREFIX}:invoice:INV-1", invoice_records.fold(record, kept[b"meta"], kept[b"source"]))
+    redis_client.delete(f"{PREFIX}:invoice:INV-1:documents")
+    # Then what the documents were built from reads back, and dropping again changes nothing
+    assert run(redis_url, lambda store: store.documents.source("INV-1")) == (ACCOUNT, "nl-NL")
+    assert run(redis_url, lambda store: store.documents.drop("INV-1")) == 0
+    assert invoice_records.split(redis_client.get(f"{PREFIX}:invoice:INV-1")).source == kept[b"source"]

@@ -52,6 +52,16 @@ def test_an_invoice_kept_as_json_before_records_reads_back():
     assert invoice_records.decode(_JSON.dump_json(issued)) == issued
 
 
+def test_an_invoice_record_gives_back_the_json_it_was_written_from_and_a_foreign_value_is_refused():
+    # The JSON an invoice was written as: the dictionary of what is folded beside it
+    issued = standard_invoice()
+    assert invoice_records.written_json(invoice_records.encode(issued)) == _JSON.dump_json(issued)
+    assert invoice_records.written_json(_JSON.dump_json(issued)) == _JSON.dump_json(issued)
+    for foreign, says in ((b"k1" + b"3:abc", "neither JSON nor b'i1'"), (b"i1" + b"\xff\x00", "does not inflate")):
+        with pytest.raises(invoice_records.InvoiceRecordUnreadable, match=says):
+            invoice_records.written_json(foreign)
+
+
 def test_the_dictionary_of_i1_records_never_changes():
     assert invoice_records.MARKER == b"i1"
     assert hashlib.sha256(invoice_records.DICTIONARY).hexdigest()[:16] == "b4b0d1367ff0762e"

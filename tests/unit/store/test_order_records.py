@@ -84,7 +84,7 @@ def test_an_order_kept_as_json_before_records_reads_back():
 @pytest.mark.parametrize(
     ("raw", "says"),
     [
-        (b"o3" + b"5:A-100", "neither JSON nor b'o1' nor b'o2'"),
+        (b"o9" + b"5:A-100", "neither JSON nor one of o1, o2, o3"),
         (b"o1" + b"99:A-100", "runs past the end"),
         (b"o1" + b"x:A-100", "header is broken"),
         (order_records.encode(three_year_order())[:-8], "does not inflate"),
@@ -124,3 +124,45 @@ def test_line_state_is_none_in_a_record_without_it_and_a_field_without_its_value
     assert order_records.booking_event(with_lines) == "e-1"
     with pytest.raises(order_records.OrderRecordUnreadable, match="without its value"):
         order_records.line_state(with_lines + netstrings.encode(b"L2"))
+
+
+def test_a_front_coded_line_state_reads_as_the_hash_would_give_it_and_a_broken_one_is_refused():
+    booked = three_year_order()
+    record = order_records.encode(booked, "e-1")
+    fields = [booked.account_id, booked.subscription_id, "e-1", "1", booked.lines[0].line_id]
+    header = b"".join(netstrings.encode(f.encode()) for f in fields)
+    packed = record[len(b"o1" + header) :]
+    # Given a record with its line state as the scripts write it since "o3": each value after
+    # the bytes it shares with the value before it
+    state = (
+        netstrings.encode(b"L1")
+        + b"0+"
+        + netstrings.encode(b"1.0 0 act-1-L1")
+        + netstrings.encode(b"L2")
+        + b"13+"
+        + netstrings.encode(b"2")
+        + netstrings.encode(b"\x00L1")
+        + b"0+"
+        + netstrings.encode(b"INV-7")
+        + netstrings.encode(b"\x00L2")
+        + b"5+"
+        + netstrings.encode(b"")
+    )
+    front_coded = b"o3" + header + netstrings.encode(packed) + state
+    # Then it reads as the same order, its line state whole, flat as the hash gives it
+    assert order_records.decode(front_coded) == booked
+    assert order_records.line_state(front_coded) == [
+        b"L1",
+        b"1.0 0 act-1-L1",
+        b"L2",
+        b"1.0 0 act-1-L2",
+        b"\x00L1",
+        b"INV-7",
+        b"\x00L2",
+        b"INV-7",
+    ]
+    assert order_records.booking_event(front_coded) == "e-1"
+    # And a value that claims more than the one before it had, or no count at all, is refused
+    for broken in (b"9+" + netstrings.encode(b"x"), netstrings.encode(b"x")):
+        with pytest.raises(order_records.OrderRecordUnreadable, match="front-coded value that is broken"):
+            order_records.line_state(front_coded + netstrings.encode(b"L3") + broken)

@@ -1,8 +1,10 @@
 -- Reading a stored order (worker/store/order_records.py): a record, "o1" and netstrings
 -- (account id, subscription id, booking event id, line count, line ids) before the deflated
 -- body; "o2", the same header, the body as a netstring and the order's line state as netstring
--- pairs (field, value: what its activations hash holds); or JSON written before records
--- existed. Spliced into the scripts that name it in a "-- requires: order_record" line
+-- pairs (field, value: what its activations hash holds); "o3", the same with each value
+-- front-coded: "<bytes shared with the value before it>+" and a netstring of the rest (a line's
+-- activations and settled invoice differ by a few bytes from the line's before); or JSON
+-- written before records existed. Spliced into the scripts that name it in a "-- requires: order_record" line
 -- (worker/store/connection.py).
 
 local function order_record_field(body, pos)
@@ -33,7 +35,24 @@ end
 -- Whether the order can hold its line state: a record (JSON keeps it in the hash).
 local function order_is_record(body)
   local marker = string.sub(body, 1, 2)
-  return marker == 'o1' or marker == 'o2'
+  return marker == 'o1' or marker == 'o2' or marker == 'o3'
+end
+
+-- A front-coded value of an "o3" record at `pos`, the value before it being `previous`.
+local function order_record_shared(body, pos, previous)
+  local plus = string.find(body, '+', pos, true)
+  local shared = tonumber(string.sub(body, pos, plus - 1))
+  local rest, next_pos = order_record_field(body, plus + 1)
+  return string.sub(previous, 1, shared) .. rest, next_pos
+end
+
+-- How many leading bytes `a` and `b` share.
+local function bytes_shared(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    if string.byte(a, i) ~= string.byte(b, i) then return i - 1 end
+  end
+  return n
 end
 
 -- A record's parts: its header as written (after the marker), its packed body and its line
@@ -41,11 +60,21 @@ end
 local function order_parts(body)
   local _, _, _, pos = order_header(body)
   local header = string.sub(body, 3, pos - 1)
-  if string.sub(body, 1, 2) ~= 'o2' then return header, string.sub(body, pos), {} end
+  local marker = string.sub(body, 1, 2)
+  if marker == 'o1' then return header, string.sub(body, pos), {} end
   local packed, flat = nil, {}
   packed, pos = order_record_field(body, pos)
+  if marker == 'o2' then
+    while pos <= #body do
+      flat[#flat + 1], pos = order_record_field(body, pos)
+    end
+    return header, packed, flat
+  end
+  local previous = ''
   while pos <= #body do
     flat[#flat + 1], pos = order_record_field(body, pos)
+    previous, pos = order_record_shared(body, pos, previous)
+    flat[#flat + 1] = previous
   end
   return header, packed, flat
 end
@@ -73,7 +102,7 @@ local function line_state_set(flat, field, value)
   flat[#flat + 1] = value
 end
 
--- Write the record at `key` anew ("o2") with the line state `flat`, and what the order's
+-- Write the record at `key` anew ("o3") with the line state `flat`, and what the order's
 -- activations hash `hash` still held (an activation before the booking, a layout of before)
 -- taken into it: the hash goes.
 local function order_save_line_state(key, body, flat, hash)
@@ -82,8 +111,14 @@ local function order_save_line_state(key, body, flat, hash)
     if line_state_get(flat, held[i]) == nil then line_state_set(flat, held[i], held[i + 1]) end
   end
   local header, packed = order_parts(body)
-  local parts = {'o2', header, #packed .. ':' .. packed}
-  for i = 1, #flat do parts[#parts + 1] = #flat[i] .. ':' .. flat[i] end
+  local parts, previous = {'o3', header, #packed .. ':' .. packed}, ''
+  for i = 1, #flat, 2 do
+    local value = flat[i + 1]
+    local shared = bytes_shared(previous, value)
+    parts[#parts + 1] = #flat[i] .. ':' .. flat[i]
+    parts[#parts + 1] = shared .. '+' .. (#value - shared) .. ':' .. string.sub(value, shared + 1)
+    previous = value
+  end
   redis.call('SET', key, table.concat(parts), 'KEEPTTL')
   redis.call('DEL', hash)
 end
