@@ -273,10 +273,11 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         smtp_sink = find_smtp_sink()
         plan = plan_runs(options, smtp_sink is not None)
         runs, sinks = [], {}
-        for sink_name, workers in plan:
+        for n, (sink_name, workers) in enumerate(plan):
             if sink_name not in sinks:
                 sinks[sink_name] = start_named(stack, sink_name, work_dir) if sink_name != "external" else None
-            runs.append(_timed_run(base, redis_url, redis_pid, sinks[sink_name], options, workers, work_dir))
+            prefix = run_prefix(bool(base.redis_url), f"b{n}")
+            runs.append(_timed_run(base, redis_url, redis_pid, sinks[sink_name], options, workers, work_dir, prefix))
         primary = next(r for r in runs if r["workers"] == options.workers)
         settings, deliveries = primary.pop("_settings"), primary.pop("_deliveries")
         for run in runs:
@@ -286,7 +287,8 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         rendering = asyncio.run(_render_cost(settings, deliveries))
         documents = asyncio.run(_document_cost(settings, deliveries))
         windows = [
-            asdict(asyncio.run(measure_windows(settings, n, tag=uuid.uuid4().hex[:8]))) for n in options.window_sizes
+            asdict(asyncio.run(measure_windows(settings, n, prefix=run_prefix(bool(base.redis_url), f"w{k}"))))
+            for k, n in enumerate(options.window_sizes)
         ]
         worker_cpu = sum(v for k, v in primary["cpu_ms_per_email"].items() if k.startswith("worker"))
         report = {
@@ -324,6 +326,14 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         options.json_out.parent.mkdir(parents=True, exist_ok=True)
         options.json_out.write_text(json.dumps(report, indent=2))
     return report
+
+
+def run_prefix(shared_redis: bool, short: str) -> str:
+    """The key prefix of a run. On the bench's own Redis, `short`: as long as the default `iw`,
+    so that a key costs what it costs a deployment (each byte of a prefix is a byte of every
+    key's name; `iwbench-<tag>`'s 16 moved each of a delivered invoice's four keys one jemalloc
+    size class up: ~64 B per invoice). On a shared Redis (REDIS_URL), one no deployment uses."""
+    return f"iwbench-{uuid.uuid4().hex[:8]}" if shared_redis else short
 
 
 def _key_kind(key: str, prefix: str) -> str:
@@ -383,6 +393,8 @@ def _retention_bytes(settings: Settings, deliveries: list[dict[str, Any]]) -> di
             kind: used / count for kind, used in sorted(by_kind.items(), key=lambda item: -item[1])
         },
         "retention_days": settings.message_retention_days,
+        # Every key's name starts with it: its length is part of every figure above.
+        "key_prefix": settings.redis_prefix,
     }
 
 
@@ -409,9 +421,10 @@ def _timed_run(
     options: BenchOptions,
     workers_count: int,
     work_dir: Path,
+    prefix: str,
 ) -> dict[str, Any]:
-    """One timed run of `options.orders` new orders through `workers_count` workers, then the raw
-    send of the same messages to the same server."""
+    """One timed run of `options.orders` new orders through `workers_count` workers, under the
+    key prefix `prefix`, then the raw send of the same messages to the same server."""
     tag = uuid.uuid4().hex[:8]
     with ExitStack() as run_stack:
         if sink is not None:
@@ -426,7 +439,7 @@ def _timed_run(
                 "smtp_host": smtp_host,
                 "smtp_port": smtp_port,
                 "smtp_tls": "none" if sink is not None else base.smtp_tls,
-                "redis_prefix": f"iwbench-{tag}",
+                "redis_prefix": prefix,
                 # Built messages are stored sealed: a key for the run unless one is configured.
                 **({} if base.sealing_key or base.sealing_key_file else {"sealing_key": SecretStr(new_sealing_key())}),
             }

@@ -60,7 +60,8 @@ def format_report(report: dict[str, Any]) -> str:
             (
                 "Redis per delivered invoice",
                 f"{kept['delivered'] / 1024:.1f} KB as delivered; {kept['after_retention'] / 1024:.2f} KB after "
-                f"retention ({kept['dropped']} of {kept['invoices']} dropped, {kept['retention_days']:g} days)",
+                f"retention, {kept['after_retention']:,.0f} B ({kept['dropped']} of {kept['invoices']} dropped, "
+                f"{kept['retention_days']:g} days; key prefix {kept.get('key_prefix', '?')!r})",
             )
         )
         left = list(kept.get("after_retention_by_key", {}).items())[:8]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -113,9 +114,9 @@ async def _time_due_lookup(app: ServiceContext) -> tuple[float, int]:
     return samples[len(samples) // 2] * 1e6, found
 
 
-async def measure_windows(settings: Settings, count: int, *, tag: str) -> WindowsReport:
-    """Open `count` windows under a fresh key prefix and report what they cost."""
-    prefix = f"bench-{tag}-{count}"
+async def measure_windows(settings: Settings, count: int, *, prefix: str) -> WindowsReport:
+    """Open `count` windows under the fresh key prefix `prefix` and report what they cost."""
+    tag = uuid.uuid4().hex[:8]  # the ids' own, as a producer's are unique
     update: dict[str, Any] = {"redis_prefix": prefix}
     if "event_gather_s" in Settings.model_fields:
         update["event_gather_s"] = 0.0  # close the window at once: measure it in its open state

@@ -20,11 +20,10 @@ from pydantic import TypeAdapter
 
 from worker.store.packed_json import JsonRecords
 
-#: Marks a record. A later layout takes a new marker and keeps this one readable.
+#: Marks a record of before 2026-12-08 (packed with `DICTIONARY`): still read.
 MARKER = b"d1"
 
-#: The preset dictionary of every "d1" record: it never changes (a test pins its digest); a
-#: better one takes a new MARKER. The likeliest strings come last.
+#: The preset dictionary of every "d1" record: it never changes (a test pins its digest).
 DICTIONARY = (
     b'"bounced","failed","suppressed","deferred","unknown","sending","error":"","resend":'
     b'"450 4.2.0 ","550 5.1.1 ","421 4.7.0 ","dkim_signature":"DKIM-Signature: v=1; a=rsa-sha256; '
@@ -33,6 +32,34 @@ DICTIONARY = (
     b'"states":{["to","accepted","250 OK",1,null,0],"["cc","locale":"en-US","de-DE","nl-NL",'
     b'"message_id":"<@invoice-worker.example>","recipients":"{"to": [{"name": "", "email": ""}], '
     b'"cc": [{"name": "", "email": "{"fields":{"kind":"invoice","key":"INV-","created_at":"'
+)
+
+#: Marks a record written since 2026-12-08, packed with `DICTIONARY_2`. A later layout takes a
+#: new marker and keeps these readable.
+MARKER_2 = b"d2"
+
+#: The preset dictionary of every "d2" record: it never changes (a test pins its digest). The
+#: record's JSON in the order it is written, where "d1"'s named its fields in another order and
+#: the recipients' JSON without the escapes it has inside a string: 295 -> 271 B a record (the
+#: bench's delivered invoices, median). The likeliest strings come last; Postfix's reply last.
+DICTIONARY_2 = (
+    b'"bounced","failed","suppressed","deferred","unknown","sending","error":"","resend":'
+    b'"450 4.2.0 ","550 5.1.1 ","421 4.7.0 ","451 4.7.1 ","552 5.2.2 ","dkim_signature":"DKIM-Signature: v=1; '
+    b'a=rsa-sha256; c=relaxed/relaxed; d=","context":{},"payment_failed","reward_code","redemption",'
+    b'"reminder","credit_note","usage","250 2.6.0 <","250 OK","250 2.0.0 OK ","250 2.0.0 Ok: queued as '
+    b'"locale":"en-US","en-GB","de-DE","fr-FR","es-ES","it-IT","ja-JP","nl-NL",'
+    b'\\", \\"email\\": \\"\\"}, {\\"name\\": \\"'
+    b'"}},{"at":17,"attempt":{"'
+    b'","recipients":"{\\"to\\": [{\\"name\\": \\"\\", \\"email\\": \\"\\"}], \\"cc\\": [{\\"name\\": \\"'
+    b'{"fields":{"created_at":"17'
+    b',null,0],"]},"log":[{"at":17,"attempt":{"'
+    b'":{"state":"accepted","reply":"250 2.0.0 Ok"},"'
+    b'":["cc","accepted","250 2.0.0 Ok",1,17'
+    b'":["to","accepted","250 2.0.0 Ok",1,17'
+    b'","message_id":"<'
+    b'","key":"INV-000'
+    b'","kind":"invoice"},"binary":{"message_digest":"'
+    b'"}}}]}'
 )
 
 #: Fields of the hash that a record leaves out: the message (what retention drops) and the
@@ -56,7 +83,9 @@ class DeliveryRecordUnreadable(ValueError):
     """A stored delivery record is not one of a known layout."""
 
 
-RECORDS = JsonRecords(TypeAdapter(FoldedDelivery), "delivery record", MARKER, DICTIONARY, DeliveryRecordUnreadable)
+_ADAPTER = TypeAdapter(FoldedDelivery)
+RECORDS = JsonRecords(_ADAPTER, "delivery record", MARKER_2, DICTIONARY_2, DeliveryRecordUnreadable)
+_RECORDS_1 = JsonRecords(_ADAPTER, "delivery record", MARKER, DICTIONARY, DeliveryRecordUnreadable)
 
 
 class Unfolded(TypedDict):
@@ -80,9 +109,7 @@ def unfold(raw: bytes | None) -> Unfolded:
     """
     if raw is None:
         return {"fields": {}, "states": {}, "log": []}
-    if raw.startswith(b"{"):  # decode() would take JSON; no release wrote one
-        raise DeliveryRecordUnreadable(f"a stored delivery record starts with {raw[:2]!r}, not {MARKER!r}")
-    record = RECORDS.decode(raw)
+    record = decode(raw)
     fields = {k.encode(): v.encode() for k, v in record.fields.items()}
     fields.update({k.encode(): bytes.fromhex(v) for k, v in record.binary.items()})
     return {
@@ -122,5 +149,20 @@ def fold(
     )
 
 
-#: `encode(record)`, and `decode(raw)`, which raises DeliveryRecordUnreadable for a value not a record.
-encode, decode = RECORDS.encode, RECORDS.decode
+#: `encode(record)`, a "d2" record.
+encode = RECORDS.encode
+
+
+def decode(raw: bytes) -> FoldedDelivery:
+    """The record kept as `raw`, of either layout.
+
+    Raises:
+      DeliveryRecordUnreadable: `raw` is neither (JSON too: no release wrote one).
+    """
+    if raw.startswith(MARKER):
+        return _RECORDS_1.decode(raw)
+    if not raw.startswith(MARKER_2):
+        raise DeliveryRecordUnreadable(
+            f"a stored delivery record starts with {raw[:2]!r}, neither {MARKER!r} nor {MARKER_2!r}"
+        )
+    return RECORDS.decode(raw)

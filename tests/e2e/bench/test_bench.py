@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from bench.pipeline import BenchFailed, BenchOptions, plan_runs, run_bench, verify
+from bench.pipeline import BenchFailed, BenchOptions, plan_runs, run_bench, run_prefix, verify
 from bench.sink import message_id_of
 from bench.sinks import C_SINK, PYTHON_SINK
+from worker.settings import Settings
 
 
 def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_once(redis_url, tmp_path, monkeypatch):
@@ -78,6 +79,8 @@ def test_a_tiny_benchmark_reports_every_field_and_every_email_arrived_exactly_on
     assert {"invoice:*", "delivery:invoice:*:record", "order:*"} <= set(left)
     assert list(left.values()) == sorted(left.values(), reverse=True)
     assert abs(sum(left.values()) - kept["after_retention"]) < 1
+    # and, on a shared Redis, under a prefix of the run's own, which it leaves as it found it
+    assert kept["key_prefix"].startswith("iwbench-")
 
 
 def test_the_plan_scales_the_workers_on_the_c_sink_and_compares_the_python_sink_at_the_full_count():
@@ -117,3 +120,11 @@ def test_the_sink_reads_the_message_id_from_the_header_block_only():
     raw = b"Subject: x\r\nMessage-ID: <m1@x.example>\r\n\r\nMessage-ID: <body@x.example>\r\n"
     assert message_id_of(raw) == "<m1@x.example>"
     assert message_id_of(b"Subject: x\r\n\r\nMessage-ID: <body@x.example>\r\n") == "-"
+
+
+def test_on_its_own_redis_a_run_keys_under_a_prefix_as_long_as_the_default_and_on_a_shared_one_under_its_own():
+    # Each byte of a prefix is a byte of every key: the figures are a deployment's at the default's length
+    default = Settings.model_fields["redis_prefix"].default
+    assert run_prefix(False, "b0") == "b0" and len("b0") == len(default)
+    shared = {run_prefix(True, "b0") for _ in range(3)}
+    assert len(shared) == 3 and all(p.startswith("iwbench-") for p in shared)

@@ -1,7 +1,8 @@
 """A booked order keeps its line state (activations, settled lines) in its own record ("o3",
-worker/store/order_records.py: each value front-coded against the one before it), written by the scripts that apply activations and settle
-windows: one key per order instead of two. What came before the booking waits in the order's
-activations hash and is taken into the record at the next write."""
+worker/store/order_records.py: each value front-coded against the one before it), written by
+the scripts that apply activations and settle windows: one key per order instead of two. What
+came before the booking waits in the order's activations hash and is taken into the record at
+the next write."""
 
 from __future__ import annotations
 

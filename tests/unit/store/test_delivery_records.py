@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from worker.domain.delivery import Outcome, RecipientState
 from worker.store import delivery_records, recipient_records
+from worker.store.packed_json import pack
 
 BILLING, AR = "billing@customer0.example", "ar@customer0.example"
 ACCEPTED = RecipientState(
@@ -116,6 +117,21 @@ def test_a_value_that_is_not_a_delivery_record_is_refused(raw):
         delivery_records.unfold(raw)
 
 
-def test_the_dictionary_of_d1_records_never_changes():
+def test_the_dictionaries_of_d1_and_d2_records_never_change():
     # A record is inflated with the dictionary it was packed with: changing it takes a new marker
     assert hashlib.sha256(delivery_records.DICTIONARY).hexdigest()[:16] == "bfbcff2ceb5d07e1"
+    assert hashlib.sha256(delivery_records.DICTIONARY_2).hexdigest()[:16] == "257cc17252d38614"
+
+
+def test_a_record_folded_by_the_release_before_reads_back_and_is_folded_again_as_d2():
+    # Given a delivery folded as the release of 2026-12-07 folded it ("d1")
+    fields = {**FIELDS, b"message_digest": DIGEST}
+    folded = delivery_records.decode(delivery_records.fold(None, fields, STATES, LOG, {}))
+    old = delivery_records.MARKER + pack(
+        delivery_records.RECORDS.adapter.dump_json(folded), delivery_records.DICTIONARY
+    )
+    # Then it reads back as the same keys, and folding it again (a late bounce) writes "d2"
+    assert delivery_records.unfold(old) == delivery_records.unfold(delivery_records.fold(None, fields, STATES, LOG, {}))
+    again = delivery_records.fold(old, {}, {}, [], {})
+    assert again.startswith(b"d2")
+    assert delivery_records.unfold(again) == delivery_records.unfold(old)

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 from tests.support.legal_invoices import invoice, line, standard_invoice
 from worker.domain.model import Contact, Invoice
 from worker.store import invoice_records
+from worker.store.packed_json import pack
 
 _JSON = TypeAdapter(Invoice)
 
@@ -44,7 +45,11 @@ def test_an_invoice_reads_back_equal_at_a_third_of_its_json(issued):
     record = invoice_records.encode(issued)
     # Then it reads back equal, amounts to the cent, and takes under a third of its JSON
     assert invoice_records.decode(record) == issued
-    assert record.startswith(b"i1") and len(record) * 3 < len(_JSON.dump_json(issued))
+    assert record.startswith(b"i2") and len(record) * 3 < len(_JSON.dump_json(issued))
+    # And one written by the release before ("i1") reads back the same
+    old = invoice_records.MARKER + pack(_JSON.dump_json(issued), invoice_records.DICTIONARY)
+    assert invoice_records.decode(old) == issued
+    assert invoice_records.written_json(old) == invoice_records.written_json(record)
 
 
 def test_an_invoice_kept_as_json_before_records_reads_back():
@@ -57,14 +62,19 @@ def test_an_invoice_record_gives_back_the_json_it_was_written_from_and_a_foreign
     issued = standard_invoice()
     assert invoice_records.written_json(invoice_records.encode(issued)) == _JSON.dump_json(issued)
     assert invoice_records.written_json(_JSON.dump_json(issued)) == _JSON.dump_json(issued)
-    for foreign, says in ((b"k1" + b"3:abc", "neither JSON nor b'i1'"), (b"i1" + b"\xff\x00", "does not inflate")):
+    for foreign, says in (
+        (b"k1" + b"3:abc", "neither JSON nor b'i1' nor b'i2'"),
+        (b"i1" + b"\xff\x00", "does not inflate"),
+    ):
         with pytest.raises(invoice_records.InvoiceRecordUnreadable, match=says):
             invoice_records.written_json(foreign)
 
 
-def test_the_dictionary_of_i1_records_never_changes():
+def test_the_dictionaries_of_i1_and_i2_records_never_change():
     assert invoice_records.MARKER == b"i1"
     assert hashlib.sha256(invoice_records.DICTIONARY).hexdigest()[:16] == "b4b0d1367ff0762e"
+    assert invoice_records.MARKER_2 == b"i2"
+    assert hashlib.sha256(invoice_records.DICTIONARY_2).hexdigest()[:16] == "19f6f1cb8b57c645"
 
 
 META = (
