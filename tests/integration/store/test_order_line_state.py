@@ -10,6 +10,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from tests.support.billing_examples import order_line, three_year_order
+from tests.support.store_layout import order_record_before
 from worker.store import netstrings, order_records
 from worker.store.keys import Keys
 from worker.store.orders import ActivationToApply, activation_value
@@ -84,10 +85,10 @@ def test_lines_activated_together_cost_a_few_bytes_each_after_the_first(redis_ur
             "L3": "act-9-L3",
         }
         assert replays == ["seen"]
-        # And the record is front-coded ("o3"): the second and third activations cost the bytes
+        # And the record is front-coded ("o5"): the second and third activations cost the bytes
         # they do not share with the one before, not ~30 each as plain netstrings ("o2")
         record = redis_client.get(keys.order("O-1"))
-        assert record.startswith(order_records.MARKER_FRONT_CODED)
+        assert record.startswith(order_records.MARKER_2_FRONT_CODED)
         state = order_records.line_state(record)
         plain = len(order_records.encode(ORDER, "e-order")) + sum(len(netstrings.encode(part)) for part in state)
         assert len(record) < plain - 30
@@ -99,12 +100,8 @@ def test_a_record_of_the_release_before_is_read_and_written_anew_front_coded(red
     keys = Keys("ls-o2")
     # Given an order kept as the release of 2026-12-07 wrote it: its line state as plain
     # netstrings after the body ("o2"), L1 activated by a-1
-    fields = [ORDER.account_id, ORDER.subscription_id, "e-order", "3", "L1", "L2", "L3"]
-    header = b"".join(netstrings.encode(field.encode()) for field in fields)
-    packed = order_records.encode(ORDER, "e-order")[len(b"o1" + header) :]
     activated = activation_value(NINE_AM, "a-1")
-    o2 = b"o2" + header + netstrings.encode(packed) + netstrings.encode(b"L1") + netstrings.encode(activated.encode())
-    redis_client.set(keys.order("O-1"), o2)
+    redis_client.set(keys.order("O-1"), order_record_before(ORDER, "e-order", b"L1", activated.encode()))
 
     async def scenario():
         async with Store.open(redis_url, prefix="ls-o2") as store:
@@ -117,7 +114,8 @@ def test_a_record_of_the_release_before_is_read_and_written_anew_front_coded(red
         outcomes, window = asyncio.run(scenario())
         # Then the scripts read the old layout: the first is a replay, the second applied
         assert outcomes == ["seen", "applied"]
-        # And the record is written anew front-coded, holding both, the order unchanged
+        # And the record is written anew front-coded, its body as it was (packed with the "o1"
+        # dictionary: "o3"), holding both, the order unchanged
         record = redis_client.get(keys.order("O-1"))
         assert record.startswith(order_records.MARKER_FRONT_CODED)
         assert order_records.line_state(record)[:2] == [b"L1", activated.encode()]

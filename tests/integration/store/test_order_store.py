@@ -124,7 +124,7 @@ def test_orders_kept_as_json_and_as_records_make_one_subscription(redis_url, red
         assert events == ["e-old", "e-new"]
         # The new order is a record holding its line's activation, in the subscription's
         # bucket, with no key for its event; the JSON order keeps its activations in the hash
-        assert redis_client.get(keys.order("O-2")).startswith(order_records.MARKER_FRONT_CODED)
+        assert redis_client.get(keys.order("O-2")).startswith(order_records.MARKER_2_FRONT_CODED)
         assert not redis_client.exists(keys.activations("O-2"))
         assert redis_client.hexists(keys.activations("O-1"), "L2")
         assert redis_client.hget(subscription_bucket(keys, "S-1"), "S-1") == b"O-2"

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from tests.support.billing_examples import ELS, order, order_line, three_year_order
+from tests.support.store_layout import order_record_before
 from worker.domain.model import Contact, Order
 from worker.store import netstrings, order_records
 from worker.store.order_records import OrderRecordUnreadable
@@ -68,8 +69,17 @@ def test_a_three_line_order_takes_a_third_of_its_json():
 
 def test_the_header_names_the_account_subscription_event_and_lines_in_netstrings():
     record = order_records.encode(three_year_order(), "e:order 1")
-    # "o1", then account, subscription, event, line count, line ids: each "<bytes>:<text>"
-    assert record.startswith(b"o1" + b"5:A-100" + b"3:S-1" + b"9:e:order 1" + b"1:1" + b"2:L1")
+    # "o4", then account, subscription, event, line count, line ids: each "<bytes>:<text>"
+    assert record.startswith(b"o4" + b"5:A-100" + b"3:S-1" + b"9:e:order 1" + b"1:1" + b"2:L1")
+
+
+def test_a_record_of_before_its_body_packed_with_the_first_dictionary_reads_back():
+    booked = three_year_order(billing_contact=Contact(name="Els", email="els@acme.example"), po_number="PO-9")
+    old = order_record_before(booked, "e-1")
+    assert old.startswith(b"o1") and order_records.decode(old) == booked
+    assert order_records.booking_event(old) == "e-1"
+    # and the second dictionary makes the body smaller
+    assert len(order_records.encode(booked, "e-1")) < len(old) - 15
 
 
 def test_an_order_kept_as_json_before_records_reads_back():
@@ -84,7 +94,7 @@ def test_an_order_kept_as_json_before_records_reads_back():
 @pytest.mark.parametrize(
     ("raw", "says"),
     [
-        (b"o9" + b"5:A-100", "neither JSON nor one of o1, o2, o3"),
+        (b"o9" + b"5:A-100", "neither JSON nor one of o1, o2, o3, o4, o5"),
         (b"o1" + b"99:A-100", "runs past the end"),
         (b"o1" + b"x:A-100", "header is broken"),
         (order_records.encode(three_year_order())[:-8], "does not inflate"),
@@ -95,11 +105,13 @@ def test_a_broken_record_is_refused_saying_what_is_wrong(raw, says):
         order_records.decode(raw)
 
 
-def test_the_dictionary_of_o1_records_never_changes():
+def test_the_dictionaries_of_o1_and_o4_records_never_change():
     # Records written with it must inflate for as long as they live: a better dictionary takes
     # a new marker, and this one stays readable
     assert order_records.MARKER == b"o1"
     assert hashlib.sha256(order_records.DICTIONARY).hexdigest()[:16] == "d9843027ec0e9808"
+    assert order_records.MARKER_2 == b"o4"
+    assert hashlib.sha256(order_records.DICTIONARY_2).hexdigest()[:16] == "15df897c4178550a"
 
 
 def test_a_record_keeps_every_field_of_an_order_and_its_lines():
@@ -113,11 +125,10 @@ def test_line_state_is_none_in_a_record_without_it_and_a_field_without_its_value
     booked = three_year_order()
     record = order_records.encode(booked, "e-1")
     assert order_records.line_state(record) == []
-    # Given the same record as the scripts write it with a line's state ("o2": the body framed)
-    fields = [booked.account_id, booked.subscription_id, "e-1", "1", booked.lines[0].line_id]
-    header = b"".join(netstrings.encode(f.encode()) for f in fields)
-    packed = record[len(b"o1" + header) :]
-    with_lines = b"o2" + header + netstrings.encode(packed) + netstrings.encode(b"L1") + netstrings.encode(b"1.0 0 a-1")
+    assert order_records.line_state(order_record_before(booked, "e-1")) == []
+    # Given a record as the scripts wrote it with a line's state before 2026-12-08 ("o2": the
+    # body framed, the state plain)
+    with_lines = order_record_before(booked, "e-1", b"L1", b"1.0 0 a-1")
     # Then it reads as the same order, with its line state, flat as the hash gives it
     assert order_records.decode(with_lines) == booked
     assert order_records.line_state(with_lines) == [b"L1", b"1.0 0 a-1"]
@@ -126,9 +137,11 @@ def test_line_state_is_none_in_a_record_without_it_and_a_field_without_its_value
         order_records.line_state(with_lines + netstrings.encode(b"L2"))
 
 
-def test_a_front_coded_line_state_reads_as_the_hash_would_give_it_and_a_broken_one_is_refused():
+@pytest.mark.parametrize("marker", [b"o3", b"o5"])
+def test_a_front_coded_line_state_reads_as_the_hash_would_give_it_and_a_broken_one_is_refused(marker):
     booked = three_year_order()
-    record = order_records.encode(booked, "e-1")
+    # ("o3": an "o1" record's body; "o5": an "o4" record's, packed with the second dictionary)
+    record = order_record_before(booked, "e-1") if marker == b"o3" else order_records.encode(booked, "e-1")
     fields = [booked.account_id, booked.subscription_id, "e-1", "1", booked.lines[0].line_id]
     header = b"".join(netstrings.encode(f.encode()) for f in fields)
     packed = record[len(b"o1" + header) :]
@@ -148,7 +161,7 @@ def test_a_front_coded_line_state_reads_as_the_hash_would_give_it_and_a_broken_o
         + b"5+"
         + netstrings.encode(b"")
     )
-    front_coded = b"o3" + header + netstrings.encode(packed) + state
+    front_coded = marker + header + netstrings.encode(packed) + state
     # Then it reads as the same order, its line state whole, flat as the hash gives it
     assert order_records.decode(front_coded) == booked
     assert order_records.line_state(front_coded) == [

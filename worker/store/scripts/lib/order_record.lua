@@ -3,8 +3,9 @@
 -- body; "o2", the same header, the body as a netstring and the order's line state as netstring
 -- pairs (field, value: what its activations hash holds); "o3", the same with each value
 -- front-coded: "<bytes shared with the value before it>+" and a netstring of the rest (a line's
--- activations and settled invoice differ by a few bytes from the line's before); or JSON
--- written before records existed. Spliced into the scripts that name it in a "-- requires: order_record" line
+-- activations and settled invoice differ by a few bytes from the line's before); "o4" and
+-- "o5", "o1" and "o3" with the body packed with another dictionary (which Lua never reads);
+-- or JSON written before records existed. Spliced into the scripts that name it in a "-- requires: order_record" line
 -- (worker/store/connection.py).
 
 local function order_record_field(body, pos)
@@ -35,7 +36,7 @@ end
 -- Whether the order can hold its line state: a record (JSON keeps it in the hash).
 local function order_is_record(body)
   local marker = string.sub(body, 1, 2)
-  return marker == 'o1' or marker == 'o2' or marker == 'o3'
+  return marker == 'o1' or marker == 'o2' or marker == 'o3' or marker == 'o4' or marker == 'o5'
 end
 
 -- A front-coded value of an "o3" record at `pos`, the value before it being `previous`.
@@ -61,7 +62,7 @@ local function order_parts(body)
   local _, _, _, pos = order_header(body)
   local header = string.sub(body, 3, pos - 1)
   local marker = string.sub(body, 1, 2)
-  if marker == 'o1' then return header, string.sub(body, pos), {} end
+  if marker == 'o1' or marker == 'o4' then return header, string.sub(body, pos), {} end
   local packed, flat = nil, {}
   packed, pos = order_record_field(body, pos)
   if marker == 'o2' then
@@ -111,7 +112,10 @@ local function order_save_line_state(key, body, flat, hash)
     if line_state_get(flat, held[i]) == nil then line_state_set(flat, held[i], held[i + 1]) end
   end
   local header, packed = order_parts(body)
-  local parts, previous = {'o3', header, #packed .. ':' .. packed}, ''
+  local marker = string.sub(body, 1, 2)
+  -- the body stays packed with its dictionary, which the marker names
+  local front_coded = (marker == 'o4' or marker == 'o5') and 'o5' or 'o3'
+  local parts, previous = {front_coded, header, #packed .. ':' .. packed}, ''
   for i = 1, #flat, 2 do
     local value = flat[i + 1]
     local shared = bytes_shared(previous, value)
