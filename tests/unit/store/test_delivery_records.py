@@ -120,7 +120,7 @@ def test_a_value_that_is_not_a_delivery_record_is_refused(raw):
 def test_the_dictionaries_of_d1_and_d2_records_never_change():
     # A record is inflated with the dictionary it was packed with: changing it takes a new marker
     assert hashlib.sha256(delivery_records.DICTIONARY).hexdigest()[:16] == "bfbcff2ceb5d07e1"
-    assert hashlib.sha256(delivery_records.DICTIONARY_2).hexdigest()[:16] == "257cc17252d38614"
+    assert hashlib.sha256(delivery_records.DICTIONARY_2).hexdigest()[:16] == "28b159db55797311"
 
 
 def test_a_record_folded_by_the_release_before_reads_back_and_is_folded_again_as_d2():
@@ -135,3 +135,25 @@ def test_a_record_folded_by_the_release_before_reads_back_and_is_folded_again_as
     again = delivery_records.fold(old, {}, {}, [], {})
     assert again.startswith(b"d2")
     assert delivery_records.unfold(again) == delivery_records.unfold(old)
+
+
+def test_an_attempt_that_the_final_states_tell_is_kept_once_and_reads_back_whole():
+    # Given a delivery whose one attempt ended as each recipient's state, and another whose
+    # first attempt was deferred (its outcome is not the final state)
+    deferred = json.dumps({"at": 1.0, "attempt": {BILLING: {"state": "deferred", "reply": "451 4.7.1 later"}}})
+    one = delivery_records.fold(None, FIELDS, STATES, LOG, {})
+    two = delivery_records.fold(None, FIELDS, STATES, [deferred.encode(), *LOG], {})
+    # Then each history reads back whole, the deferred attempt as it was
+    assert [json.loads(e) for e in delivery_records.unfold(one)["log"]] == [json.loads(e) for e in LOG]
+    assert [json.loads(e) for e in delivery_records.unfold(two)["log"]] == [
+        json.loads(deferred),
+        *(json.loads(e) for e in LOG),
+    ]
+    # And the one that the states tell is not kept twice: it costs a few bytes, not its outcomes
+    whole = delivery_records.RECORDS.adapter.dump_json(delivery_records.decode(one))
+    assert b'"attempt":"states"' in whole and b"250 OK" not in whole.split(b'"log"')[1]
+    # And a late bounce after the fold (a state changed) keeps the attempt's outcomes as they were
+    bounced = json.loads(STATES[AR.encode()])
+    bounced[1] = "bounced"
+    again = delivery_records.fold(one, {}, {AR.encode(): json.dumps(bounced).encode()}, [], {})
+    assert [json.loads(e) for e in delivery_records.unfold(again)["log"]] == [json.loads(e) for e in LOG]
