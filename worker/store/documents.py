@@ -145,7 +145,7 @@ class Documents:
     def _folded_source(self, number: str, source: bytes, invoice: bytes) -> bytes:
         """The sealed `source` as the invoice's key keeps it past retention: deflated with the
         invoice's JSON (`_FOLDED_SOURCE_MARKER`); as it is when it cannot be opened here or was
-        kept as JSON (a release before 2026-11-30)."""
+        kept as JSON (by an earlier release)."""
         if self.sealing is None:
             return source
         bound_to = self._bound_to(number, "source")
@@ -238,7 +238,7 @@ def _source_record(account: Account, locale: str) -> bytes:
 #: Marks a source folded into its invoice's key by retention (since 2026-12-08): the locale, a
 #: newline, the account's JSON deflated with the account records' dictionary and then the
 #: invoice's own JSON, which names the account, its name, country and billing contact again:
-#: ~110 B of record as ~60 B, the folded invoice's key one allocation size smaller.
+#: ~110 B of record as ~60 B (the bench's accounts, median).
 _FOLDED_SOURCE_MARKER = b"s2"
 
 

@@ -5,8 +5,8 @@
 -- front-coded: "<bytes shared with the value before it>+" and a netstring of the rest (a line's
 -- activations and settled invoice differ by a few bytes from the line's before); "o4" and
 -- "o5", "o1" and "o3" with the body packed with another dictionary (which Lua never reads);
--- or JSON written before records existed. Spliced into the scripts that name it in a "-- requires: order_record" line
--- (worker/store/connection.py).
+-- or JSON written before records existed. Spliced into the scripts that name it in their
+-- "requires" line (worker/store/connection.py).
 
 local function order_record_field(body, pos)
   local colon = string.find(body, ':', pos, true)
@@ -39,7 +39,7 @@ local function order_is_record(body)
   return marker == 'o1' or marker == 'o2' or marker == 'o3' or marker == 'o4' or marker == 'o5'
 end
 
--- A front-coded value of an "o3" record at `pos`, the value before it being `previous`.
+-- A front-coded value of an "o3" or "o5" record at `pos`, the value before it being `previous`.
 local function order_record_shared(body, pos, previous)
   local plus = string.find(body, '+', pos, true)
   local shared = tonumber(string.sub(body, pos, plus - 1))
@@ -103,7 +103,7 @@ local function line_state_set(flat, field, value)
   flat[#flat + 1] = value
 end
 
--- Write the record at `key` anew ("o3") with the line state `flat`, and what the order's
+-- Write the record at `key` anew ("o3", or "o5" for a body of the second dictionary) with the line state `flat`, and what the order's
 -- activations hash `hash` still held (an activation before the booking, a layout of before)
 -- taken into it: the hash goes.
 local function order_save_line_state(key, body, flat, hash)
