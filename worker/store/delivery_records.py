@@ -85,9 +85,15 @@ class DeliveryRecordUnreadable(ValueError):
     """A stored delivery record is not one of a known layout."""
 
 
-_ADAPTER = TypeAdapter(FoldedDelivery)
-RECORDS = JsonRecords(_ADAPTER, "delivery record", MARKER_2, DICTIONARY_2, DeliveryRecordUnreadable)
-_RECORDS_1 = JsonRecords(_ADAPTER, "delivery record", MARKER, DICTIONARY, DeliveryRecordUnreadable)
+RECORDS = JsonRecords(
+    TypeAdapter(FoldedDelivery),
+    "delivery record",
+    MARKER_2,
+    DICTIONARY_2,
+    DeliveryRecordUnreadable,
+    earlier=((MARKER, DICTIONARY),),
+    json_before=False,  # no release wrote one
+)
 
 
 class Unfolded(TypedDict):
@@ -112,12 +118,13 @@ def unfold(raw: bytes | None) -> Unfolded:
     if raw is None:
         return {"fields": {}, "states": {}, "log": []}
     record = decode(raw)
+    final = _final_outcomes(record.states)
     fields = {k.encode(): v.encode() for k, v in record.fields.items()}
     fields.update({k.encode(): bytes.fromhex(v) for k, v in record.binary.items()})
     return {
         "fields": fields,
         "states": {k.encode(): _text(v) for k, v in record.states.items()},
-        "log": [_text(_expand(entry, record.states)) for entry in record.log],
+        "log": [_text(_expand(entry, final)) for entry in record.log],
     }
 
 
@@ -142,12 +149,13 @@ def fold(
         except UnicodeDecodeError:
             binary[name.decode()] = value.hex()
     merged_states = {k.decode(): json.loads(v) for k, v in {**before["states"], **states}.items()}
+    final = _final_outcomes(merged_states)
     return RECORDS.encode(
         FoldedDelivery(
             fields=text,
             binary=binary,
             states=merged_states,
-            log=[_elide(json.loads(entry), merged_states) for entry in [*before["log"], *log]],
+            log=[_elide(json.loads(entry), final) for entry in [*before["log"], *log]],
         )
     )
 
@@ -165,39 +173,24 @@ def _final_outcomes(states: dict[str, Any]) -> dict[str, Any] | None:
     return {address: {"state": state[1], "reply": state[2]} for address, state in states.items()}
 
 
-def _elide(entry: Any, states: dict[str, Any]) -> Any:
+def _elide(entry: Any, final: dict[str, Any] | None) -> Any:
     """A history entry as a "d2" record keeps it: an attempt whose outcomes are, recipient by
-    recipient and in their order, the final states (a delivery's one attempt, mostly) is told by
-    `_FINAL` instead: ~12 B a record. Any other entry is kept as it is."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("attempt"), dict):
+    recipient and in their order, `final` (`_final_outcomes`: a delivery's one attempt, mostly)
+    is told by `_FINAL` instead: ~12 B a record. Any other entry is kept as it is."""
+    if final is None or not isinstance(entry, dict) or not isinstance(entry.get("attempt"), dict):
         return entry
-    final = _final_outcomes(states)
-    if final is None or list(entry["attempt"].items()) != list(final.items()):
+    if list(entry["attempt"].items()) != list(final.items()):
         return entry
     return {**entry, "attempt": _FINAL}
 
 
-def _expand(entry: Any, states: dict[str, Any]) -> Any:
-    """The history entry that `_elide` kept as `entry`."""
+def _expand(entry: Any, final: dict[str, Any] | None) -> Any:
+    """The history entry that `_elide` kept as `entry`, `final` being the same outcomes."""
     if isinstance(entry, dict) and entry.get("attempt") == _FINAL:
-        return {**entry, "attempt": _final_outcomes(states)}
+        return {**entry, "attempt": final}
     return entry
 
 
-#: `encode(record)`, a "d2" record.
-encode = RECORDS.encode
-
-
-def decode(raw: bytes) -> FoldedDelivery:
-    """The record kept as `raw`, of either layout.
-
-    Raises:
-      DeliveryRecordUnreadable: `raw` is neither (JSON too: no release wrote one).
-    """
-    if raw.startswith(MARKER):
-        return _RECORDS_1.decode(raw)
-    if not raw.startswith(MARKER_2):
-        raise DeliveryRecordUnreadable(
-            f"a stored delivery record starts with {raw[:2]!r}, neither {MARKER!r} nor {MARKER_2!r}"
-        )
-    return RECORDS.decode(raw)
+#: `encode(record)`, a "d2" record, and `decode(raw)` of either layout, which raises
+#: DeliveryRecordUnreadable for a value that is neither.
+encode, decode = RECORDS.encode, RECORDS.decode

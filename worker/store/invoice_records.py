@@ -59,45 +59,14 @@ DICTIONARY_2 = DICTIONARY + (
     b'{"number":"","order_id":"","account_id":"","subscription_id":"","currency":"EUR'
 )
 
-_ADAPTER = TypeAdapter(Invoice)
-RECORDS = JsonRecords(_ADAPTER, "invoice", MARKER_2, DICTIONARY_2, InvoiceRecordUnreadable)
-_RECORDS_1 = JsonRecords(_ADAPTER, "invoice", MARKER, DICTIONARY, InvoiceRecordUnreadable)
-#: `encode(invoice)`: an "i2" record.
-encode = RECORDS.encode
-
-
-def decode(raw: bytes) -> Invoice:
-    """The invoice kept as `raw`: a record of either layout, or JSON written before records.
-
-    Raises:
-      InvoiceRecordUnreadable: neither (a corrupted value, or a layout of a later release).
-    """
-    if not raw.startswith((b"{", MARKER, MARKER_2)):
-        raise InvoiceRecordUnreadable(
-            f"a stored invoice starts with {raw[:2]!r}, neither JSON nor {MARKER!r} nor {MARKER_2!r}"
-        )
-    return (_RECORDS_1 if raw.startswith(MARKER) else RECORDS).decode(raw)
-
-
-def written_json(raw: bytes) -> bytes:
-    """The JSON of the invoice kept as `raw` (its record, not a fold), as it was written: a
-    record inflated, or the JSON of before. These bytes never change while the invoice is kept,
-    so what is kept beside it can be deflated with them as its dictionary.
-
-    Raises:
-      InvoiceRecordUnreadable: `raw` is neither.
-    """
-    if raw.startswith(b"{"):
-        return raw
-    dictionaries = {MARKER: DICTIONARY, MARKER_2: DICTIONARY_2}
-    if raw[:2] not in dictionaries:
-        raise InvoiceRecordUnreadable(
-            f"a stored invoice starts with {raw[:2]!r}, neither JSON nor {MARKER!r} nor {MARKER_2!r}"
-        )
-    try:
-        return unpack(raw[2:], dictionaries[raw[:2]])
-    except PackedUnreadable as exc:
-        raise InvoiceRecordUnreadable(f"a stored invoice {exc}") from None
+RECORDS = JsonRecords(
+    TypeAdapter(Invoice), "invoice", MARKER_2, DICTIONARY_2, InvoiceRecordUnreadable, earlier=((MARKER, DICTIONARY),)
+)
+#: `encode(invoice)`, an "i2" record; `decode(raw)` of any layout, which raises
+#: InvoiceRecordUnreadable for a value neither JSON nor a record; `written_json(raw)`, the JSON
+#: of the invoice `raw` holds (its record, not a fold) as it was written: bytes that never
+#: change while it is kept, so what is kept beside it can be deflated with them as its dictionary.
+encode, decode, written_json = RECORDS.encode, RECORDS.decode, RECORDS.written_json
 
 
 # -- an invoice past retention, with what builds its documents again ------------------------------

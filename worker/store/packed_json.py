@@ -47,35 +47,54 @@ def unpack(packed: bytes, dictionary: bytes) -> bytes:
 @dataclass(frozen=True)
 class JsonRecords(Generic[_T]):
     """The layout of one kind of record: `marker` + its JSON (by `adapter`) packed with
-    `dictionary`. A value that starts with "{" is JSON stored before records existed, read as it
-    is."""
+    `dictionary`, and the layouts it took before (`earlier`), still read. A value that starts
+    with "{" is JSON stored before records existed, read as it is (unless `json_before` is
+    False: no release stored one)."""
 
     #: What a record holds, and how it is JSON.
     adapter: TypeAdapter[_T]
     #: What a record holds ("invoice"), for the errors.
     what: str
-    #: Marks a record (JSON starts with "{"). A later layout takes a new marker and keeps this one readable.
+    #: Marks a record written now (JSON starts with "{"). A later layout takes a new marker and
+    #: moves this one to `earlier`.
     marker: bytes
     #: Never changes for this marker (a test pins its digest); a better one takes a new marker.
     dictionary: bytes
-    #: Raised for a value that is neither JSON nor a record of this layout.
+    #: Raised for a value that is neither JSON nor a record of a known layout.
     unreadable: type[ValueError]
+    #: (marker, dictionary) of each layout written before this one, still read.
+    earlier: tuple[tuple[bytes, bytes], ...] = ()
+    #: Whether a value starting with "{" is JSON of before records (else it is refused).
+    json_before: bool = True
 
     def encode(self, value: _T) -> bytes:
         return self.marker + pack(self.adapter.dump_json(value), self.dictionary)
 
     def decode(self, raw: bytes) -> _T:
-        """The value kept as `raw`: a record, or JSON written before records existed.
+        """The value kept as `raw`: a record of any of its layouts, or JSON written before
+        records existed.
 
         Raises:
           `unreadable`: neither (a corrupted value, or a layout of a later release).
         """
-        if raw.startswith(b"{"):
-            return self.adapter.validate_json(raw)
-        if not raw.startswith(self.marker):
-            raise self.unreadable(f"a stored {self.what} starts with {raw[:2]!r}, neither JSON nor {self.marker!r}")
-        try:
-            body = unpack(raw[len(self.marker) :], self.dictionary)
-        except PackedUnreadable as exc:
-            raise self.unreadable(f"a stored {self.what} {exc}") from None
-        return self.adapter.validate_json(body)
+        return self.adapter.validate_json(self.written_json(raw))
+
+    def written_json(self, raw: bytes) -> bytes:
+        """The JSON of the value kept as `raw`, as it was written: a record inflated, or JSON of
+        before as it is. These bytes never change while the value is kept.
+
+        Raises:
+          `unreadable`: as `decode`.
+        """
+        if self.json_before and raw.startswith(b"{"):
+            return raw
+        layouts = ((self.marker, self.dictionary), *self.earlier)
+        for marker, dictionary in layouts:
+            if raw.startswith(marker):
+                try:
+                    return unpack(raw[len(marker) :], dictionary)
+                except PackedUnreadable as exc:
+                    raise self.unreadable(f"a stored {self.what} {exc}") from None
+        known = " nor ".join(repr(marker) for marker, _ in sorted(layouts))
+        json = "JSON nor " if self.json_before else ""
+        raise self.unreadable(f"a stored {self.what} starts with {raw[:2]!r}, neither {json}{known}")
